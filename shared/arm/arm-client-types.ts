@@ -1,0 +1,67 @@
+import type { ErrorBody } from '../contract/error-response';
+import type { BackendScope, BackendTarget } from './resource-id';
+
+/** ARM response headers the product reports. Absent headers are absent keys. */
+export interface ArmHeaders {
+  etag?: string;
+  requestId?: string;
+  correlationRequestId?: string;
+}
+
+/** Per-call options: an abort signal and an absolute deadline (epoch ms) for the whole call, retries included. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  deadline?: number;
+}
+
+/** Codes for failures that retrying later may cure. */
+export type TransientCode = 'Throttled' | 'UpstreamUnavailable' | 'Timeout';
+
+/**
+ * The result of one client operation. Expected failures are values:
+ * - `ok`: ARM answered 2xx (`body` parsed JSON, or undefined for HEAD/empty bodies);
+ * - `armError`: ARM refused with a final status (4xx other than the retryable ones, 412 when final);
+ * - `transient`: retries were exhausted or the next wait would pass the deadline; `retryAfterMs` is ARM's
+ *   last advice when it gave one, so the caller can defer (throw for redelivery, 429/503 with Retry-After).
+ * `attempts` counts sends of the operation itself (PUT/PATCH/POST/DELETE or the GET/HEAD of a read call),
+ * never the extra reads a write makes to fetch an ETag or to check an unknown outcome.
+ */
+export type ArmResult<T = unknown> =
+  | { kind: 'ok'; status: number; headers: ArmHeaders; body: T; attempts: number; reads: number }
+  | { kind: 'armError'; status: number; headers: ArmHeaders; error: ErrorBody; attempts: number; reads: number }
+  | {
+      kind: 'transient';
+      code: TransientCode;
+      status?: number;
+      retryAfterMs?: number;
+      headers: ArmHeaders;
+      error: ErrorBody;
+      attempts: number;
+      reads: number;
+    };
+
+/** A backend collection page-joined: every item of every page. */
+export interface BackendList {
+  value: unknown[];
+}
+
+/** Typed operations on API Management backends (service and workspace scope). */
+export interface ArmBackendClient {
+  /** HEAD: the backend's current ETag (`headers.etag`); 404 as `armError`. */
+  getEntityTag(target: BackendTarget, options?: CallOptions): Promise<ArmResult<undefined>>;
+  /** GET one backend. */
+  get(target: BackendTarget, options?: CallOptions): Promise<ArmResult>;
+  /** GET the collection, following `nextLink` until it is empty. */
+  list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>>;
+  /** PUT; 201 created / 200 updated. `ifMatch` optional. */
+  createOrUpdate(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult>;
+  /**
+   * PATCH. With `ifMatch`, a 412 is final. Without it, the client reads the ETag (HEAD) and sends it (never `*`),
+   * and on 412 re-reads and re-applies with jittered backoff until the deadline.
+   */
+  update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult>;
+  /** POST …/reconnect; 202. Body optional (`{"properties":{"after":"PT3S"}}`). */
+  reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>>;
+  /** DELETE; 200/204. `ifMatch` defaults to `*`. */
+  delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>>;
+}
