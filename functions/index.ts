@@ -1,0 +1,33 @@
+/**
+ * The Azure Functions entry point (`main` in package.json): registers every function of the registration list
+ * with the host. Nothing else happens at import time; services are created on first invocation.
+ */
+import { app } from '@azure/functions';
+import { functionRegistrations } from './registrations';
+import { lazyServices } from './services';
+
+for (const fn of functionRegistrations(lazyServices())) {
+  switch (fn.kind) {
+    case 'http':
+      app.http(fn.name, {
+        methods: fn.trigger.methods,
+        route: fn.trigger.route,
+        authLevel: fn.trigger.authLevel,
+        handler: fn.handler,
+      });
+      break;
+    case 'serviceBusQueue':
+      app.serviceBusQueue(fn.name, {
+        queueName: fn.trigger.queueName,
+        connection: fn.trigger.connection,
+        handler: fn.handler,
+      });
+      break;
+    case 'timer':
+      app.timer(fn.name, {
+        schedule: fn.trigger.schedule,
+        handler: fn.handler,
+      });
+      break;
+  }
+}

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { createArmBackendClient } from '../shared/arm/arm-client';
+import type { ArmBackendClient } from '../shared/arm/arm-client-types';
+import { createArmCredential } from '../shared/arm/credential';
+import { systemClock, type Clock } from '../shared/clock';
+import { loadConfig, type Config } from '../shared/config';
+import type { EngineSettings } from '../shared/engine/execute-change';
+import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
+import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
+import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+
+/** Everything the function adapters need, created once per process and reused across invocations. */
+export interface AppServices {
+  config: Config;
+  arm: ArmBackendClient;
+  publisher: ResultPublisher;
+  queue: ChangeQueue;
+  clock: Clock;
+  /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
+  close(): Promise<void>;
+}
+
+/** The engine settings taken from the configuration. */
+export function engineSettings(config: Config): EngineSettings {
+  return { allowDelete: config.allowDelete, deadlineMs: config.deadlineMs, skipUnchanged: config.skipUnchanged };
+}
+
+/** Builds the services from a configuration. Nothing connects until first used. */
+export function createServices(config: Config): AppServices {
+  const arm = createArmBackendClient({
+    endpoint: config.armEndpoint,
+    apiVersion: config.armApiVersion,
+    credential: createArmCredential({
+      endpoint: config.armEndpoint,
+      accessToken: config.armAccessToken,
+      clientId: config.azureClientId,
+    }),
+    perAttemptTimeoutMs: config.attemptTimeoutMs,
+    deadlineMs: config.deadlineMs,
+    ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
+  });
+  const serviceBus = new LazyServiceBusClient({ ...config.serviceBus, clientId: config.azureClientId });
+  return {
+    config,
+    arm,
+    publisher: new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource),
+    queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
+    clock: systemClock,
+    close: () => serviceBus.close(),
+  };
+}
+
+/** A provider of the services: lazily created on first invocation, so a bad setting fails loudly there. */
+export type ServicesProvider = () => AppServices;
+
+/** The process-wide services from `process.env`, created on first call. */
+export function lazyServices(create: () => AppServices = () => createServices(loadConfig())): ServicesProvider {
+  let services: AppServices | undefined;
+  return () => (services ??= create());
+}

@@ -1,0 +1,44 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
+
+/** Reads a Node request into the `HttpRequest` the Functions host would pass (body limited to `maxBytes`). */
+export async function toHttpRequest(req: IncomingMessage, baseUrl: string, maxBytes: number): Promise<HttpRequest> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    // Keep reading past the limit only to count; the handler answers 413 from content-length or the size.
+    if (size <= maxBytes + 1) chunks.push(buf);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const body = Buffer.concat(chunks).toString('utf8');
+  const init: ConstructorParameters<typeof HttpRequest>[0] = {
+    method: req.method ?? 'GET',
+    url: new URL(req.url ?? '/', baseUrl).toString(),
+    headers,
+  };
+  if (body.length > 0) init.body = { string: body };
+  return new HttpRequest(init);
+}
+
+/** Writes a handler's `HttpResponseInit` the way the host serialises it. */
+export async function writeHttpResponse(res: ServerResponse, init: HttpResponseInit): Promise<void> {
+  const response = new HttpResponse(init);
+  const body = Buffer.from(await response.arrayBuffer());
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  res.writeHead(response.status, headers);
+  res.end(body);
+}
+
+/** Writes a small JSON response. */
+export function writeJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

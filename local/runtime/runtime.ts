@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvocationContext, type Timer } from '@azure/functions';
+import { ServiceBusClient, type ServiceBusReceiver } from '@azure/service-bus';
+import { Cron } from 'croner';
+import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
+import { createServices, type AppServices } from '../../functions/services';
+import { loadConfig } from '../../shared/config';
+import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
+import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
+import { toHttpRequest, writeHttpResponse, writeJson } from './http-bridge';
+
+/** Options of the local runtime. Settings not given come from `process.env`. */
+export interface RuntimeOptions {
+  /** App settings (as in local.settings.json `Values`); merged over process.env. */
+  settings?: Record<string, string | undefined>;
+  /** HTTP port; default the PORT setting or 7071; 0 = ephemeral. */
+  port?: number;
+  /** Where function logs go; default console. */
+  log?: (line: string) => void;
+  /** Options for the embedded ARM emulator when one is started. */
+  emulator?: Parameters<typeof startArmEmulator>[0];
+  /** Print every result event published to the embedded broker (a `console` subscription of the topic). */
+  printEvents?: boolean;
+}
+
+/** A running local runtime. */
+export interface LocalRuntime {
+  url: string;
+  settings: Record<string, string | undefined>;
+  services: AppServices;
+  emulator: ArmEmulator | undefined;
+  broker: AmqpBroker | undefined;
+  registrations: FunctionRegistration[];
+  /** Runs a non-HTTP function now, like the host's admin API. */
+  runFunction(name: string, input?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the app on this machine the way the Functions host would: HTTP functions under `/api/…`, the queue trigger
+ * fed by the real Service Bus receiver (peekLock; complete on success, abandon on throw), timers on their NCRONTAB
+ * schedule, and `POST /admin/functions/{name}`. Starts the ARM emulator unless ARM_ENDPOINT is set, and the
+ * embedded AMQP broker unless a ServiceBusConnection is set.
+ */
+export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
+  const settings: Record<string, string | undefined> = { ...process.env, ...options.settings };
+  const log = options.log ?? ((line: string) => console.log(line));
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => log(`[runtime] stop step failed: ${String(error)}`));
+    }
+  };
+
+  try {
+    let emulator: ArmEmulator | undefined;
+    if (!settings['ARM_ENDPOINT']) {
+      emulator = await startArmEmulator(options.emulator);
+      cleanups.push(() => emulator!.stop());
+      const dir = mkdtempSync(join(tmpdir(), 'apim-local-'));
+      const caFile = join(dir, 'arm-emulator-ca.pem');
+      writeFileSync(caFile, emulator.caCertPem);
+      Object.assign(settings, {
+        ARM_ENDPOINT: emulator.url,
+        ARM_ACCESS_TOKEN: emulator.token,
+        ARM_CA_CERT_FILE: caFile,
+      });
+    }
+    const config = loadConfig(settings);
+    let broker: AmqpBroker | undefined;
+    if (!settings['ServiceBusConnection'] && !settings['ServiceBusConnection__fullyQualifiedNamespace']) {
+      broker = await startAmqpBroker({
+        queues: [{ name: config.changeRequestsQueue, maxDeliveryCount: config.maxDeliveryCount }],
+        topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
+        duplicateDetection: true,
+      });
+      cleanups.push(() => broker!.stop());
+      settings['ServiceBusConnection'] = broker.connectionString;
+    }
+
+    const services = createServices(loadConfig(settings));
+    cleanups.push(() => services.close());
+    const registrations = functionRegistrations(() => services, (name) => settings[name]);
+    const resolve = (value: string): string =>
+      value.replace(/%([A-Za-z0-9_]+)%/g, (_, name: string) => settings[name] ?? '');
+
+    const context = (fn: FunctionRegistration, triggerMetadata: Record<string, unknown> = {}): InvocationContext => {
+      const invocationId = randomUUID();
+      return new InvocationContext({
+        invocationId,
+        functionName: fn.name,
+        triggerMetadata,
+        logHandler: (level, ...args) => log(`[${fn.name}] ${level}: ${args.map(String).join(' ')}`),
+      });
+    };
+
+    const runFunction = async (name: string, input = ''): Promise<void> => {
+      const fn = registrations.find((r) => r.name.toLowerCase() === name.toLowerCase());
+      if (fn === undefined) throw new Error(`No function named ${name}`);
+      if (fn.kind === 'timer') {
+        const now = new Date().toISOString();
+        const timer: Timer = {
+          isPastDue: false,
+          schedule: { adjustForDST: true },
+          scheduleStatus: { last: now, next: now, lastUpdated: now },
+        };
+        await fn.handler(timer, context(fn));
+      } else if (fn.kind === 'serviceBusQueue') {
+        await fn.handler(input, context(fn, { messageId: randomUUID(), deliveryCount: 1 }));
+      } else {
+        throw new Error(`${name} is an HTTP function; call it over HTTP`);
+      }
+    };
+
+    // Queue triggers: the real Service Bus receiver.
+    const sbClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '');
+    cleanups.push(() => sbClient.close());
+    const receivers: ServiceBusReceiver[] = [];
+    for (const fn of registrations) {
+      if (fn.kind !== 'serviceBusQueue') continue;
+      const receiver = sbClient.createReceiver(resolve(fn.trigger.queueName), {
+        receiveMode: 'peekLock',
+        maxAutoLockRenewalDurationInMs: 0,
+      });
+      receivers.push(receiver);
+      const handler = fn.handler;
+      receiver.subscribe(
+        {
+          processMessage: async (message) => {
+            const meta: Record<string, unknown> = { messageId: message.messageId, deliveryCount: message.deliveryCount };
+            if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
+            if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
+            await handler(message.body, context(fn, meta));
+          },
+          processError: async (args) => {
+            log(`[${fn.name}] ${args.errorSource}: ${args.error.message}`);
+            return Promise.resolve();
+          },
+        },
+        { autoCompleteMessages: true, maxConcurrentCalls: 16 },
+      );
+    }
+    if (broker !== undefined && options.printEvents === true) {
+      const events = sbClient.createReceiver(config.resultsTopic, 'console', { receiveMode: 'receiveAndDelete' });
+      receivers.push(events);
+      events.subscribe({
+        processMessage: (message) => {
+          log(`[result event] ${JSON.stringify(message.body, null, 2)}`);
+          return Promise.resolve();
+        },
+        processError: (args) => {
+          log(`[result event] ${args.error.message}`);
+          return Promise.resolve();
+        },
+      });
+    }
+    cleanups.push(async () => {
+      for (const receiver of receivers) await receiver.close();
+    });
+
+    // Timers.
+    const crons: Cron[] = [];
+    for (const fn of registrations) {
+      if (fn.kind !== 'timer') continue;
+      const schedule = resolve(fn.trigger.schedule);
+      if (schedule === '') continue;
+      const name = fn.name;
+      crons.push(
+        new Cron(schedule, { protect: true }, () => {
+          runFunction(name).catch((error: unknown) => log(`[${name}] failed: ${String(error)}`));
+        }),
+      );
+    }
+    cleanups.push(() => {
+      for (const cron of crons) cron.stop();
+      return Promise.resolve();
+    });
+
+    // HTTP: /api/<route> and the admin API.
+    const server: Server = createServer((req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        log(`[runtime] request failed: ${String(error)}`);
+        if (!res.headersSent) writeJson(res, 500, { error: { code: 'InternalError', message: 'Internal error' } });
+        else res.end();
+      });
+    });
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const admin = /^\/admin\/functions\/([^/]+)$/.exec(path);
+      if (admin && req.method === 'POST') {
+        const body = (await toHttpRequest(req, baseUrl, 1024 * 1024)).text();
+        let input = '';
+        try {
+          const parsed = JSON.parse((await body) || '{}') as { input?: unknown };
+          input = typeof parsed.input === 'string' ? parsed.input : '';
+        } catch {
+          /* the host ignores a malformed admin body too */
+        }
+        const name = decodeURIComponent(admin[1] ?? '');
+        if (!registrations.some((r) => r.name.toLowerCase() === name.toLowerCase() && r.kind !== 'http')) {
+          writeJson(res, 404, { error: { code: 'NotFound', message: `No non-HTTP function named ${name}` } });
+          return;
+        }
+        await runFunction(name, input);
+        res.writeHead(202).end();
+        return;
+      }
+      for (const fn of registrations) {
+        if (fn.kind !== 'http') continue;
+        if (path !== `/api/${fn.trigger.route}` && !path.startsWith(`/api/${fn.trigger.route}/`)) continue;
+        if (!(fn.trigger.methods as string[]).includes(req.method ?? '')) continue;
+        const request = await toHttpRequest(req, baseUrl, config.maxBodyBytes);
+        const response = await fn.handler(request, context(fn));
+        await writeHttpResponse(res, response);
+        return;
+      }
+      writeJson(res, 404, { error: { code: 'NotFound', message: 'No function at this route' } });
+    };
+    const port = options.port ?? Number(settings['PORT'] ?? 7071);
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolveListen());
+    });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolveClose) => {
+          server.close(() => resolveClose());
+          server.closeAllConnections();
+        }),
+    );
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    return { url: baseUrl, settings, services, emulator, broker, registrations, runFunction, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,715 @@
+/**
+ * The ARM client for API Management backends, on @azure/core-rest-pipeline.
+ *
+ * The pipeline carries only what every request needs (user agent, client request id, the extra CA, the bearer token).
+ * Retries are NOT a pipeline policy: core-rest-pipeline's retry rules do not fit ARM (no PessimisticConcurrencyConflict,
+ * no deadline, no unknown-outcome re-reads), so each operation runs its own loop, driven by the pure decisions in
+ * `retry-strategy.ts`.
+ *
+ * Caller abort: an aborted `signal` stops the call promptly (the in-flight request is cancelled, a pending wait ends)
+ * and the call RESOLVES with `{ kind: 'transient', code: 'Timeout', error: { code: 'RequestAborted' } }` rather than
+ * throwing — like every expected failure here, it is a value. A write aborted mid-flight has an unknown outcome, which
+ * is exactly what a transient result tells the caller (re-apply later; the writes are idempotent in effect).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
+  createEmptyPipeline,
+  createHttpHeaders,
+  createPipelineRequest,
+  setClientRequestIdPolicy,
+  userAgentPolicy,
+  type HttpClient,
+  type HttpMethods,
+  type Pipeline,
+  type PipelineRequestOptions,
+  type PipelineResponse,
+} from '@azure/core-rest-pipeline';
+import type { TokenCredential } from '@azure/core-auth';
+import type { ErrorBody, ErrorDetail } from '../contract/error-response';
+import { systemClock, type Clock } from '../clock';
+import type {
+  ArmBackendClient,
+  ArmHeaders,
+  ArmResult,
+  BackendList,
+  CallOptions,
+  TransientCode,
+} from './arm-client-types';
+import { armTokenScope } from './credential';
+import { isApplied } from './desired-state';
+import { backendCollectionPath, backendPath, type BackendScope, type BackendTarget } from './resource-id';
+import { retryAfterMsFromHeaders } from './retry-after';
+import {
+  ATTEMPT_TIMEOUT_CODE,
+  DEFAULT_RETRY_SETTINGS,
+  decideConcurrencyRetry,
+  decideRetry,
+  isUnknownOutcome,
+  type AttemptOutcome,
+  type RetrySettings,
+} from './retry-strategy';
+import { tlsTrustPolicy } from './tls-trust-policy';
+
+/** Receives retry notices (never bodies, never headers). */
+export interface ArmClientLogger {
+  warn(msg: string, props?: object): void;
+}
+
+/** How to build an ARM client. */
+export interface ArmClientOptions {
+  /** ARM base URL, e.g. `https://management.azure.com` (ARM_ENDPOINT). */
+  endpoint: string;
+  /** The api-version for every request (the caller picks the default, '2024-05-01'). */
+  apiVersion: string;
+  credential: TokenCredential;
+  /** Default: systemClock. */
+  clock?: Clock;
+  /** Jitter source in [0, 1). Default: Math.random. */
+  random?: () => number;
+  /** Time one attempt may take before it is abandoned (and retried). Default 30000. */
+  perAttemptTimeoutMs?: number;
+  /** Total budget per call when the caller passes no deadline. Default 120000. */
+  deadlineMs?: number;
+  /** Cap of the exponential backoff (base 500 ms). Default 30000. ARM's Retry-After is never capped. */
+  maxBackoffMs?: number;
+  /** Sends of one operation at most, whatever the deadline. Default 64. */
+  maxAttempts?: number;
+  /** An extra CA to trust (the local emulator's self-signed certificate). Verification stays on. */
+  caCertPem?: string;
+  /** Replaces the default Node HTTP client (tests). */
+  httpClient?: HttpClient;
+  userAgentPrefix?: string;
+  logger?: ArmClientLogger;
+}
+
+const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
+const DEFAULT_DEADLINE_MS = 120_000;
+/** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
+const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
+/** Largest message kept from a thrown error in a synthesised error body. */
+const MAX_ERROR_MESSAGE = 300;
+
+type OkResult<T> = Extract<ArmResult<T>, { kind: 'ok' }>;
+type TransientResult = Extract<ArmResult, { kind: 'transient' }>;
+type ArmErrorResult = Extract<ArmResult, { kind: 'armError' }>;
+
+/** A complete HTTP answer from ARM, parsed. */
+interface Answer {
+  kind: 'answer';
+  status: number;
+  headers: ArmHeaders;
+  body: unknown;
+  /** ARM's ErrorResponse `error`, when a non-2xx body carried one. */
+  armError?: ErrorBody;
+  outcome: AttemptOutcome;
+}
+
+/** What one send produced. */
+type Attempt =
+  | Answer
+  | { kind: 'network'; outcome: Extract<AttemptOutcome, { kind: 'network' }>; message: string }
+  | { kind: 'aborted' };
+
+/** One request of a call. Mutable: an unknown-outcome read may refresh `ifMatch` before the re-send. */
+interface RequestSpec {
+  method: HttpMethods;
+  url: string;
+  body?: string;
+  ifMatch?: string;
+  /** `operation` sends count in `attempts`, `read` sends (ETag reads, outcome checks) in `reads`. */
+  role: 'operation' | 'read';
+}
+
+/**
+ * Consulted before re-sending a write whose previous attempt had an unknown outcome (or, after such an attempt,
+ * when the re-send is refused with 404/412): a result settles the call, undefined means "send again".
+ */
+type Verify<T> = () => Promise<ArmResult<T> | undefined>;
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** ARM's `error` (or a bare `{code, message}`), kept leniently: what is well-formed passes through unchanged. */
+function armErrorOf(body: unknown): ErrorBody | undefined {
+  const candidate = isRecord(body) && isRecord(body.error) ? body.error : body;
+  if (!isRecord(candidate) || typeof candidate.code !== 'string' || typeof candidate.message !== 'string') {
+    return undefined;
+  }
+  const error: ErrorBody = { code: candidate.code, message: candidate.message };
+  if (typeof candidate.target === 'string') error.target = candidate.target;
+  if (Array.isArray(candidate.details)) {
+    const details: ErrorDetail[] = [];
+    for (const d of candidate.details) {
+      if (!isRecord(d) || typeof d.code !== 'string' || typeof d.message !== 'string') continue;
+      details.push(
+        typeof d.target === 'string'
+          ? { code: d.code, message: d.message, target: d.target }
+          : { code: d.code, message: d.message },
+      );
+    }
+    error.details = details;
+  }
+  return error;
+}
+
+/** The error body of a final answer: ARM's own, or one synthesised from the status. */
+function errorOfAnswer(answer: Answer): ErrorBody {
+  if (answer.armError) return answer.armError;
+  if (answer.status === 412) {
+    return { code: 'PreconditionFailed', message: 'The ETag in If-Match no longer matches the backend.' };
+  }
+  return { code: `HttpStatus${answer.status}`, message: `ARM answered HTTP ${answer.status} without an error body.` };
+}
+
+function errorCodeOf(error: unknown): string {
+  if (isRecord(error) || error instanceof Error) {
+    const { code, name } = error as { code?: unknown; name?: unknown };
+    if (typeof code === 'string' && code !== '') return code;
+    if (typeof name === 'string' && name !== '') return name;
+  }
+  return 'UnknownError';
+}
+
+function messageOf(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.length > MAX_ERROR_MESSAGE ? `${text.slice(0, MAX_ERROR_MESSAGE)}…` : text;
+}
+
+/** Rejects when `signal` aborts, so a send ends promptly even if the HTTP client is slow to notice. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** The state of one client call: its correlation id, deadline, counters and last transient failure. */
+class CallState {
+  attempts = 0;
+  reads = 0;
+  /** Set when an operation send may have been applied by ARM without us seeing the answer. */
+  ambiguous = false;
+  lastStatus: number | undefined;
+  lastArmError: ErrorBody | undefined;
+  lastFailure = 'no attempt was made';
+  lastCode: TransientCode = 'Timeout';
+  lastHeaders: ArmHeaders;
+
+  constructor(
+    readonly correlationId: string,
+    readonly deadline: number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.lastHeaders = { correlationRequestId: correlationId };
+  }
+
+  transient(code: TransientCode, retryAfterMs?: number): TransientResult {
+    const result: TransientResult = {
+      kind: 'transient',
+      code,
+      headers: this.lastHeaders,
+      error: this.lastArmError ?? { code, message: `ARM call did not succeed: ${this.lastFailure}.` },
+      attempts: this.attempts,
+      reads: this.reads,
+    };
+    if (this.lastStatus !== undefined) result.status = this.lastStatus;
+    if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
+    return result;
+  }
+
+  aborted(): TransientResult {
+    const result = this.transient('Timeout');
+    result.error = { code: 'RequestAborted', message: 'The call was aborted by its caller.' };
+    return result;
+  }
+
+  armError(answer: Answer): ArmErrorResult {
+    return {
+      kind: 'armError',
+      status: answer.status,
+      headers: answer.headers,
+      error: errorOfAnswer(answer),
+      attempts: this.attempts,
+      reads: this.reads,
+    };
+  }
+
+  ok<T>(status: number, headers: ArmHeaders, body: T): OkResult<T> {
+    return { kind: 'ok', status, headers, body, attempts: this.attempts, reads: this.reads };
+  }
+}
+
+class ArmClient implements ArmBackendClient {
+  private readonly pipeline: Pipeline;
+  private readonly httpClient: HttpClient;
+  private readonly endpoint: string;
+  private readonly endpointOrigin: string;
+  private readonly apiVersion: string;
+  private readonly apiVersionQuery: string;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly perAttemptTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly settings: RetrySettings;
+  private readonly logger: ArmClientLogger | undefined;
+
+  constructor(private readonly options: ArmClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, '');
+    this.endpointOrigin = new URL(this.endpoint).origin;
+    this.apiVersion = options.apiVersion;
+    this.apiVersionQuery = `api-version=${encodeURIComponent(options.apiVersion)}`;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.perAttemptTimeoutMs = options.perAttemptTimeoutMs ?? DEFAULT_PER_ATTEMPT_TIMEOUT_MS;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
+    this.settings = {
+      ...DEFAULT_RETRY_SETTINGS,
+      ...(options.maxBackoffMs === undefined ? {} : { maxBackoffMs: options.maxBackoffMs }),
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+    };
+    this.logger = options.logger;
+    this.httpClient = options.httpClient ?? createDefaultHttpClient();
+    this.pipeline = this.buildPipeline();
+  }
+
+  /** One pipeline per client, built by hand so that none of core-rest-pipeline's retry policies is in it. */
+  private buildPipeline(): Pipeline {
+    const { userAgentPrefix, caCertPem, credential } = this.options;
+    const pipeline = createEmptyPipeline();
+    pipeline.addPolicy(userAgentPolicy(userAgentPrefix === undefined ? {} : { userAgentPrefix }));
+    pipeline.addPolicy(setClientRequestIdPolicy());
+    if (caCertPem !== undefined && caCertPem !== '') pipeline.addPolicy(tlsTrustPolicy(caCertPem));
+    pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential, scopes: armTokenScope(this.endpoint) }));
+    return pipeline;
+  }
+
+  // ---- operations -------------------------------------------------------------------------------------------------
+
+  async getEntityTag(target: BackendTarget, options?: CallOptions): Promise<ArmResult<undefined>> {
+    const call = this.startCall(options);
+    const answer = await this.exchange(call, { method: 'HEAD', url: this.backendUrl(target), role: 'operation' });
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
+  }
+
+  async get(target: BackendTarget, options?: CallOptions): Promise<ArmResult> {
+    const call = this.startCall(options);
+    const answer = await this.exchange(call, { method: 'GET', url: this.backendUrl(target), role: 'operation' });
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+  }
+
+  async list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>> {
+    const call = this.startCall(options);
+    const value: unknown[] = [];
+    const seen = new Set<string>();
+    let url = `${this.endpoint}${backendCollectionPath(scope)}?${this.apiVersionQuery}`;
+    for (;;) {
+      const answer = await this.exchange(call, { method: 'GET', url, role: 'operation' });
+      if (answer.kind !== 'answer') return answer;
+      if (!isSuccess(answer.status)) return call.armError(answer);
+      const page = answer.body;
+      if (!isRecord(page) || !Array.isArray(page.value)) {
+        return call.armError({
+          ...answer,
+          armError: { code: 'InvalidResponse', message: 'ARM answered a list page without a `value` array.' },
+        });
+      }
+      for (const item of page.value as unknown[]) value.push(item);
+      const next = page.nextLink;
+      if (typeof next !== 'string' || next === '') return call.ok(answer.status, answer.headers, { value });
+      const nextUrl = this.nextPageUrl(next);
+      if (nextUrl === undefined || seen.has(nextUrl)) {
+        return call.armError({
+          ...answer,
+          armError: { code: 'InvalidNextLink', message: 'ARM answered a nextLink this client will not follow.' },
+        });
+      }
+      seen.add(nextUrl);
+      url = nextUrl;
+    }
+  }
+
+  async createOrUpdate(
+    target: BackendTarget,
+    body: unknown,
+    options?: CallOptions & { ifMatch?: string },
+  ): Promise<ArmResult> {
+    const call = this.startCall(options);
+    const url = this.backendUrl(target);
+    const spec: RequestSpec = { method: 'PUT', url, body: JSON.stringify(body), role: 'operation' };
+    if (options?.ifMatch !== undefined) spec.ifMatch = options.ifMatch;
+    const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+  }
+
+  async update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult> {
+    const call = this.startCall(options);
+    const url = this.backendUrl(target);
+    const json = JSON.stringify(body);
+    if (options?.ifMatch !== undefined) {
+      // The caller owns the ETag: a 412 is their answer, final.
+      const spec: RequestSpec = { method: 'PATCH', url, body: json, ifMatch: options.ifMatch, role: 'operation' };
+      const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
+      if (answer.kind !== 'answer') return answer;
+      return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+    }
+    return this.updateWithFreshETag(call, url, json, body);
+  }
+
+  async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
+    const call = this.startCall(options);
+    const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.apiVersionQuery}`;
+    const spec: RequestSpec = { method: 'POST', url, role: 'operation' };
+    if (body !== undefined) spec.body = JSON.stringify(body);
+    // No verification read: a reconnect leaves nothing to observe, and sending it twice is harmless.
+    const answer = await this.exchange(call, spec);
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
+  }
+
+  async delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>> {
+    const call = this.startCall(options);
+    const url = this.backendUrl(target);
+    const spec: RequestSpec = { method: 'DELETE', url, ifMatch: options?.ifMatch ?? '*', role: 'operation' };
+    const verify: Verify<undefined> = async () => {
+      const read = await this.exchange(call, { method: 'GET', url, role: 'read' });
+      // Gone already: our earlier DELETE landed. Reported as a plain success.
+      if (read.kind === 'answer' && read.status === 404) return call.ok(200, read.headers, undefined);
+      return undefined;
+    };
+    const answer = await this.exchange(call, spec, verify);
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
+  }
+
+  // ---- helpers for writes -------------------------------------------------------------------------------------------
+
+  /**
+   * PATCH with an ETag the client reads itself (never `*`, which would overwrite a concurrent change blindly).
+   * On 412 another writer got in between: re-read and re-apply after a jittered pause, until the deadline.
+   */
+  private async updateWithFreshETag(call: CallState, url: string, json: string, desired: unknown): Promise<ArmResult> {
+    const spec: RequestSpec = { method: 'PATCH', url, body: json, role: 'operation' };
+    let etag: string | undefined;
+    let rounds = 0;
+    for (;;) {
+      if (etag === undefined) {
+        const head = await this.exchange(call, { method: 'HEAD', url, role: 'read' });
+        if (head.kind !== 'answer') return head;
+        if (!isSuccess(head.status)) return call.armError(head);
+        if (head.headers.etag === undefined) {
+          return call.armError({
+            ...head,
+            armError: { code: 'MissingETag', message: 'ARM answered the ETag read without an ETag header.' },
+          });
+        }
+        etag = head.headers.etag;
+      }
+      spec.ifMatch = etag;
+      const verify: Verify<unknown> = async () => {
+        const read = await this.exchange(call, { method: 'GET', url, role: 'read' });
+        if (read.kind !== 'answer' || !isSuccess(read.status)) return undefined;
+        if (isApplied(read.body, desired)) return call.ok(read.status, read.headers, read.body);
+        // Not applied: re-send against the state we just saw.
+        if (read.headers.etag !== undefined) spec.ifMatch = read.headers.etag;
+        return undefined;
+      };
+      const answer = await this.exchange(call, spec, verify);
+      if (answer.kind !== 'answer') return answer;
+      if (answer.status !== 412) {
+        return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+      }
+      rounds += 1;
+      const decision = decideConcurrencyRetry({
+        rounds,
+        now: this.clock.now(),
+        deadline: call.deadline,
+        random: this.random,
+        settings: this.settings,
+      });
+      if (decision.action === 'giveUp') {
+        call.lastStatus = 412;
+        call.lastHeaders = answer.headers;
+        call.lastArmError = errorOfAnswer(answer);
+        return call.transient('Timeout');
+      }
+      this.logger?.warn('ARM update lost an ETag race; re-reading and re-applying', {
+        method: 'PATCH',
+        path: pathOf(url),
+        round: rounds,
+        delayMs: decision.delayMs,
+        correlationRequestId: call.correlationId,
+      });
+      if (!(await this.pause(decision.delayMs, call))) return call.aborted();
+      etag = undefined;
+    }
+  }
+
+  /** Verification for PUT/PATCH: a GET showing the desired properties means the write already landed. */
+  private verifyApplied(call: CallState, url: string, desired: unknown): Verify<unknown> {
+    return async () => {
+      const read = await this.exchange(call, { method: 'GET', url, role: 'read' });
+      if (read.kind === 'answer' && isSuccess(read.status) && isApplied(read.body, desired)) {
+        return call.ok(read.status, read.headers, read.body);
+      }
+      return undefined;
+    };
+  }
+
+  // ---- the retry loop -------------------------------------------------------------------------------------------
+
+  /**
+   * Sends `spec` until ARM answers something final, retrying transient failures per `decideRetry`.
+   * Returns the final answer (2xx or a refusal), or a settled failure/result: transient when out of time or
+   * attempts, or what `verify` found.
+   */
+  private async exchange<T = never>(
+    call: CallState,
+    spec: RequestSpec,
+    verify?: Verify<T>,
+  ): Promise<Answer | ArmResult<T>> {
+    let sends = 0;
+    for (;;) {
+      if (call.signal?.aborted) return call.aborted();
+      const remaining = call.deadline - this.clock.now();
+      if (sends === 0 && remaining <= 0) {
+        call.lastFailure = 'the deadline had passed before the request was sent';
+        return call.transient('Timeout');
+      }
+      const timeoutMs = Math.min(this.perAttemptTimeoutMs, Math.max(remaining, MIN_ATTEMPT_TIMEOUT_MS));
+      const attempt = await this.sendOnce(call, spec, timeoutMs);
+      sends += 1;
+      if (spec.role === 'operation') call.attempts += 1;
+      else call.reads += 1;
+      if (attempt.kind === 'aborted') return call.aborted();
+
+      if (
+        attempt.kind === 'answer' &&
+        !isSuccess(attempt.status) &&
+        (attempt.status === 404 || attempt.status === 412)
+      ) {
+        // A re-sent write refused with 404/412 may be refusing our own earlier, unseen success.
+        if (verify !== undefined && call.ambiguous) {
+          const settled = await verify();
+          if (settled !== undefined) return settled;
+        }
+        return attempt;
+      }
+      if (attempt.kind === 'answer' && isSuccess(attempt.status)) return attempt;
+
+      const decision = decideRetry({
+        outcome: attempt.outcome,
+        attempts: sends,
+        now: this.clock.now(),
+        deadline: call.deadline,
+        random: this.random,
+        settings: this.settings,
+      });
+      if (decision.action === 'final') {
+        if (attempt.kind === 'answer') return attempt;
+        // A connection failure retrying cannot cure (TLS, DNS, credential): nothing from ARM to pass on.
+        call.lastFailure = attempt.message;
+        return call.transient('UpstreamUnavailable');
+      }
+      this.recordFailure(call, spec, attempt);
+      call.lastCode = decision.code;
+      if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
+
+      this.logger?.warn('Retrying ARM request', {
+        method: spec.method,
+        path: pathOf(spec.url),
+        attempt: sends,
+        ...(attempt.kind === 'answer' ? { status: attempt.status } : {}),
+        errorCode: attempt.kind === 'answer' ? attempt.armError?.code : attempt.outcome.errorCode,
+        delayMs: decision.delayMs,
+        correlationRequestId: call.correlationId,
+      });
+      if (!(await this.pause(decision.delayMs, call))) return call.aborted();
+      if (verify !== undefined && isUnknownOutcome(attempt.outcome)) {
+        const settled = await verify();
+        if (settled !== undefined) return settled;
+        if (call.signal?.aborted) return call.aborted();
+        // The read may have used up the budget; do not start another write past the deadline.
+        if (this.clock.now() >= call.deadline) return call.transient(call.lastCode);
+      }
+    }
+  }
+
+  /** Remembers a retryable failure for the transient result, and whether ARM may have applied a write. */
+  private recordFailure(call: CallState, spec: RequestSpec, attempt: Exclude<Attempt, { kind: 'aborted' }>): void {
+    if (attempt.kind === 'answer') {
+      call.lastStatus = attempt.status;
+      call.lastHeaders = attempt.headers;
+      if (attempt.armError) call.lastArmError = attempt.armError;
+      call.lastFailure = `ARM answered HTTP ${attempt.status}`;
+      // A gateway error may come after the write was applied.
+      if (spec.role === 'operation' && attempt.status >= 500) call.ambiguous = true;
+    } else {
+      call.lastFailure = attempt.message;
+      if (spec.role === 'operation' && isUnknownOutcome(attempt.outcome)) call.ambiguous = true;
+    }
+  }
+
+  /** Sleeps on the client's clock; false when the caller aborted meanwhile. */
+  private async pause(ms: number, call: CallState): Promise<boolean> {
+    try {
+      await this.clock.sleep(ms, call.signal);
+    } catch (error) {
+      if (call.signal?.aborted) return false;
+      throw error;
+    }
+    return !call.signal?.aborted;
+  }
+
+  /** One send through the pipeline, bounded by the per-attempt timeout and the caller's signal. */
+  private async sendOnce(call: CallState, spec: RequestSpec, timeoutMs: number): Promise<Attempt> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onCallerAbort = (): void => controller.abort();
+    call.signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    const headers = createHttpHeaders({
+      accept: 'application/json',
+      'x-ms-correlation-request-id': call.correlationId,
+    });
+    const requestOptions: PipelineRequestOptions = {
+      url: spec.url,
+      method: spec.method,
+      headers,
+      abortSignal: controller.signal,
+    };
+    if (spec.body !== undefined) {
+      headers.set('content-type', 'application/json');
+      requestOptions.body = spec.body;
+    }
+    if (spec.ifMatch !== undefined) headers.set('if-match', spec.ifMatch);
+    const request = createPipelineRequest(requestOptions);
+
+    try {
+      const response = await untilAborted(this.pipeline.sendRequest(this.httpClient, request), controller.signal);
+      return this.readAnswer(call, response);
+    } catch (error) {
+      if (call.signal?.aborted) return { kind: 'aborted' };
+      if (timedOut) {
+        return {
+          kind: 'network',
+          outcome: { kind: 'network', errorCode: ATTEMPT_TIMEOUT_CODE },
+          message: `no answer within ${timeoutMs} ms`,
+        };
+      }
+      const errorCode = errorCodeOf(error);
+      return { kind: 'network', outcome: { kind: 'network', errorCode }, message: `${errorCode}: ${messageOf(error)}` };
+    } finally {
+      clearTimeout(timer);
+      call.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  private readAnswer(call: CallState, response: PipelineResponse): Answer {
+    const { status } = response;
+    const headers: ArmHeaders = {};
+    const etag = response.headers.get('etag');
+    if (etag !== undefined) headers.etag = etag;
+    const requestId = response.headers.get('x-ms-request-id');
+    if (requestId !== undefined) headers.requestId = requestId;
+    headers.correlationRequestId = response.headers.get('x-ms-correlation-request-id') ?? call.correlationId;
+
+    let body: unknown;
+    const text = response.bodyAsText;
+    if (text !== undefined && text !== null && text !== '') {
+      try {
+        body = JSON.parse(text) as unknown;
+      } catch {
+        body = undefined; // not JSON (an HTML page from a proxy, say): treated as no body
+      }
+    }
+    if (isSuccess(status)) return { kind: 'answer', status, headers, body, outcome: { kind: 'status', status } };
+    const armError = armErrorOf(body);
+    const answer: Answer = {
+      kind: 'answer',
+      status,
+      headers,
+      body,
+      outcome: {
+        kind: 'status',
+        status,
+        errorCode: armError?.code,
+        retryAfterMs: retryAfterMsFromHeaders(response.headers, this.clock.now()),
+      },
+    };
+    if (armError) answer.armError = armError;
+    return answer;
+  }
+
+  // ---- URLs and calls -----------------------------------------------------------------------------------------------
+
+  private startCall(options: CallOptions | undefined): CallState {
+    const deadline = options?.deadline ?? this.clock.now() + this.deadlineMs;
+    return new CallState(randomUUID(), deadline, options?.signal);
+  }
+
+  private backendUrl(target: BackendTarget): string {
+    return `${this.endpoint}${backendPath(target)}?${this.apiVersionQuery}`;
+  }
+
+  /**
+   * The URL of the next list page, or undefined when ARM's nextLink points elsewhere: the bearer token must never
+   * be sent to another host.
+   */
+  private nextPageUrl(nextLink: string): string | undefined {
+    let url: URL;
+    try {
+      url = new URL(nextLink, this.endpoint);
+    } catch {
+      return undefined;
+    }
+    if (url.origin !== this.endpointOrigin) return undefined;
+    if (!url.searchParams.has('api-version')) url.searchParams.set('api-version', this.apiVersion);
+    return url.toString();
+  }
+}
+
+/** The path of a request URL, without the query, for retry notices. */
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+/**
+ * Creates the ARM client for API Management backends. One client holds one pipeline and one connection pool;
+ * create it once per process and share it.
+ *
+ * @example
+ * const client = createArmBackendClient({
+ *   endpoint: 'https://management.azure.com',
+ *   apiVersion: '2024-05-01',
+ *   credential: createArmCredential({ endpoint: 'https://management.azure.com' }),
+ * });
+ * const result = await client.get(target);
+ */
+export function createArmBackendClient(options: ArmClientOptions): ArmBackendClient {
+  return new ArmClient(options);
+}

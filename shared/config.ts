@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
+    .optional()
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v.toLowerCase())));
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .optional()
+    .transform((v) => (v === undefined ? fallback : Number(v)))
+    .pipe(z.number().int().min(min).max(max));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * Every setting the app reads, with its default. Names are the app settings / environment variables.
+ * Durations are in seconds (as in host.json) and converted to milliseconds once, here.
+ */
+const ConfigSchema = z.object({
+  ARM_ENDPOINT: z
+    .url({ protocol: /^https$/ })
+    .default('https://management.azure.com')
+    .transform((v) => v.replace(/\/+$/, '')),
+  ARM_API_VERSION: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must look like 2024-05-01')
+    .default('2024-05-01'),
+  ARM_ACCESS_TOKEN: optionalText,
+  ARM_CA_CERT_FILE: optionalText,
+  AZURE_CLIENT_ID: optionalText,
+  ARM_ATTEMPT_TIMEOUT_SECONDS: int(30, 1, 600),
+  CHANGE_DEADLINE_SECONDS: int(200, 1, 3600),
+  ALLOW_DELETE: bool(false),
+  SKIP_UNCHANGED: bool(true),
+  MAX_BODY_BYTES: int(256 * 1024, 1024, 100 * 1024 * 1024),
+  ServiceBusConnection: optionalText,
+  ServiceBusConnection__fullyQualifiedNamespace: optionalText,
+  CHANGE_REQUESTS_QUEUE: z.string().min(1).default('backend-change-requests'),
+  RESULTS_TOPIC: z.string().min(1).default('backend-change-results'),
+  MAX_DELIVERY_COUNT: int(10, 1, 2000),
+  EVENT_SOURCE: z.string().min(1).default('/apim-backend-changes'),
+  RECONNECT_TARGETS: z.string().default(''),
+  RECONNECT_AFTER: optionalText,
+});
+
+/** The parsed, typed configuration. */
+export interface Config {
+  armEndpoint: string;
+  armApiVersion: string;
+  armAccessToken: string | undefined;
+  armCaCertFile: string | undefined;
+  azureClientId: string | undefined;
+  attemptTimeoutMs: number;
+  deadlineMs: number;
+  allowDelete: boolean;
+  skipUnchanged: boolean;
+  maxBodyBytes: number;
+  serviceBus: { connectionString: string | undefined; fullyQualifiedNamespace: string | undefined };
+  changeRequestsQueue: string;
+  resultsTopic: string;
+  maxDeliveryCount: number;
+  eventSource: string;
+  reconnectTargets: string[];
+  reconnectAfter: string | undefined;
+}
+
+/** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly settings: string[],
+  ) {
+    super(message);
+  }
+}
+
+/** Type guard for {@link ConfigError}. */
+export function isConfigError(error: unknown): error is ConfigError {
+  return error instanceof ConfigError;
+}
+
+/**
+ * Parses the configuration from the environment (or any string map). Throws {@link ConfigError} naming every
+ * invalid setting. Call once at start-up and pass the result down.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const value = env[key];
+    // An empty app setting means "not set" in Azure; treat it so everywhere.
+    picked[key] = value === '' ? undefined : value;
+  }
+  const parsed = ConfigSchema.safeParse(picked);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const settings = parsed.error.issues.map((issue) => String(issue.path[0]));
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, settings);
+  }
+  const c = parsed.data;
+  if (c.RECONNECT_AFTER !== undefined && !/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/.test(c.RECONNECT_AFTER)) {
+    throw new ConfigError('Invalid configuration: RECONNECT_AFTER: must be an ISO 8601 duration such as PT2M', [
+      'RECONNECT_AFTER',
+    ]);
+  }
+  return {
+    armEndpoint: c.ARM_ENDPOINT,
+    armApiVersion: c.ARM_API_VERSION,
+    armAccessToken: c.ARM_ACCESS_TOKEN,
+    armCaCertFile: c.ARM_CA_CERT_FILE,
+    azureClientId: c.AZURE_CLIENT_ID,
+    attemptTimeoutMs: c.ARM_ATTEMPT_TIMEOUT_SECONDS * 1000,
+    deadlineMs: c.CHANGE_DEADLINE_SECONDS * 1000,
+    allowDelete: c.ALLOW_DELETE,
+    skipUnchanged: c.SKIP_UNCHANGED,
+    maxBodyBytes: c.MAX_BODY_BYTES,
+    serviceBus: {
+      connectionString: c.ServiceBusConnection,
+      fullyQualifiedNamespace: c.ServiceBusConnection__fullyQualifiedNamespace,
+    },
+    changeRequestsQueue: c.CHANGE_REQUESTS_QUEUE,
+    resultsTopic: c.RESULTS_TOPIC,
+    maxDeliveryCount: c.MAX_DELIVERY_COUNT,
+    eventSource: c.EVENT_SOURCE,
+    reconnectTargets: c.RECONNECT_TARGETS.split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+    reconnectAfter: c.RECONNECT_AFTER,
+  };
+}

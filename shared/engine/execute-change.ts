@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions } from '../arm/arm-client-types';
+import { backendResourceId } from '../arm/resource-id';
+import type { ChangeRequest } from '../contract/change-request';
+import type { ErrorBody } from '../contract/error-response';
+import type { Outcome } from '../contract/outcome';
+import type { Clock } from '../clock';
+import type { Logger } from '../logger';
+import { buildPlan, planChanges } from './plan';
+import { redactSecrets } from './redact';
+
+/** What the engine needs from the outside world. */
+export interface EngineDeps {
+  arm: ArmBackendClient;
+  clock: Clock;
+  logger: Logger;
+  settings: EngineSettings;
+  /** Aborts the whole change (the function is shutting down). */
+  signal?: AbortSignal;
+  /** Generates a requestId when the request has none. */
+  newId?: () => string;
+}
+
+/** The settings the engine obeys. */
+export interface EngineSettings {
+  allowDelete: boolean;
+  /** Total budget for one change, retries included; must stay below the function timeout. */
+  deadlineMs: number;
+  /** Compare desired and current state first and skip writes that would change nothing. */
+  skipUnchanged: boolean;
+}
+
+/**
+ * Executes one validated change request against ARM and returns its outcome. Never throws for expected
+ * failures: refusals, ARM errors and exhausted retries are all outcomes.
+ */
+export async function executeChange(request: ChangeRequest, deps: EngineDeps): Promise<Outcome> {
+  const started = deps.clock.now();
+  const base = {
+    requestId: request.requestId ?? (deps.newId ?? randomUUID)(),
+    operation: request.operation,
+    target: backendResourceId(request.target),
+  };
+  const finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>): Outcome => ({
+    ...base,
+    ...rest,
+    durationMs: deps.clock.now() - started,
+  });
+
+  if (request.operation === 'delete' && !deps.settings.allowDelete) {
+    return finish({
+      status: 'rejected',
+      attempts: 0,
+      error: {
+        code: 'OperationNotAllowed',
+        message: 'Deleting backends is disabled. Set ALLOW_DELETE=true to allow it.',
+        target: 'operation',
+      },
+    });
+  }
+
+  const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
+  if (deps.signal) call.signal = deps.signal;
+
+  if (request.dryRun) {
+    const current = await deps.arm.get(request.target, call);
+    if (current.kind === 'ok' || (current.kind === 'armError' && current.status === 404)) {
+      const state = current.kind === 'ok' ? current.body : null;
+      return finish({
+        status: 'succeeded',
+        dryRun: true,
+        httpStatus: current.status,
+        attempts: 0,
+        reads: current.attempts,
+        plan: buildPlan(request.operation, state, request.body ?? {}),
+        ...armHeaders(current.headers),
+      });
+    }
+    return finish({ ...failure(current), dryRun: true, attempts: 0, reads: current.attempts });
+  }
+
+  let reads = 0;
+  if (deps.settings.skipUnchanged && (request.operation === 'createOrUpdate' || request.operation === 'update')) {
+    const current = await deps.arm.get(request.target, call);
+    reads += current.attempts;
+    if (current.kind === 'ok' && matchesIfMatch(request.ifMatch, current.headers.etag)) {
+      if (planChanges(request.operation, current.body, request.body ?? {}).length === 0) {
+        deps.logger.info('Backend already in the desired state; no write sent', { requestId: base.requestId });
+        return finish({
+          status: 'succeeded',
+          unchanged: true,
+          httpStatus: current.status,
+          attempts: 0,
+          reads,
+          backend: redactSecrets(current.body),
+          ...armHeaders(current.headers),
+        });
+      }
+    }
+    // A failed read is no reason to refuse the write: the write itself decides (and reports) what ARM says.
+  }
+
+  const result = await send(request, deps.arm, call);
+  reads += result.reads;
+  if (result.kind !== 'ok') return finish({ ...failure(result), attempts: result.attempts, reads });
+  const outcome: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'> = {
+    status: 'succeeded',
+    httpStatus: result.status,
+    attempts: result.attempts,
+    reads,
+    ...armHeaders(result.headers),
+  };
+  if (request.operation === 'createOrUpdate') outcome.created = result.status === 201;
+  if (result.body !== undefined && result.body !== null && Object.keys(result.body as object).length > 0) {
+    outcome.backend = redactSecrets(result.body);
+  }
+  return finish(outcome);
+}
+
+function send(request: ChangeRequest, arm: ArmBackendClient, call: CallOptions): Promise<ArmResult> {
+  const withEtag = request.ifMatch === undefined ? call : { ...call, ifMatch: request.ifMatch };
+  switch (request.operation) {
+    case 'createOrUpdate':
+      return arm.createOrUpdate(request.target, request.body, withEtag);
+    case 'update':
+      return arm.update(request.target, request.body, withEtag);
+    case 'reconnect':
+      return arm.reconnect(request.target, request.body, call);
+    case 'delete':
+      return arm.delete(request.target, withEtag);
+    default:
+      return request.operation satisfies never;
+  }
+}
+
+// Skipping is only honest when the write would have been allowed: an explicit ETag that no longer matches must
+// still fail as the caller asked.
+function matchesIfMatch(ifMatch: string | undefined, etag: string | undefined): boolean {
+  return ifMatch === undefined || ifMatch === '*' || (etag !== undefined && ifMatch === etag);
+}
+
+function armHeaders(headers: ArmHeaders): Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'> {
+  const out: Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'> = {};
+  if (headers.etag !== undefined) out.etag = headers.etag;
+  if (headers.requestId !== undefined) out.armRequestId = headers.requestId;
+  if (headers.correlationRequestId !== undefined) out.armCorrelationRequestId = headers.correlationRequestId;
+  return out;
+}
+
+function failure(result: Exclude<ArmResult, { kind: 'ok' }>): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
+  const error: ErrorBody = redactSecrets(result.error);
+  const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = {
+    status: 'failed',
+    error,
+    ...armHeaders(result.headers),
+  };
+  if (result.kind === 'armError') out.httpStatus = result.status;
+  else {
+    if (result.status !== undefined) out.httpStatus = result.status;
+    if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
+  }
+  return out;
+}

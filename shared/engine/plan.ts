@@ -1,0 +1,85 @@
+import { diffChanges } from '../arm/desired-state';
+import type { Operation, Plan, PlannedChange } from '../contract/outcome';
+import { redactSecrets, splitPath } from './redact';
+
+/** Response-only fields of a BackendContract: never part of a desired state. */
+const RESPONSE_ONLY = new Set(['id', 'type', 'name']);
+
+/** The desired-state view of an ARM backend body: `{ properties }` without response-only fields or nulls. */
+export function comparableState(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object') return {};
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+    if (RESPONSE_ONLY.has(key)) continue;
+    out[key] = dropNulls(value);
+  }
+  return out;
+}
+
+// A pool's response carries `title`, `url`, `protocol` as null: absent and null mean the same to ARM here.
+function dropNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNulls);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (item !== null) out[key] = dropNulls(item);
+  }
+  return out;
+}
+
+/**
+ * The changes a request would make to `current` (null: the backend does not exist).
+ * createOrUpdate replaces the properties, so keys only in `current` are listed as removals; update merges, so only
+ * the keys it names are compared. Values are redacted by their path.
+ */
+export function planChanges(operation: Operation, current: unknown, desired: unknown): PlannedChange[] {
+  const now = current === null ? {} : comparableState(current);
+  let changes: Array<{ path: string; from: unknown; to: unknown }>;
+  switch (operation) {
+    case 'createOrUpdate':
+      changes = [...diffChanges(now, desired), ...removals(now, desired, '')];
+      break;
+    case 'update':
+      changes = diffChanges(now, desired);
+      break;
+    case 'delete':
+      changes = current === null ? [] : [{ path: '', from: now, to: undefined }];
+      break;
+    case 'reconnect':
+      changes = [];
+      break;
+  }
+  return changes.map((change) => redactChange(change));
+}
+
+function redactChange(change: { path: string; from: unknown; to: unknown }): PlannedChange {
+  const base = splitPath(change.path);
+  const out: PlannedChange = { path: change.path };
+  if (change.from !== undefined) out.from = redactSecrets(change.from, base);
+  if (change.to !== undefined) out.to = redactSecrets(change.to, base);
+  return out;
+}
+
+function removals(current: unknown, desired: unknown, prefix: string): Array<{ path: string; from: unknown; to: unknown }> {
+  if (!isPlainObject(current)) return [];
+  const want = isPlainObject(desired) ? desired : {};
+  const out: Array<{ path: string; from: unknown; to: unknown }> = [];
+  for (const [key, value] of Object.entries(current)) {
+    const path = prefix === '' ? key : `${prefix}.${key}`;
+    if (!(key in want)) out.push({ path, from: value, to: undefined });
+    else if (isPlainObject(value) && isPlainObject(want[key])) out.push(...removals(value, want[key], path));
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A dry-run plan: the current state (redacted) and the changes. */
+export function buildPlan(operation: Operation, current: unknown, desired: unknown): Plan {
+  return {
+    current: current === null ? null : redactSecrets(current),
+    changes: planChanges(operation, current, desired),
+  };
+}

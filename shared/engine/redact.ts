@@ -1,0 +1,62 @@
+/**
+ * Secret redaction: the one function every outward representation (outcomes, events, logs, errors, stored
+ * records) goes through. Secret-bearing fields of a backend are `credentials.authorization.parameter`, every value
+ * of `credentials.header` and `credentials.query`, and `proxy.password`, wherever a backend body appears (a request
+ * body, an ARM response, a plan).
+ */
+
+/** What a redacted secret is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/** True when a value at this key path (from any root) holds a secret. */
+export function isSecretPath(path: readonly string[]): boolean {
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i];
+    const next = path[i + 1];
+    if (key === 'credentials' && (next === 'header' || next === 'query')) return path.length > i + 2;
+    if (key === 'credentials' && next === 'authorization' && path[i + 2] === 'parameter') return true;
+    if (key === 'proxy' && next === 'password') return true;
+  }
+  return false;
+}
+
+/**
+ * Returns a deep copy of `value` with every secret replaced by {@link REDACTED}. `basePath` is where `value` sits
+ * (e.g. `['properties', 'proxy']` for a plan entry), so fragments are redacted as surely as whole bodies.
+ */
+export function redactSecrets<T>(value: T, basePath: readonly string[] = []): T {
+  return walk(value, [...basePath]) as T;
+}
+
+function walk(value: unknown, path: string[]): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) {
+    // Array indices do not change whether a value is secret: keep the key path of the array itself.
+    return value.map((item) => walk(item, path));
+  }
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      path.push(key);
+      out[key] = walk(item, path);
+      path.pop();
+    }
+    return out;
+  }
+  return isSecretPath(path) ? REDACTED : value;
+}
+
+/**
+ * Splits a plan path such as `properties.pool.services[0].weight` or `properties.credentials.header["x-key"]`
+ * into keys, dropping array indices (they do not change whether a value is secret).
+ */
+export function splitPath(path: string): string[] {
+  const keys: string[] = [];
+  const token = /\.?([A-Za-z_$][\w$]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/g;
+  let match: RegExpExecArray | null;
+  while ((match = token.exec(path)) !== null) {
+    if (match[1] !== undefined) keys.push(match[1]);
+    else if (match[3] !== undefined) keys.push(JSON.parse(match[3]) as string);
+  }
+  return keys;
+}

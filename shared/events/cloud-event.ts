@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { parseResourceId } from '../arm/resource-id';
+import { OutcomeSchema, type Outcome } from '../contract/outcome';
+
+/** The CloudEvents `type` prefix; the status is appended (`….succeeded`, `….failed`, `….rejected`). */
+export const EVENT_TYPE_PREFIX = 'com.apim-backend-changes.backend-change';
+
+/** A result event: CloudEvents 1.0, structured JSON mode, whose `data` is the outcome. */
+export const ResultEventSchema = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().describe('Derived from requestId and status, so a re-published result has the same id'),
+  source: z.string(),
+  type: z.string(),
+  subject: z.string().optional().describe("The backend's ARM id"),
+  time: z.string(),
+  datacontenttype: z.literal('application/json'),
+  data: OutcomeSchema,
+});
+
+export type ResultEvent = z.infer<typeof ResultEventSchema>;
+
+/**
+ * The event id for an outcome: stable for (requestId, status), so publishing the same result twice yields the same
+ * id and Service Bus duplicate detection drops the copy. A UUID-shaped hash keeps it within messageId's 128 chars.
+ */
+export function eventIdFor(requestId: string, status: Outcome['status']): string {
+  const h = createHash('sha256').update(`${requestId}\n${status}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Builds the result event of an outcome. The outcome must already be redacted (the engine's outcomes are). */
+export function toResultEvent(outcome: Outcome, source: string, time: Date): ResultEvent {
+  const event: ResultEvent = {
+    specversion: '1.0',
+    id: eventIdFor(outcome.requestId, outcome.status),
+    source,
+    type: `${EVENT_TYPE_PREFIX}.${outcome.status}`,
+    time: time.toISOString(),
+    datacontenttype: 'application/json',
+    data: outcome,
+  };
+  if (outcome.target !== undefined) event.subject = outcome.target;
+  return event;
+}
+
+/** Application properties set on the result message so topic subscriptions can filter without parsing the body. */
+export function eventProperties(outcome: Outcome): Record<string, string> {
+  const props: Record<string, string> = { requestId: outcome.requestId, status: outcome.status };
+  if (outcome.operation !== undefined) props['operation'] = outcome.operation;
+  const parsed = outcome.target === undefined ? undefined : parseResourceId(outcome.target);
+  if (parsed?.kind === 'backend') {
+    props['serviceName'] = parsed.target.serviceName;
+    props['backendId'] = parsed.target.backendId;
+    if (parsed.target.workspaceId !== undefined) props['workspaceId'] = parsed.target.workspaceId;
+  }
+  return props;
+}

@@ -1,0 +1,53 @@
+import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
+import type { Outcome } from '../contract/outcome';
+import type { LazyServiceBusClient } from '../messaging/service-bus-client';
+import { eventProperties, toResultEvent } from './cloud-event';
+
+/** Publishes outcomes as result events. Throws when the event could not be published (the caller must not settle). */
+export interface ResultPublisher {
+  publish(outcome: Outcome, options?: { correlationId?: string | undefined }): Promise<void>;
+}
+
+/** Builds the Service Bus message of an outcome's result event. */
+export function toResultMessage(
+  outcome: Outcome,
+  source: string,
+  time: Date,
+  correlationId: string | undefined,
+): ServiceBusMessage {
+  const event = toResultEvent(outcome, source, time);
+  const message: ServiceBusMessage = {
+    body: event,
+    contentType: 'application/cloudevents+json',
+    messageId: event.id,
+    subject: event.type,
+    applicationProperties: eventProperties(outcome),
+  };
+  if (correlationId !== undefined) message.correlationId = correlationId;
+  return message;
+}
+
+/** Publishes result events to a Service Bus topic through a shared, lazily created client and sender. */
+export class ServiceBusResultPublisher implements ResultPublisher {
+  private sender: ServiceBusSender | undefined;
+
+  constructor(
+    private readonly client: LazyServiceBusClient,
+    private readonly topic: string,
+    private readonly source: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Sends one result event; the SDK retries transient broker errors, and a final failure is thrown. */
+  async publish(outcome: Outcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
+    const sender = await this.getSender();
+    await sender.sendMessages(toResultMessage(outcome, this.source, this.now(), options.correlationId));
+  }
+
+  private async getSender(): Promise<ServiceBusSender> {
+    if (this.sender === undefined || this.sender.isClosed) {
+      this.sender = (await this.client.get()).createSender(this.topic);
+    }
+    return this.sender;
+  }
+}

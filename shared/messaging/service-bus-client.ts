@@ -1,0 +1,53 @@
+import type { ServiceBusClient } from '@azure/service-bus';
+
+/** How to reach Service Bus: a connection string, or a namespace with a managed identity. */
+export interface ServiceBusSettings {
+  connectionString: string | undefined;
+  fullyQualifiedNamespace: string | undefined;
+  clientId?: string | undefined;
+}
+
+/**
+ * Creates a Service Bus client from the `ServiceBusConnection` settings. The SDK is loaded on first use, so a
+ * process that never talks to Service Bus (an HTTP-only request path, a unit test) does not pay for it.
+ */
+export async function createServiceBusClient(settings: ServiceBusSettings): Promise<ServiceBusClient> {
+  const { ServiceBusClient } = await import('@azure/service-bus');
+  // Bounded retries of the SDK's own policy (a well-kept one): transient broker errors are retried, then thrown.
+  const options = { retryOptions: { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4000, timeoutInMs: 20000 } };
+  if (settings.connectionString !== undefined) return new ServiceBusClient(settings.connectionString, options);
+  if (settings.fullyQualifiedNamespace !== undefined) {
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    const credential =
+      settings.clientId === undefined
+        ? new DefaultAzureCredential()
+        : new DefaultAzureCredential({ managedIdentityClientId: settings.clientId });
+    return new ServiceBusClient(settings.fullyQualifiedNamespace, credential, options);
+  }
+  throw new Error('Set ServiceBusConnection or ServiceBusConnection__fullyQualifiedNamespace.');
+}
+
+/**
+ * A lazily created, shared Service Bus client: created on first `get()`, reused across invocations, closed once.
+ * Concurrent first calls share one creation.
+ */
+export class LazyServiceBusClient {
+  private client: Promise<ServiceBusClient> | undefined;
+  constructor(private readonly settings: ServiceBusSettings) {}
+
+  /** The client, created on first use. */
+  get(): Promise<ServiceBusClient> {
+    this.client ??= createServiceBusClient(this.settings).catch((error: unknown) => {
+      this.client = undefined; // let the next call try again
+      throw error;
+    });
+    return this.client;
+  }
+
+  /** Closes the client if it was created. */
+  async close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) await (await client).close();
+  }
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvocationContext } from '@azure/functions';
+import { startAmqpBroker, type AmqpBroker } from '../../local/amqp-broker';
+import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
+import { createServices, type AppServices } from '../../functions/services';
+import { loadConfig } from '../../shared/config';
+
+export const QUEUE = 'backend-change-requests';
+export const TOPIC = 'backend-change-results';
+export const EVENTS = `${TOPIC}/Subscriptions/all`;
+
+/** A real ARM emulator (HTTPS) and a real AMQP broker, and the app's services wired to them. */
+export interface Stack {
+  emulator: ArmEmulator;
+  broker: AmqpBroker;
+  services: AppServices;
+  settings: Record<string, string>;
+  logs: string[];
+  context(functionName: string, triggerMetadata?: Record<string, unknown>): InvocationContext;
+  /** Result events published so far (the CloudEvent bodies), from the topic's `all` subscription. */
+  events(): any[];
+  stop(): Promise<void>;
+}
+
+/** Starts the stack. `settings` override the app settings. */
+export async function startStack(settings: Record<string, string> = {}): Promise<Stack> {
+  const emulator = await startArmEmulator();
+  const broker = await startAmqpBroker({
+    queues: [{ name: QUEUE, maxDeliveryCount: Number(settings['MAX_DELIVERY_COUNT'] ?? 10) }],
+    topics: [{ name: TOPIC, subscriptions: ['all'] }],
+    duplicateDetection: true,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'apim-test-'));
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, emulator.caCertPem);
+  const all: Record<string, string> = {
+    ARM_ENDPOINT: emulator.url,
+    ARM_ACCESS_TOKEN: emulator.token,
+    ARM_CA_CERT_FILE: caFile,
+    ServiceBusConnection: broker.connectionString,
+    CHANGE_DEADLINE_SECONDS: '10',
+    ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
+    ...settings,
+  };
+  const services = createServices(loadConfig(all));
+  const logs: string[] = [];
+  return {
+    emulator,
+    broker,
+    services,
+    settings: all,
+    logs,
+    context: (functionName, triggerMetadata = {}) =>
+      new InvocationContext({
+        invocationId: `inv-${Math.random().toString(16).slice(2)}`,
+        functionName,
+        triggerMetadata,
+        logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
+      }),
+    events: () => broker.messages(EVENTS).map((m) => m.body as any),
+    stop: async () => {
+      await services.close();
+      await broker.stop();
+      await emulator.stop();
+    },
+  };
+}
+
+export const SUB = '00000000-0000-0000-0000-000000000000';
+export const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;
