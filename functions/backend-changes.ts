@@ -4,7 +4,8 @@ import { backendResourceId } from '../shared/arm/resource-id';
 import { parseChangeRequest } from '../shared/contract/change-request';
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
-import { executeChange } from '../shared/engine/execute-change';
+import { executeChange, policyRefusal } from '../shared/engine/execute-change';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
 import { rejectedOutcome } from '../shared/engine/rejection';
 import { contextLogger } from './context-logger';
 import { outcomeResponse } from './outcome-response';
@@ -27,6 +28,19 @@ export function backendChangesHandler(services: ServicesProvider) {
     const text = await request.text();
     if (Buffer.byteLength(text, 'utf8') > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
 
+    if (
+      svc.config.webhookSecrets.length > 0 &&
+      !verifySignature(
+        { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
+        { signature: request.headers.get(SIGNATURE_HEADER), timestamp: request.headers.get(TIMESTAMP_HEADER) },
+        text,
+        svc.clock.now(),
+      )
+    ) {
+      logger.warn('Webhook signature verification failed');
+      return plainError(401, 'Unauthorized', 'Signature verification failed.');
+    }
+
     const fallbackId = randomUUID();
     let raw: unknown;
     try {
@@ -39,6 +53,8 @@ export function backendChangesHandler(services: ServicesProvider) {
     const changeRequest = { ...parsed.request, requestId: parsed.request.requestId ?? fallbackId };
 
     if (/\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
+      const refusal = policyRefusal(changeRequest, engineSettings(svc.config));
+      if (refusal !== undefined) return respond(rejectedOutcome(raw, refusal, changeRequest.requestId));
       const body = { ...(raw as Record<string, unknown>), requestId: changeRequest.requestId };
       await svc.queue.enqueue([{ body, messageId: changeRequest.requestId, correlationId: context.invocationId }]);
       logger.info('Change request accepted for asynchronous processing', {

@@ -22,7 +22,12 @@ export interface AppServices {
 
 /** The engine settings taken from the configuration. */
 export function engineSettings(config: Config): EngineSettings {
-  return { allowDelete: config.allowDelete, deadlineMs: config.deadlineMs, skipUnchanged: config.skipUnchanged };
+  return {
+    allowDelete: config.allowDelete,
+    deadlineMs: config.deadlineMs,
+    skipUnchanged: config.skipUnchanged,
+    allowedScopes: config.allowedScopes,
+  };
 }
 
 /** Builds the services from a configuration. Nothing connects until first used. */

@@ -48,6 +48,9 @@ const ConfigSchema = z.object({
   EVENT_SOURCE: z.string().min(1).default('/apim-backend-changes'),
   RECONNECT_TARGETS: z.string().default(''),
   RECONNECT_AFTER: optionalText,
+  ALLOWED_SCOPES: z.string().default(''),
+  WEBHOOK_SECRETS: z.string().default(''),
+  WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
 });
 
 /** The parsed, typed configuration. */
@@ -69,6 +72,9 @@ export interface Config {
   eventSource: string;
   reconnectTargets: string[];
   reconnectAfter: string | undefined;
+  allowedScopes: string[];
+  webhookSecrets: string[];
+  webhookToleranceMs: number;
 }
 
 /** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
@@ -129,9 +135,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     resultsTopic: c.RESULTS_TOPIC,
     maxDeliveryCount: c.MAX_DELIVERY_COUNT,
     eventSource: c.EVENT_SOURCE,
-    reconnectTargets: c.RECONNECT_TARGETS.split(/[,\n]/)
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
+    reconnectTargets: list(c.RECONNECT_TARGETS),
     reconnectAfter: c.RECONNECT_AFTER,
+    allowedScopes: list(c.ALLOWED_SCOPES),
+    webhookSecrets: list(c.WEBHOOK_SECRETS),
+    webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,
   };
+}
+
+/** Splits a setting holding several values separated by commas or new lines. */
+function list(value: string): string[] {
+  return value
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }

@@ -45,7 +45,7 @@ const BROKER_ANNOTATIONS = new Set([
   'x-opt-message-state',
 ]);
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 
 function sectionCode(section: Typed): number | undefined {
   const value = section.descriptor?.value;

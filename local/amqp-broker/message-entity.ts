@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from './consumer';
 import { encodeDelivery, type DeliveryFields, type MessageContent } from './message-content';
-import { amqpMessage, type AmqpErrorValue, type OutgoingDelivery, type Typed } from './rhea-internals';
+import { amqpMessage, type AmqpErrorValue, type OutgoingDelivery } from './rhea-internals';
 import { SequenceHeap } from './sequence-heap';
 
 /** One message held by one entity (a topic message has one of these per subscription). */
@@ -124,7 +124,9 @@ export class MessageEntity {
         // released: the receiver gave the message back.
         this.abandon(lock.message);
     }
-    delivery.update(true, (state as { described?: () => Typed }).described?.());
+    // Settle without echoing the outcome: the SDK treats any error on the broker's disposition (which a
+    // rejected outcome carries) as a failed settlement.
+    delivery.update(true, outcome === 'accepted' ? amqpMessage.accepted().described() : undefined);
     this.pump();
   }
 

@@ -54,7 +54,11 @@ export interface ArmBackendClient {
   /** GET the collection, following `nextLink` until it is empty. */
   list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>>;
   /** PUT; 201 created / 200 updated. `ifMatch` optional. */
-  createOrUpdate(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult>;
+  createOrUpdate(
+    target: BackendTarget,
+    body: unknown,
+    options?: CallOptions & { ifMatch?: string },
+  ): Promise<ArmResult>;
   /**
    * PATCH. With `ifMatch`, a 412 is final. Without it, the client reads the ETag (HEAD) and sends it (never `*`),
    * and on 412 re-reads and re-applies with jittered backoff until the deadline.

@@ -454,7 +454,7 @@ class ArmClient implements ArmBackendClient {
       }
       this.logger?.warn('ARM update lost an ETag race; re-reading and re-applying', {
         method: 'PATCH',
-        path: pathOf(url),
+        url: withoutQuery(url),
         round: rounds,
         delayMs: decision.delayMs,
         correlationRequestId: call.correlationId,
@@ -502,11 +502,7 @@ class ArmClient implements ArmBackendClient {
       else call.reads += 1;
       if (attempt.kind === 'aborted') return call.aborted();
 
-      if (
-        attempt.kind === 'answer' &&
-        !isSuccess(attempt.status) &&
-        (attempt.status === 404 || attempt.status === 412)
-      ) {
+      if (attempt.kind === 'answer' && (attempt.status === 404 || attempt.status === 412)) {
         // A re-sent write refused with 404/412 may be refusing our own earlier, unseen success.
         if (verify !== undefined && call.ambiguous) {
           const settled = await verify();
@@ -536,7 +532,7 @@ class ArmClient implements ArmBackendClient {
 
       this.logger?.warn('Retrying ARM request', {
         method: spec.method,
-        path: pathOf(spec.url),
+        url: withoutQuery(spec.url),
         attempt: sends,
         ...(attempt.kind === 'answer' ? { status: attempt.status } : {}),
         errorCode: attempt.kind === 'answer' ? attempt.armError?.code : attempt.outcome.errorCode,
@@ -692,8 +688,8 @@ class ArmClient implements ArmBackendClient {
   }
 }
 
-/** The path of a request URL, without the query, for retry notices. */
-function pathOf(url: string): string {
+/** A request URL without its query, for retry notices. */
+function withoutQuery(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }

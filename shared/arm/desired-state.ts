@@ -22,6 +22,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** An own property only: a key such as `__proto__` must not reach the prototype. */
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function sameLeaf(current: unknown, desired: unknown): boolean {
   if (desired === null) return current === null || current === undefined;
   return current === desired;
@@ -46,7 +51,7 @@ export function isApplied(current: unknown, desired: unknown): boolean {
     for (const key of Object.keys(desired)) {
       const wanted = desired[key];
       if (wanted === undefined) continue; // JSON has no undefined: such a key is not sent
-      if (!isApplied(current[key], wanted)) return false;
+      if (!isApplied(own(current, key), wanted)) return false;
     }
     return true;
   }
@@ -82,7 +87,7 @@ function collect(current: unknown, desired: unknown, path: string, out: Change[]
     for (const key of Object.keys(desired)) {
       const wanted = desired[key];
       if (wanted === undefined) continue;
-      collect(here?.[key], wanted, childPath(path, key), out);
+      collect(here === undefined ? undefined : own(here, key), wanted, childPath(path, key), out);
     }
     // A missing object is a change even when nothing inside it differs from "absent" (e.g. `{}` or only nulls).
     if (here === undefined && out.length === before) out.push({ path, from: current, to: desired });

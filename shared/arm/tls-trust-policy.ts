@@ -3,7 +3,7 @@
  * without ever turning certificate verification off.
  */
 import { Agent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates } from 'node:tls';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 
 /** Name of the policy in the pipeline. */
@@ -19,7 +19,11 @@ export interface TlsTrustPolicy extends PipelinePolicy {
  * The agent is created once: connections are reused across requests, and no per-request allocation is made.
  */
 export function tlsTrustPolicy(caCertPem: string): TlsTrustPolicy {
-  const agent = new Agent({ ca: [...rootCertificates, caCertPem], keepAlive: true });
+  // One secure context built up front, instead of `ca` in the agent options: https.Agent folds every `ca` string
+  // into its pool key on EVERY request (≈140 root PEMs, over 200 kB of concatenation per request, a third of the
+  // CPU at 32 concurrent PUTs), and a fresh context per connection re-parses all the roots. Verification is unchanged.
+  const secureContext = createSecureContext({ ca: [...rootCertificates, caCertPem] });
+  const agent = new Agent({ secureContext, keepAlive: true });
   return {
     name: tlsTrustPolicyName,
     agent,

@@ -14,7 +14,7 @@
  *   lists every problem. Such refinements see partially parsed values and therefore read them defensively.
  */
 import { z } from 'zod';
-import { parseBackendArmId, BackendArmIdSchema } from './safe-segment';
+import { parseBackendArmId, BackendArmIdSchema, otherwise } from './safe-segment';
 import { backendResourceId } from '../arm/resource-id';
 
 /** Refinement option: run even when sibling fields already failed (zod skips refinements on failed values otherwise). */
@@ -41,6 +41,7 @@ export const isoDuration = z.string().superRefine((value, ctx) => {
 });
 
 const DIGITS = /^\d+$/;
+const INTEGER_MESSAGE = 'Must be an integer (a number, or a string of digits).';
 
 /** An integer in [min, max]: a JSON number, or a string of digits (normalised to a number). */
 function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
@@ -50,13 +51,15 @@ function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
       if (!DIGITS.test(value)) {
         ctx.addIssue({
           code: 'custom',
-          message: 'Must be an integer (a number, or a string of digits).',
+          message: INTEGER_MESSAGE,
           params: { code: 'InvalidType' },
         });
       }
     })
     .transform(Number);
-  return z.union([z.number(), digitString]).pipe(z.number().int().min(min).max(max));
+  return z
+    .union([z.number(), digitString, otherwise('InvalidType', INTEGER_MESSAGE)])
+    .pipe(z.number().int().min(min).max(max));
 }
 
 const text = (max: number) => z.string().min(1).max(max);
@@ -77,14 +80,30 @@ const AuthorizationSchema = z.strictObject({
   parameter: text(300),
 });
 
-/** Header or query parameters: a name mapped to its values. */
-const ParameterMapSchema = z.record(z.string().min(1), z.array(z.string()));
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * A header or query parameter name; header names must be HTTP tokens. (zod drops a `__proto__` key from a parsed
+ * record before any check sees it; no real header or parameter has that name.)
+ */
+function parameterName(kind: 'header' | 'query') {
+  return z.string().superRefine((name, ctx) => {
+    const bad =
+      name.length === 0 || (kind === 'header' && !HEADER_NAME.test(name))
+        ? kind === 'header'
+          ? "A header name must be a non-empty HTTP token (letters, digits and !#$%&'*+.^_`|~-)."
+          : 'A query parameter name must be non-empty.'
+        : undefined;
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: bad, params: { code: 'InvalidName' } });
+  });
+}
 
 const CredentialsSchema = z.strictObject({
   certificateIds: z.array(z.string()).max(32).optional(),
   certificate: z.array(z.string()).max(32).optional(),
-  query: ParameterMapSchema.optional(),
-  header: ParameterMapSchema.optional(),
+  // Header and query parameters: a name mapped to its values (values are secrets: never quoted in messages).
+  query: z.record(parameterName('query'), z.array(z.string())).optional(),
+  header: z.record(parameterName('header'), z.array(z.string())).optional(),
   authorization: AuthorizationSchema.optional(),
 });
 
@@ -95,7 +114,11 @@ const StatusCodeRangeSchema = z
   })
   .superRefine((range, ctx) => {
     if (typeof range.min === 'number' && typeof range.max === 'number' && range.min > range.max) {
-      ctx.addIssue({ code: 'custom', message: "'min' must not be greater than 'max'.", params: { code: 'OutOfRange' } });
+      ctx.addIssue({
+        code: 'custom',
+        message: "'min' must not be greater than 'max'.",
+        params: { code: 'OutOfRange' },
+      });
     }
   });
 
@@ -116,15 +139,18 @@ const CircuitBreakerRuleSchema = z.strictObject({
 
 const CircuitBreakerSchema = z.strictObject({
   // The Swagger allows 15 rules; the service accepts one. Refuse more here rather than let ARM refuse later.
-  rules: z.array(CircuitBreakerRuleSchema).superRefine((rules, ctx) => {
-    if (Array.isArray(rules) && rules.length > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'The service accepts only one circuit-breaker rule (the schema allows 15).',
-        params: { code: 'TooManyItems' },
-      });
-    }
-  }, ALWAYS),
+  rules: z
+    .array(CircuitBreakerRuleSchema)
+    .optional()
+    .superRefine((rules, ctx) => {
+      if (Array.isArray(rules) && rules.length > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'The service accepts only one circuit-breaker rule (the schema allows 15).',
+          params: { code: 'TooManyItems' },
+        });
+      }
+    }, ALWAYS),
 });
 
 const PoolItemSchema = z.strictObject({

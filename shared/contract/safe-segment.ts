@@ -65,7 +65,6 @@ const RULES: Record<SegmentName, SegmentRule> = {
 };
 
 // C0 controls, DEL and C1 controls.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const NON_PRINTABLE_ASCII = /[^\u0021-\u007e]/;
 
@@ -100,6 +99,16 @@ function unsafeReason(value: string): string | undefined {
 
 function capitalise(reason: string): string {
   return `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`;
+}
+
+/**
+ * The last branch of a union of types: matches nothing and says what was expected. zod reports the issues of the
+ * only branch that got past its type check, so a value of none of the types gets this message instead of a bare
+ * "invalid union". Typed `never`, so it adds nothing to the union's input or output types.
+ */
+export function otherwise(code: string, message: string) {
+  // abort: false, so this branch counts as the one that "got past its type check" (z.custom aborts by default).
+  return z.custom<never>(() => false, { error: message, params: { code }, abort: false });
 }
 
 /** A string schema for one path segment; a refused value gives one issue with a meaningful `params.code`. */
@@ -138,11 +147,17 @@ const BACKEND_ID_SHAPE =
  */
 export function parseBackendArmId(id: string): BackendArmIdResult {
   if (id.trim() !== id || CONTROL.test(id)) {
-    return { ok: false, problems: [{ code: 'UnsafePathSegment', message: 'Must not contain control characters or padding whitespace.' }] };
+    return {
+      ok: false,
+      problems: [{ code: 'UnsafePathSegment', message: 'Must not contain control characters or padding whitespace.' }],
+    };
   }
   const parsed = parseResourceId(id);
   if (parsed?.kind !== 'backend') {
-    return { ok: false, problems: [{ code: 'InvalidResourceId', message: `Must be the ARM id of a backend: ${BACKEND_ID_SHAPE}.` }] };
+    return {
+      ok: false,
+      problems: [{ code: 'InvalidResourceId', message: `Must be the ARM id of a backend: ${BACKEND_ID_SHAPE}.` }],
+    };
   }
   const { target } = parsed;
   const problems: ArmIdProblem[] = [];
@@ -175,7 +190,11 @@ export const BackendArmIdTargetSchema = z.string().transform((id, ctx): BackendT
 
 /**
  * A change request's `target`: an object of segments, or the backend's ARM id as one string. Either way the output
- * is a validated `BackendTarget`. (A union of an object and a string reports the issues of whichever one the input's
- * type selects, with their paths.)
+ * is a validated `BackendTarget`. (zod reports the issues of the one branch whose type
+ * matched, with their paths; `otherwise` explains a value of neither type.)
  */
-export const BackendTargetSchema = z.union([BackendTargetObjectSchema, BackendArmIdTargetSchema]);
+export const BackendTargetSchema = z.union([
+  BackendTargetObjectSchema,
+  BackendArmIdTargetSchema,
+  otherwise('InvalidType', "Must be an object of path segments or the backend's ARM id as a string."),
+]);

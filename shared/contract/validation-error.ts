@@ -95,10 +95,14 @@ function tooSmall(issue: Extract<Issue, { code: 'too_small' }>): { code: string;
   const min = issue.minimum.toString();
   const bound = issue.inclusive === false ? `more than ${min}` : `at least ${min}`;
   if (issue.origin === 'string') {
-    return min === '1' ? { code: 'TooShort', message: 'Must not be empty.' } : { code: 'TooShort', message: `Must be ${bound} characters long.` };
+    return min === '1'
+      ? { code: 'TooShort', message: 'Must not be empty.' }
+      : { code: 'TooShort', message: `Must be ${bound} characters long.` };
   }
   if (issue.origin === 'array') {
-    return min === '1' ? { code: 'TooFewItems', message: 'Must not be empty.' } : { code: 'TooFewItems', message: `Must have ${bound} items.` };
+    return min === '1'
+      ? { code: 'TooFewItems', message: 'Must not be empty.' }
+      : { code: 'TooFewItems', message: `Must have ${bound} items.` };
   }
   return { code: 'OutOfRange', message: `Must be ${bound}.` };
 }
@@ -109,6 +113,8 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
     const target = formatPath(path);
     return target === '' ? { code, message } : { code, target, message };
   };
+  const required = (path: readonly PathKey[]): ErrorDetail =>
+    at(path, 'Required', path.length === 0 ? 'A value is required.' : `'${lastKey(path)}' is required.`);
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) =>
@@ -116,9 +122,7 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
       );
     case 'invalid_type': {
       const found = hasRoot ? lookup(root, issue.path) : undefined;
-      if (found !== undefined && !found.present) {
-        return [at(issue.path, 'Required', issue.path.length === 0 ? 'A value is required.' : `'${lastKey(issue.path)}' is required.`)];
-      }
+      if (found !== undefined && !found.present) return [required(issue.path)];
       // "Must be an integer, not a number" would confuse: say what kind of value it was only when it helps.
       const helpful = found !== undefined && !(issue.expected === 'int' && found.type === 'number');
       const received = helpful ? `, not ${typeName(found.type)}` : '';
@@ -134,7 +138,9 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
         at(
           issue.path,
           'InvalidValue',
-          issue.values.length === 1 ? `Must be ${describeList(issue.values)}.` : `Must be one of: ${describeList(issue.values)}.`,
+          issue.values.length === 1
+            ? `Must be ${describeList(issue.values)}.`
+            : `Must be one of: ${describeList(issue.values)}.`,
         ),
       ];
     case 'too_big': {
@@ -149,12 +155,22 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
       return [at(issue.path, 'InvalidFormat', `Must be a valid ${issue.format}.`)];
     case 'not_multiple_of':
       return [at(issue.path, 'OutOfRange', `Must be a multiple of ${issue.divisor}.`)];
-    case 'invalid_key':
-      return [at(issue.path, 'InvalidValue', 'Has an invalid key.')];
+    case 'invalid_key': {
+      const inner = issue.issues.find((i) => i.code === 'custom');
+      return [
+        inner === undefined
+          ? at(issue.path, 'InvalidValue', 'Has an invalid key.')
+          : at(issue.path, customCode(inner), inner.message),
+      ];
+    }
     case 'invalid_element':
       return [at(issue.path, 'InvalidValue', 'Has an invalid element.')];
-    case 'custom':
-      return [at(issue.path, customCode(issue), issue.message)];
+    case 'custom': {
+      const code = customCode(issue);
+      // A type check written as a custom issue (e.g. a union's fallback branch) on a value that is not there at all.
+      if (code === 'InvalidType' && hasRoot && !lookup(root, issue.path).present) return [required(issue.path)];
+      return [at(issue.path, code, issue.message)];
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions } from '../arm/arm-client-types';
+import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions, TransientCode } from '../arm/arm-client-types';
 import { backendResourceId } from '../arm/resource-id';
 import type { ChangeRequest } from '../contract/change-request';
 import type { ErrorBody } from '../contract/error-response';
@@ -8,6 +8,7 @@ import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { buildPlan, planChanges } from './plan';
 import { redactSecrets } from './redact';
+import { checkScope, type AllowedScopes } from './scope-policy';
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -28,6 +29,8 @@ export interface EngineSettings {
   deadlineMs: number;
   /** Compare desired and current state first and skip writes that would change nothing. */
   skipUnchanged: boolean;
+  /** ARM id prefixes changes may target (target and pool members); empty allows all. */
+  allowedScopes?: AllowedScopes;
 }
 
 /**
@@ -47,17 +50,8 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     durationMs: deps.clock.now() - started,
   });
 
-  if (request.operation === 'delete' && !deps.settings.allowDelete) {
-    return finish({
-      status: 'rejected',
-      attempts: 0,
-      error: {
-        code: 'OperationNotAllowed',
-        message: 'Deleting backends is disabled. Set ALLOW_DELETE=true to allow it.',
-        target: 'operation',
-      },
-    });
-  }
+  const refusal = policyRefusal(request, deps.settings);
+  if (refusal !== undefined) return finish({ status: 'rejected', attempts: 0, error: refusal });
 
   const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
   if (deps.signal) call.signal = deps.signal;
@@ -117,6 +111,21 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   return finish(outcome);
 }
 
+/**
+ * The policy checks that refuse a valid request before any ARM call: deletes unless allowed, and targets or pool
+ * members outside the allowed scopes. Also used where requests are accepted for later (HTTP async).
+ */
+export function policyRefusal(request: ChangeRequest, settings: EngineSettings): ErrorBody | undefined {
+  if (request.operation === 'delete' && !settings.allowDelete) {
+    return {
+      code: 'OperationNotAllowed',
+      message: 'Deleting backends is disabled. Set ALLOW_DELETE=true to allow it.',
+      target: 'operation',
+    };
+  }
+  return checkScope(request, settings.allowedScopes ?? []);
+}
+
 function send(request: ChangeRequest, arm: ArmBackendClient, call: CallOptions): Promise<ArmResult> {
   const withEtag = request.ifMatch === undefined ? call : { ...call, ifMatch: request.ifMatch };
   switch (request.operation) {
@@ -147,17 +156,28 @@ function armHeaders(headers: ArmHeaders): Pick<Outcome, 'etag' | 'armRequestId' 
   return out;
 }
 
-function failure(result: Exclude<ArmResult, { kind: 'ok' }>): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
-  const error: ErrorBody = redactSecrets(result.error);
+function failure(
+  result: Exclude<ArmResult, { kind: 'ok' }>,
+): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
+  if (result.kind === 'armError') {
+    // ARM refused: its own error, passed through.
+    return { status: 'failed', httpStatus: result.status, error: redactSecrets(result.error), ...armHeaders(result.headers) };
+  }
+  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail.
+  const error: ErrorBody = { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
+  error.details = [{ code: result.error.code, message: result.error.message }];
   const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = {
     status: 'failed',
-    error,
+    error: redactSecrets(error),
     ...armHeaders(result.headers),
   };
-  if (result.kind === 'armError') out.httpStatus = result.status;
-  else {
-    if (result.status !== undefined) out.httpStatus = result.status;
-    if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
-  }
+  if (result.status !== undefined) out.httpStatus = result.status;
+  if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
   return out;
 }
+
+const TRANSIENT_MESSAGES: Record<TransientCode, string> = {
+  Throttled: 'ARM kept throttling the request until the deadline; retry after the advised delay.',
+  UpstreamUnavailable: 'ARM stayed unavailable until the deadline; the change may be retried.',
+  Timeout: 'The change did not complete before its deadline; the change may be retried.',
+};

@@ -9,9 +9,24 @@ const SERVICE = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Ap
 const WORKSPACE = `${SERVICE}/workspaces/wks1`;
 const V = 'api-version=2024-05-01';
 
+interface Contract {
+  id: string;
+  type: string;
+  name: string;
+  properties: Record<string, unknown>;
+}
+interface Page {
+  value: Contract[];
+  count: number;
+  nextLink: string;
+}
+interface ArmErrorJson {
+  error: { code: string; message: string; details?: Array<{ code: string; target?: string; message: string }> };
+}
+
 interface Example {
   parameters: Record<string, unknown> & { backendId?: string; workspaceId?: string; 'If-Match'?: string };
-  responses: Record<string, { body?: any; headers?: Record<string, string> }>;
+  responses: Record<string, { body?: Contract & Page; headers?: Record<string, string> }>;
 }
 
 function example(name: string): Example {
@@ -30,8 +45,12 @@ interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json: any;
+  json: unknown;
 }
+
+const asError = (reply: Reply): ArmErrorJson['error'] => (reply.json as ArmErrorJson).error;
+const asContract = (reply: Reply): Contract => reply.json as Contract;
+const asPage = (reply: Reply): Page => reply.json as Page;
 
 interface CallOptions {
   body?: unknown;
@@ -117,7 +136,7 @@ describe('ARM emulator', () => {
         const request = ex.parameters['parameters'] as { properties: { tls: unknown } };
         const created = await call(emu, 'PUT', examplePath(ex), { body: request });
         expect(created.status).toBe(201);
-        const expected = ex.responses['201']!.body;
+        const expected = ex.responses['201']!.body!;
         // The example answers tls false/false to a request of true/true; the emulator does not invent that change.
         expect(created.json).toEqual({
           ...expected,
@@ -130,7 +149,7 @@ describe('ARM emulator', () => {
 
     test.each(['ApiManagementGetBackend', 'ApiManagementGetWorkspaceBackend'])('GET %s', async (name) => {
       const ex = example(name);
-      const body = ex.responses['200']!.body;
+      const body = ex.responses['200']!.body!;
       emu.putBackend(body.id, body.properties);
       const reply = await call(emu, 'GET', examplePath(ex));
       expect(reply.status).toBe(200);
@@ -161,7 +180,7 @@ describe('ARM emulator', () => {
       ['ApiManagementUpdateWorkspaceBackend', 'ApiManagementCreateWorkspaceBackendProxyBackend'],
     ])('PATCH %s merges into the stored backend and answers the whole of it', async (name, createName) => {
       const ex = example(name);
-      const created = example(createName).responses['201']!.body;
+      const created = example(createName).responses['201']!.body!;
       emu.putBackend(created.id, created.properties);
       const before = emu.getBackend(created.id)!.etag;
       const reply = await call(emu, 'PATCH', examplePath(ex), {
@@ -179,7 +198,7 @@ describe('ARM emulator', () => {
       ['ApiManagementListWorkspaceBackends', WORKSPACE],
     ])('GET %s lists the scope', async (name, scope) => {
       const ex = example(name);
-      const page = ex.responses['200']!.body;
+      const page = ex.responses['200']!.body!;
       for (const item of page.value) emu.putBackend(item.id, item.properties);
       // A backend in the other scope must not show up.
       emu.putBackend(`${scope === SERVICE ? WORKSPACE : SERVICE}/backends/elsewhere`, single());
@@ -213,7 +232,7 @@ describe('ARM emulator', () => {
       expect(second.status).toBe(204);
       const get = await call(emu, 'GET', examplePath(ex));
       expect(get.status).toBe(404);
-      expect(get.json.error.code).toBe('ResourceNotFound');
+      expect(asError(get).code).toBe('ResourceNotFound');
     });
   });
 
@@ -226,12 +245,12 @@ describe('ARM emulator', () => {
       for (;;) {
         const reply = await call(emu, 'GET', link);
         expect(reply.status).toBe(200);
-        expect(reply.json.count).toBe(5);
+        expect(asPage(reply).count).toBe(5);
         pages += 1;
-        names.push(...reply.json.value.map((b: { name: string }) => b.name));
-        if (reply.json.nextLink === '') break;
-        expect(reply.json.nextLink.startsWith(`${emu.url}${SERVICE}/backends?`)).toBe(true);
-        link = reply.json.nextLink;
+        names.push(...asPage(reply).value.map((b: { name: string }) => b.name));
+        if (asPage(reply).nextLink === '') break;
+        expect(asPage(reply).nextLink.startsWith(`${emu.url}${SERVICE}/backends?`)).toBe(true);
+        link = asPage(reply).nextLink;
       }
       expect(pages).toBe(3);
       expect(names).toEqual(['a', 'b', 'c', 'd', 'e']);
@@ -240,8 +259,8 @@ describe('ARM emulator', () => {
     test('$top makes pages smaller', async () => {
       for (const name of ['a', 'b', 'c']) emu.putBackend(`${SERVICE}/backends/${name}`, single());
       const reply = await call(emu, 'GET', `${SERVICE}/backends?${V}&$top=1`);
-      expect(reply.json.value).toHaveLength(1);
-      expect(reply.json.nextLink).toContain('%24top=1');
+      expect(asPage(reply).value).toHaveLength(1);
+      expect(asPage(reply).nextLink).toContain('%24top=1');
     });
   });
 
@@ -262,7 +281,7 @@ describe('ARM emulator', () => {
       ] as const) {
         const reply = await call(emu, method, path, { body, headers: { 'If-Match': stale } });
         expect(reply.status).toBe(412);
-        expect(reply.json.error.code).toBe('PreconditionFailed');
+        expect(asError(reply).code).toBe('PreconditionFailed');
       }
       expect(emu.getBackend(`${SERVICE}/backends/b1`)!.properties['url']).toBe('https://v2/');
 
@@ -283,7 +302,7 @@ describe('ARM emulator', () => {
       emu.putBackend(`${SERVICE}/backends/b1`, single());
       const reply = await call(emu, 'PATCH', path, { body: { properties: { description: 'x' } } });
       expect(reply.status).toBe(400);
-      expect(reply.json.error.message).toMatch(/If-Match/);
+      expect(asError(reply).message).toMatch(/If-Match/);
       expect(emu.getBackend(`${SERVICE}/backends/b1`)!.properties['description']).toBeUndefined();
     });
 
@@ -310,7 +329,7 @@ describe('ARM emulator', () => {
         headers: { 'If-Match': '*' },
       });
       expect(reply.status).toBe(200);
-      expect(reply.json.properties).toEqual({
+      expect(asContract(reply).properties).toEqual({
         ...single(),
         tls: { validateCertificateChain: true, validateCertificateName: false },
         credentials: { header: { a: ['3'] } },
@@ -338,8 +357,8 @@ describe('ARM emulator', () => {
     ])('%s is a 400 ValidationError', async (_what, properties, message) => {
       const reply = await put('bad', properties);
       expect(reply.status).toBe(400);
-      expect(reply.json.error.code).toBe('ValidationError');
-      expect(reply.json.error.details.map((d: { message: string }) => d.message)).toContain(message);
+      expect(asError(reply).code).toBe('ValidationError');
+      expect(asError(reply).details!.map((d: { message: string }) => d.message)).toContain(message);
       expect(emu.getBackend(`${SERVICE}/backends/bad`)).toBeUndefined();
     });
 
@@ -375,7 +394,7 @@ describe('ARM emulator', () => {
     test('a body that is not JSON is a 400 and stores nothing', async () => {
       const reply = await call(emu, 'PUT', `${SERVICE}/backends/b1?${V}`, { rawBody: '{"properties":' });
       expect(reply.status).toBe(400);
-      expect(reply.json.error.code).toBe('InvalidRequestContent');
+      expect(asError(reply).code).toBe('InvalidRequestContent');
       expect(emu.getBackend(`${SERVICE}/backends/b1`)).toBeUndefined();
     });
 
@@ -399,7 +418,7 @@ describe('ARM emulator', () => {
         `/subscriptions/sub1/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/s/backends?${V}`,
       );
       expect(reply.status).toBe(400);
-      expect(reply.json.error.code).toBe('InvalidSubscriptionId');
+      expect(asError(reply).code).toBe('InvalidSubscriptionId');
     });
   });
 
@@ -408,7 +427,7 @@ describe('ARM emulator', () => {
       for (const token of [null, 'wrong']) {
         const reply = await call(emu, 'PUT', `${SERVICE}/backends/b1?${V}`, { body: { properties: single() }, token });
         expect(reply.status).toBe(401);
-        expect(reply.json.error.code).toBe('AuthenticationFailed');
+        expect(asError(reply).code).toBe('AuthenticationFailed');
       }
       expect(emu.getBackend(`${SERVICE}/backends/b1`)).toBeUndefined();
     });
@@ -416,7 +435,7 @@ describe('ARM emulator', () => {
     test('400 MissingApiVersionParameter without api-version', async () => {
       const reply = await call(emu, 'GET', `${SERVICE}/backends`);
       expect(reply.status).toBe(400);
-      expect(reply.json.error.code).toBe('MissingApiVersionParameter');
+      expect(asError(reply).code).toBe('MissingApiVersionParameter');
     });
 
     test('workspace backends need api-version 2023-09-01-preview or later', async () => {
@@ -431,11 +450,11 @@ describe('ARM emulator', () => {
         body: { properties: single() },
       });
       expect(created.status).toBe(201);
-      expect(created.json.name).toBe('my backend+v2');
+      expect(asContract(created).name).toBe('my backend+v2');
       const upper = `/SUBSCRIPTIONS/${SUB}/RESOURCEGROUPS/RG1/PROVIDERS/microsoft.apimanagement/SERVICE/APIMSERVICE1/BACKENDS/MY%20BACKEND%2BV2?${V}`;
       const got = await call(emu, 'GET', upper);
       expect(got.status).toBe(200);
-      expect(got.json.id).toBe(`${SERVICE}/backends/my backend+v2`);
+      expect(asContract(got).id).toBe(`${SERVICE}/backends/my backend+v2`);
     });
 
     test('request ids on every response; the correlation id is echoed', async () => {
@@ -474,7 +493,7 @@ describe('ARM emulator', () => {
       expect(emu.requests).toHaveLength(0);
       const reply = await call(emu, 'GET', `${SERVICE}/backends?${V}`);
       expect(reply.status).toBe(200);
-      expect(reply.json.count).toBe(0);
+      expect(asPage(reply).count).toBe(0);
     });
   });
 
@@ -496,7 +515,7 @@ describe('ARM emulator', () => {
         expect(reply.status).toBe(429);
         expect(reply.headers['retry-after']).toBe('2');
         expect(reply.headers['retry-after-ms']).toBe('1500');
-        expect(reply.json.error.code).toBe('TooManyRequests');
+        expect(asError(reply).code).toBe('TooManyRequests');
         expect(emu.getBackend(id)).toBeUndefined();
       }
       const third = await call(emu, 'PUT', path, { body: { properties: single() } });
@@ -509,7 +528,7 @@ describe('ARM emulator', () => {
       expect((await call(emu, 'GET', path)).status).toBe(404); // other method: not faulted
       const reply = await call(emu, 'PUT', path, { body: { properties: single() } });
       expect(reply.status).toBe(409);
-      expect(reply.json.error.code).toBe('PessimisticConcurrencyConflict');
+      expect(asError(reply).code).toBe('PessimisticConcurrencyConflict');
     });
 
     test('delay waits, then handles normally', async () => {
@@ -554,7 +573,7 @@ describe('ARM emulator throttling', () => {
       expect((await call(emu, 'PUT', path, { body: { properties: single() } })).status).toBe(200);
       const refused = await call(emu, 'PUT', path, { body: { properties: single('https://v3/') } });
       expect(refused.status).toBe(429);
-      expect(refused.json.error.code).toBe('TooManyRequests');
+      expect(asError(refused).code).toBe('TooManyRequests');
       // 0.5 tokens/s: the next whole token is at most 2 seconds away.
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(2);

@@ -1,0 +1,319 @@
+import type { Server, Socket } from 'node:net';
+import rhea from 'rhea';
+import { Consumer } from './consumer';
+import { EntityRegistry, type Publisher } from './entity-registry';
+import { decodeBody, decodeForInspection, parseMessageContent, splitBatch, type MessageContent } from './message-content';
+import type { MessageEntity } from './message-entity';
+import { answerRequest, isRequestResponseAddress } from './request-response';
+import {
+  amqpMessage,
+  type AmqpErrorValue,
+  type BrokerConnection,
+  type BrokerEventContext,
+  type BrokerReceiver,
+  type BrokerSender,
+  type DecodedMessage,
+  type IncomingDelivery,
+  type OutgoingDelivery,
+} from './rhea-internals';
+import type { AmqpBroker, BrokerMessage, BrokerOptions } from './types';
+
+/** Message format of a batch: one data section per encoded message. */
+const BATCH_FORMAT = 0x80013700;
+const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+/** How long stop() lets connections flush their close frame before cutting them. */
+const CLOSE_GRACE_MS = 100;
+/**
+ * rhea keeps each session's unsettled deliveries in a ring of this size and only reclaims it from the
+ * oldest end; the default (2048) would stall a receiver that holds one old lock while processing thousands.
+ */
+const SESSION_BUFFER_SIZE = 1 << 16;
+
+/** What a broker-side receiving link (a client sender) is attached to. */
+type SenderTarget = { kind: 'entity'; publisher: Publisher } | { kind: 'request'; address: string };
+
+interface ConsumerBinding {
+  readonly consumer: Consumer;
+  readonly entity: MessageEntity;
+}
+
+/**
+ * Starts an in-process AMQP 1.0 broker that `@azure/service-bus` can use in development-emulator mode
+ * (plain AMQP on 127.0.0.1): queues, topics with subscriptions, peek-lock/receive-and-delete, dead-letter
+ * queues, lock expiry and max-delivery-count, and optional duplicate detection.
+ */
+export async function startAmqpBroker(options: BrokerOptions = {}): Promise<AmqpBroker> {
+  const broker = new Broker(options);
+  await broker.listen(options.port ?? 0);
+  return broker;
+}
+
+class Broker implements AmqpBroker {
+  port = 0;
+  private readonly now = (): number => Date.now();
+  private readonly registry: EntityRegistry;
+  private readonly container = rhea.create_container({ id: 'local-amqp-broker' });
+  private readonly maxMessageSize: number;
+  private readonly targets = new WeakMap<BrokerReceiver, SenderTarget>();
+  private readonly bindings = new WeakMap<BrokerSender, ConsumerBinding>();
+  private readonly connections = new Map<BrokerConnection, Set<BrokerSender>>();
+  private readonly sockets = new Set<Socket>();
+  private server: Server | undefined;
+
+  constructor(options: BrokerOptions) {
+    this.registry = new EntityRegistry(options, this.now);
+    this.maxMessageSize = options.maxMessageSizeBytes ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.wireEvents();
+  }
+
+  get connectionString(): string {
+    return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true`;
+  }
+
+  async listen(port: number): Promise<void> {
+    const server = this.container.listen({
+      port,
+      host: '127.0.0.1',
+      // Settle client sends ourselves, once the message is stored.
+      autoaccept: false,
+      // Abandon (modified) and release are told apart by their own events.
+      treat_modified_as_released: false,
+      session_buffer_size: SESSION_BUFFER_SIZE,
+    } as unknown as Parameters<typeof this.container.listen>[0]) as unknown as Server;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      server.once('error', onError);
+      server.once('listening', () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    // Errors after startup (e.g. a client resetting its socket) are per connection; never crash the host.
+    server.on('error', () => undefined);
+    const address = server.address();
+    this.port = typeof address === 'object' && address ? address.port : port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const connection of [...this.connections.keys()]) {
+      this.dropConnection(connection);
+      connection.close({ condition: 'amqp:connection:forced', description: 'The broker is shutting down.' });
+    }
+    // Give the close frames a moment to leave, then cut whatever is still connected.
+    await new Promise<void>((resolve) => setTimeout(resolve, this.sockets.size ? CLOSE_GRACE_MS : 0));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await closed;
+    for (const entity of this.registry.entities()) entity.dispose();
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.listen(this.port);
+  }
+
+  messages(entity: string): BrokerMessage[] {
+    return this.inspect(entity);
+  }
+
+  deadLetters(entity: string): BrokerMessage[] {
+    return this.inspect(`${entity}/$DeadLetterQueue`);
+  }
+
+  accepted(entity: string): number {
+    return this.registry.publisher(entity)?.acceptedCount ?? 0;
+  }
+
+  private inspect(path: string): BrokerMessage[] {
+    const entity = this.registry.receivable(path);
+    if (!entity) throw new Error(`Unknown entity '${path}'`);
+    return entity.snapshot().map(({ message, fields }) => toBrokerMessage(decodeForInspection(message.content, fields), fields));
+  }
+
+  private wireEvents(): void {
+    const c = this.container;
+    const on = (event: string, handler: (context: BrokerEventContext) => void): void => {
+      c.on(event, handler as never);
+    };
+    on('connection_open', (ctx) => this.connections.set(ctx.connection, this.connections.get(ctx.connection) ?? new Set()));
+    on('connection_close', (ctx) => this.dropConnection(ctx.connection));
+    on('disconnected', (ctx) => this.dropConnection(ctx.connection));
+    on('session_close', (ctx) => this.dropSessionLinks(ctx));
+    on('receiver_open', (ctx) => this.onClientSenderAttach(ctx.receiver as BrokerReceiver));
+    on('sender_open', (ctx) => this.onClientReceiverAttach(ctx.connection, ctx.sender as BrokerSender));
+    on('sender_close', (ctx) => this.unbind(ctx.sender as BrokerSender));
+    on('message', (ctx) => this.onMessage(ctx));
+    on('sender_flow', (ctx) => this.onFlow(ctx.sender as BrokerSender));
+    on('sendable', (ctx) => this.bindings.get(ctx.sender as BrokerSender)?.entity.pump());
+    for (const outcome of ['accepted', 'rejected', 'released', 'modified']) {
+      on(outcome, (ctx) => this.onDisposition(ctx.sender as BrokerSender, ctx.delivery as OutgoingDelivery));
+    }
+    // Link/session/connection errors are the client's business; without a listener rhea would throw.
+    c.on('error', () => undefined);
+    on('protocol_error', () => undefined);
+  }
+
+  private onClientSenderAttach(link: BrokerReceiver): void {
+    const target = link.remote.attach?.target ?? {};
+    const address = target.address ?? '';
+    link.set_target(target);
+    link.set_source(link.remote.attach?.source ?? {});
+    link.local.attach.max_message_size = this.maxMessageSize;
+    if (isRequestResponseAddress(address)) {
+      this.targets.set(link, { kind: 'request', address });
+      return;
+    }
+    const publisher = this.registry.publisher(address);
+    if (!publisher) {
+      link.close(notFound(address));
+      return;
+    }
+    this.targets.set(link, { kind: 'entity', publisher });
+  }
+
+  private onClientReceiverAttach(connection: BrokerConnection, link: BrokerSender): void {
+    const source = link.remote.attach?.source ?? {};
+    const address = source.address ?? '';
+    link.set_source(source);
+    link.set_target(link.remote.attach?.target ?? {});
+    link.local.attach.snd_settle_mode = link.remote.attach?.snd_settle_mode ?? 0;
+    link.local.attach.rcv_settle_mode = link.remote.attach?.rcv_settle_mode ?? 0;
+    if (isRequestResponseAddress(address)) return;
+    const entity = this.registry.receivable(address);
+    if (!entity) {
+      link.close(notFound(address));
+      return;
+    }
+    if (hasSessionFilter(source.filter)) {
+      link.close({ condition: 'amqp:not-implemented', description: 'The local AMQP broker does not support sessions.' });
+      return;
+    }
+    const consumer = new Consumer(link);
+    this.bindings.set(link, { consumer, entity });
+    let links = this.connections.get(connection);
+    if (!links) {
+      links = new Set();
+      this.connections.set(connection, links);
+    }
+    links.add(link);
+    entity.addConsumer(consumer);
+  }
+
+  private onFlow(link: BrokerSender): void {
+    const binding = this.bindings.get(link);
+    if (!binding) return;
+    binding.entity.pump();
+    binding.consumer.completeDrainIfRequested();
+  }
+
+  private onDisposition(link: BrokerSender, delivery: OutgoingDelivery): void {
+    const binding = this.bindings.get(link);
+    if (binding) binding.entity.onDisposition(binding.consumer, delivery);
+  }
+
+  private onMessage(ctx: BrokerEventContext): void {
+    const link = ctx.receiver;
+    const delivery = ctx.delivery as IncomingDelivery | undefined;
+    if (!link || !delivery) return;
+    const target = this.targets.get(link);
+    if (!target) {
+      delivery.update(true, amqpMessage.rejected({ error: notFound('') }).described());
+      return;
+    }
+    if (target.kind === 'request') {
+      delivery.update(true, amqpMessage.accepted().described());
+      if (!Buffer.isBuffer(ctx.message) && ctx.message) answerRequest(ctx.connection, target.address, ctx.message);
+      return;
+    }
+    let contents: MessageContent[];
+    try {
+      contents = this.readContents(ctx);
+    } catch (error) {
+      const description = error instanceof Error ? error.message : String(error);
+      const condition = error instanceof MessageTooLarge ? 'amqp:link:message-size-exceeded' : 'amqp:decode-error';
+      delivery.update(true, amqpMessage.rejected({ error: { condition, description } }).described());
+      return;
+    }
+    for (const content of contents) target.publisher.publish(content);
+    delivery.update(true, amqpMessage.accepted().described());
+  }
+
+  private readContents(ctx: BrokerEventContext): MessageContent[] {
+    const message = ctx.message;
+    if (Buffer.isBuffer(message)) {
+      if (message.length > this.maxMessageSize) throw new MessageTooLarge(message.length, this.maxMessageSize);
+      if (ctx.format !== BATCH_FORMAT) throw new Error(`Unsupported message format ${String(ctx.format)}`);
+      return splitBatch(message).map(parseMessageContent);
+    }
+    // rhea hands plain messages over already decoded; encoding them again gives us the stored form.
+    const encoded = amqpMessage.encode(message ?? {});
+    if (encoded.length > this.maxMessageSize) throw new MessageTooLarge(encoded.length, this.maxMessageSize);
+    return [parseMessageContent(encoded)];
+  }
+
+  private unbind(link: BrokerSender): void {
+    const binding = this.bindings.get(link);
+    if (!binding) return;
+    this.bindings.delete(link);
+    this.connections.get(link.connection)?.delete(link);
+    binding.entity.removeConsumer(binding.consumer);
+  }
+
+  private dropSessionLinks(ctx: BrokerEventContext): void {
+    const session = (ctx as { session?: unknown }).session;
+    for (const link of [...(this.connections.get(ctx.connection) ?? [])]) {
+      if (link.session === session) this.unbind(link);
+    }
+  }
+
+  /** A client connection ended: its receivers' locked messages become available again. */
+  private dropConnection(connection: BrokerConnection): void {
+    const links = this.connections.get(connection);
+    if (!links) return;
+    this.connections.delete(connection);
+    for (const link of [...links]) this.unbind(link);
+  }
+}
+
+class MessageTooLarge extends Error {
+  constructor(size: number, max: number) {
+    super(`The message (${size} bytes) exceeds the maximum message size of ${max} bytes.`);
+  }
+}
+
+function notFound(address: string): AmqpErrorValue {
+  return { condition: 'amqp:not-found', description: `The messaging entity '${address}' could not be found.` };
+}
+
+function hasSessionFilter(filter: unknown): boolean {
+  return typeof filter === 'object' && filter !== null && 'com.microsoft:session-filter' in filter;
+}
+
+function toBrokerMessage(decoded: DecodedMessage, fields: { deliveryCount: number; sequenceNumber: number; enqueuedTime: number }): BrokerMessage {
+  const props = { ...(decoded.application_properties ?? {}) };
+  const deadLetterReason = props['DeadLetterReason'];
+  const deadLetterErrorDescription = props['DeadLetterErrorDescription'];
+  return {
+    ...(decoded.message_id !== undefined ? { messageId: String(decoded.message_id) } : {}),
+    ...(decoded.correlation_id !== undefined ? { correlationId: String(decoded.correlation_id) } : {}),
+    ...(decoded.group_id !== undefined ? { sessionId: decoded.group_id } : {}),
+    ...(decoded.content_type !== undefined ? { contentType: decoded.content_type } : {}),
+    ...(decoded.subject !== undefined ? { subject: decoded.subject } : {}),
+    body: decodeBody(decoded.body),
+    applicationProperties: props,
+    deliveryCount: fields.deliveryCount,
+    enqueuedTime: new Date(fields.enqueuedTime),
+    sequenceNumber: fields.sequenceNumber,
+    ...(typeof deadLetterReason === 'string' ? { deadLetterReason } : {}),
+    ...(typeof deadLetterErrorDescription === 'string' ? { deadLetterErrorDescription } : {}),
+  };
+}

@@ -1,0 +1,2 @@
+export { startAmqpBroker } from './broker';
+export type { AmqpBroker, BrokerMessage, BrokerOptions } from './types';

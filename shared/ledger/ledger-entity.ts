@@ -1,0 +1,149 @@
+/**
+ * How a ledger record is stored as an Azure Table entity: keys, properties, and the outcome as JSON split across
+ * `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
+ */
+import { z } from 'zod';
+import { OutcomeSchema, type Outcome } from '../contract/outcome';
+import { redactSecrets } from '../engine/redact';
+import type { LedgerRecord } from './ledger-types';
+
+/** Every record is alone in its partition (the requestId): no hot partition, and claims never contend across ids. */
+export const LEDGER_ROW_KEY = 'ledger';
+
+/** Characters per outcome property: under the 32,768 UTF-16 units a Table string property may hold. */
+const CHUNK_CHARS = 30_000;
+
+/**
+ * The largest outcome JSON stored whole. Strings count 2 bytes a character against the 1 MiB entity limit, so
+ * 400K characters (800 KB) leave room for the other properties. A larger outcome is stored without its `backend`
+ * and `plan` (see {@link fitOutcome}).
+ */
+const MAX_OUTCOME_CHARS = 400_000;
+
+const OUTCOME_PREFIX = 'outcome';
+
+/**
+ * The partition key of a requestId. RequestIds are `[A-Za-z0-9._:-]`, all allowed in keys; anything else (Table keys
+ * forbid `/ \ # ?` and control characters, and `'` and `%` are troublesome in URLs) is written `~XXXX` (its UTF-16
+ * code unit in hex). `~` never passes through, so the encoding is one-to-one.
+ */
+export function ledgerPartitionKey(requestId: string): string {
+  return requestId.replace(/[^A-Za-z0-9._:-]/g, (c) => `~${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** The stored properties (the record without `version`, plus the id of the write that stored them). */
+export type LedgerEntity = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+/**
+ * The entity for a record. `writeId` identifies this write, so that a write whose answer was lost (and which the
+ * SDK retried into a 409/412) can be recognised as ours when the record is read back.
+ */
+export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: string): LedgerEntity {
+  const entity: LedgerEntity = {
+    partitionKey: ledgerPartitionKey(record.requestId),
+    rowKey: LEDGER_ROW_KEY,
+    requestId: record.requestId,
+    fingerprint: record.fingerprint,
+    state: record.state,
+    attempts: record.attempts,
+    deliveries: record.deliveries,
+    published: record.published,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    writeId,
+  };
+  if (record.operation !== undefined) entity.operation = record.operation;
+  if (record.target !== undefined) entity.target = record.target;
+  if (record.etagBefore !== undefined) entity.etagBefore = record.etagBefore;
+  if (record.etagAfter !== undefined) entity.etagAfter = record.etagAfter;
+  if (record.leaseUntil !== undefined) entity.leaseUntil = record.leaseUntil;
+  if (record.outcome !== undefined) {
+    const chunks = splitChunks(JSON.stringify(fitOutcome(record.outcome)), CHUNK_CHARS);
+    entity.outcomeParts = chunks.length;
+    chunks.forEach((chunk, index) => {
+      entity[`${OUTCOME_PREFIX}${index}`] = chunk;
+    });
+  }
+  return entity;
+}
+
+const StoredSchema = z.object({
+  requestId: z.string(),
+  fingerprint: z.string(),
+  state: z.enum(['received', 'applying', 'succeeded', 'failed', 'rejected']),
+  operation: z.string().optional(),
+  target: z.string().optional(),
+  etagBefore: z.string().optional(),
+  etagAfter: z.string().optional(),
+  attempts: z.number().int(),
+  deliveries: z.number().int(),
+  published: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  leaseUntil: z.string().optional(),
+  writeId: z.string(),
+  outcomeParts: z.number().int().min(1).optional(),
+  etag: z.string(),
+});
+
+/** Thrown when a stored entity is not a ledger record (written by something else, or corrupted). */
+export class LedgerEntityError extends Error {
+  override readonly name = 'LedgerEntityError';
+}
+
+/** The record (with its ETag as `version`) and the id of the write that stored it. */
+export function fromLedgerEntity(entity: Record<string, unknown>): { record: LedgerRecord; writeId: string } {
+  const parsed = StoredSchema.safeParse(entity);
+  if (!parsed.success) {
+    throw new LedgerEntityError(`Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+  }
+  const { writeId, outcomeParts, etag, ...stored } = parsed.data;
+  const record: LedgerRecord = { ...withoutUndefined(stored), version: etag };
+  if (outcomeParts !== undefined) record.outcome = readOutcome(entity, outcomeParts, stored.requestId);
+  return { record, writeId };
+}
+
+function readOutcome(entity: Record<string, unknown>, parts: number, requestId: string): Outcome {
+  let json = '';
+  for (let index = 0; index < parts; index++) {
+    const chunk = entity[`${OUTCOME_PREFIX}${index}`];
+    if (typeof chunk !== 'string') throw new LedgerEntityError(`Ledger record '${requestId}' misses outcome part ${index}.`);
+    json += chunk;
+  }
+  const outcome = OutcomeSchema.safeParse(JSON.parse(json));
+  if (!outcome.success) throw new LedgerEntityError(`Ledger record '${requestId}' holds an invalid outcome.`);
+  return outcome.data;
+}
+
+/**
+ * The outcome as stored: secrets redacted (again: outcomes arrive redacted, this is defence in depth) and, when its
+ * JSON is too large for an entity, without `backend` and `plan` (then without long error details), so that the
+ * terminal state is always recorded rather than failing forever.
+ */
+export function fitOutcome(outcome: Outcome): Outcome {
+  const redacted = redactSecrets(outcome);
+  if (JSON.stringify(redacted).length <= MAX_OUTCOME_CHARS) return redacted;
+  const { backend: _backend, plan: _plan, ...lean } = redacted;
+  if (JSON.stringify(lean).length <= MAX_OUTCOME_CHARS) return lean;
+  const { error, ...core } = lean;
+  return error === undefined ? core : { ...core, error: { code: error.code, message: error.message.slice(0, 2000) } };
+}
+
+/** Splits `text` into pieces of at most `size` characters, never between the two halves of a surrogate pair. */
+function splitChunks(text: string, size: number): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(start + size, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    chunks.push(text.slice(start, end));
+    start = end;
+  }
+  return chunks.length === 0 ? [''] : chunks;
+}
+
+/** Drops undefined properties (exactOptionalPropertyTypes: absent, never present-but-undefined). */
+function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,297 @@
+/**
+ * The change ledger on Azure Table Storage (the Functions app's own storage account).
+ *
+ * Race safety rests on the Table service's conditional writes: a new record is inserted (`createEntity`: a second
+ * insert of the same key gets 409), and every change replaces the entity on the ETag it was read with (a stale
+ * ETag gets 412). The loser of a race re-reads and answers from what the winner wrote.
+ */
+import { randomUUID } from 'node:crypto';
+import { odata, type TableClient } from '@azure/data-tables';
+import type { Outcome } from '../contract/outcome';
+import { fitOutcome, fromLedgerEntity, LEDGER_ROW_KEY, ledgerPartitionKey, toLedgerEntity } from './ledger-entity';
+import {
+  LedgerConflictError,
+  TERMINAL_STATES,
+  type ChangeLedger,
+  type ClaimInput,
+  type ClaimResult,
+  type LedgerRecord,
+} from './ledger-types';
+import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
+
+/** The ledger table's name when the setting is absent. */
+export const DEFAULT_LEDGER_TABLE = 'backendchanges';
+
+export type TableLedgerOptions = LedgerTableOptions & {
+  /** Bound on each storage call, the SDK's own retries included. Default 15 s. */
+  operationTimeoutMs?: number;
+  /** Aborts storage calls in flight, e.g. at host shutdown. */
+  signal?: AbortSignal;
+};
+
+/**
+ * A ledger on the table `tableName`, created on first use. Storage failures (other than the 404/409/412 the ledger
+ * handles itself) and timeouts are thrown, so that the trigger retries.
+ */
+export function createTableLedger(options: TableLedgerOptions): ChangeLedger {
+  return new TableLedger(createLedgerTableClient(options), options.operationTimeoutMs ?? 15_000, options.signal);
+}
+
+/** Rounds of read-then-write a claim makes before giving up on a record that keeps changing under it. */
+const CLAIM_ROUNDS = 5;
+/** Parallel deletes while purging. */
+const PURGE_CONCURRENCY = 8;
+const PURGE_PAGE_SIZE = 1000;
+
+type Stored = { record: LedgerRecord; writeId: string };
+type WriteResult = { ok: true; record: LedgerRecord } | { ok: false; current: LedgerRecord | undefined };
+
+class TableLedger implements ChangeLedger {
+  private tableReady: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: TableClient,
+    private readonly timeoutMs: number,
+    private readonly shutdown: AbortSignal | undefined,
+  ) {}
+
+  async claim(input: ClaimInput): Promise<ClaimResult> {
+    await this.ensureTable();
+    const now = input.now.toISOString();
+    const leaseUntil = new Date(input.now.getTime() + input.leaseMs).toISOString();
+    // The id of our previous write when it ended in 409/412: if the SDK retried a write that had in fact landed,
+    // the record we read back carries it, and the claim is ours.
+    let ourWrite: string | undefined;
+    for (let round = 0; round < CLAIM_ROUNDS; round++) {
+      const stored = await this.read(input.requestId);
+      if (stored === undefined) {
+        ourWrite = randomUUID();
+        const fresh: Omit<LedgerRecord, 'version'> = {
+          requestId: input.requestId,
+          fingerprint: input.fingerprint,
+          state: 'applying',
+          ...(input.operation === undefined ? {} : { operation: input.operation }),
+          ...(input.target === undefined ? {} : { target: input.target }),
+          attempts: 0,
+          deliveries: 1,
+          published: false,
+          createdAt: now,
+          updatedAt: now,
+          leaseUntil,
+        };
+        const inserted = await this.insert(fresh, ourWrite);
+        if (inserted !== undefined) return { kind: 'claimed', record: inserted };
+        continue; // someone inserted first: read what they wrote
+      }
+      const { record, writeId } = stored;
+      if (ourWrite !== undefined && writeId === ourWrite) return { kind: 'claimed', record };
+      if (record.fingerprint !== input.fingerprint) return { kind: 'conflict', record };
+      if (TERMINAL_STATES.has(record.state)) return { kind: 'done', record };
+      if (record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > input.now.getTime()) {
+        return { kind: 'busy', record };
+      }
+      // Released, or the delivery that held it crashed (lease expired): take it over.
+      ourWrite = randomUUID();
+      const { version: _version, ...rest } = record;
+      const next: Omit<LedgerRecord, 'version'> = {
+        ...rest,
+        state: 'applying',
+        ...(record.operation === undefined && input.operation !== undefined ? { operation: input.operation } : {}),
+        ...(record.target === undefined && input.target !== undefined ? { target: input.target } : {}),
+        deliveries: record.deliveries + 1,
+        updatedAt: now,
+        leaseUntil,
+      };
+      const written = await this.replace(record, next, ourWrite);
+      if (written.ok) return { kind: 'claimed', record: written.record };
+    }
+    throw new Error(`Could not claim request '${input.requestId}': its ledger record kept changing.`);
+  }
+
+  async complete(
+    record: LedgerRecord,
+    outcome: Outcome,
+    extra: { etagBefore?: string; now: Date },
+  ): Promise<LedgerRecord> {
+    assertApplying(record, 'complete');
+    await this.ensureTable();
+    const { version: _version, leaseUntil: _lease, etagAfter: _etagAfter, ...rest } = record;
+    const stored = fitOutcome(outcome);
+    const etagBefore = extra.etagBefore ?? record.etagBefore;
+    const operation = record.operation ?? stored.operation;
+    const target = record.target ?? stored.target;
+    const next: Omit<LedgerRecord, 'version'> = {
+      ...rest,
+      state: stored.status,
+      outcome: stored,
+      ...(operation === undefined ? {} : { operation }),
+      ...(target === undefined ? {} : { target }),
+      ...(etagBefore === undefined ? {} : { etagBefore }),
+      ...(stored.etag === undefined ? {} : { etagAfter: stored.etag }),
+      attempts: record.attempts + stored.attempts,
+      updatedAt: extra.now.toISOString(),
+    };
+    const written = await this.replace(record, next, randomUUID());
+    if (!written.ok) throw new LedgerConflictError(record.requestId);
+    return written.record;
+  }
+
+  async release(record: LedgerRecord, attempts: number, now: Date): Promise<LedgerRecord> {
+    assertApplying(record, 'release');
+    await this.ensureTable();
+    const { version: _version, leaseUntil: _lease, ...rest } = record;
+    const next: Omit<LedgerRecord, 'version'> = {
+      ...rest,
+      state: 'received',
+      attempts: record.attempts + attempts,
+      updatedAt: now.toISOString(),
+    };
+    const written = await this.replace(record, next, randomUUID());
+    if (!written.ok) throw new LedgerConflictError(record.requestId);
+    return written.record;
+  }
+
+  async markPublished(record: LedgerRecord, now: Date): Promise<LedgerRecord> {
+    await this.ensureTable();
+    let current: LedgerRecord | undefined = record;
+    for (let round = 0; round < CLAIM_ROUNDS; round++) {
+      if (current === undefined || !TERMINAL_STATES.has(current.state)) break;
+      if (current.published) return current;
+      const { version: _version, ...rest } = current;
+      const written = await this.replace(current, { ...rest, published: true, updatedAt: now.toISOString() }, randomUUID());
+      if (written.ok) return written.record;
+      // Changed meanwhile (another delivery published too, or the record was read stale): look again.
+      current = written.current;
+    }
+    throw new LedgerConflictError(
+      record.requestId,
+      `Cannot mark request '${record.requestId}' published: its ledger record is not terminal (or is gone).`,
+    );
+  }
+
+  async get(requestId: string): Promise<LedgerRecord | undefined> {
+    await this.ensureTable();
+    return (await this.read(requestId))?.record;
+  }
+
+  async purge(cutoff: Date): Promise<number> {
+    await this.ensureTable();
+    const filter = odata`RowKey eq ${LEDGER_ROW_KEY} and updatedAt lt ${cutoff.toISOString()}`;
+    let deleted = 0;
+    let continuationToken: string | undefined;
+    do {
+      // One page per listing, so that each page request gets its own bounded signal.
+      const pages = this.client
+        .listEntities({ queryOptions: { filter, select: ['PartitionKey', 'RowKey'] }, abortSignal: this.signal() })
+        .byPage({ maxPageSize: PURGE_PAGE_SIZE, ...(continuationToken === undefined ? {} : { continuationToken }) });
+      const page = await pages.next();
+      if (page.done === true) break;
+      const entities = page.value;
+      continuationToken = entities.continuationToken;
+      for (let start = 0; start < entities.length; start += PURGE_CONCURRENCY) {
+        const batch = entities.slice(start, start + PURGE_CONCURRENCY);
+        const results = await Promise.all(
+          batch.map((entity) => this.deleteIfUnchanged(entity.partitionKey, entity.rowKey, entity.etag)),
+        );
+        deleted += results.filter(Boolean).length;
+      }
+    } while (continuationToken !== undefined);
+    return deleted;
+  }
+
+  /** Deletes on the listed ETag; false when the record changed (kept) or is already gone. */
+  private async deleteIfUnchanged(partitionKey: string, rowKey: string, etag: string): Promise<boolean> {
+    try {
+      await this.client.deleteEntity(partitionKey, rowKey, { etag, abortSignal: this.signal() });
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 412) return false;
+      throw error;
+    }
+  }
+
+  private async read(requestId: string): Promise<Stored | undefined> {
+    try {
+      const entity = await this.client.getEntity(ledgerPartitionKey(requestId), LEDGER_ROW_KEY, {
+        abortSignal: this.signal(),
+      });
+      return fromLedgerEntity(entity);
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Inserts a new record; undefined when one exists already (409). */
+  private async insert(record: Omit<LedgerRecord, 'version'>, writeId: string): Promise<LedgerRecord | undefined> {
+    try {
+      const response = await this.client.createEntity(toLedgerEntity(record, writeId), { abortSignal: this.signal() });
+      return { ...record, version: requireEtag(response.etag) };
+    } catch (error) {
+      if (statusOf(error) === 409) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the record on the version it was read with. On 412/404 it re-reads: when the stored record carries
+   * `writeId`, our write landed (its answer was lost and the SDK retried it into a 412), so it succeeded.
+   */
+  private async replace(
+    previous: LedgerRecord,
+    next: Omit<LedgerRecord, 'version'>,
+    writeId: string,
+  ): Promise<WriteResult> {
+    try {
+      const response = await this.client.updateEntity(toLedgerEntity(next, writeId), 'Replace', {
+        etag: previous.version,
+        abortSignal: this.signal(),
+      });
+      return { ok: true, record: { ...next, version: requireEtag(response.etag) } };
+    } catch (error) {
+      const status = statusOf(error);
+      if (status !== 412 && status !== 404) throw error;
+      const current = await this.read(previous.requestId);
+      if (current !== undefined && current.writeId === writeId) return { ok: true, record: current.record };
+      return { ok: false, current: current?.record };
+    }
+  }
+
+  /** Creates the table once per ledger; a failed attempt is forgotten so the next call tries again. */
+  private ensureTable(): Promise<void> {
+    this.tableReady ??= this.client.createTable({ abortSignal: this.signal() }).catch((error: unknown) => {
+      if (statusOf(error) === 409) return; // TableAlreadyExists (the SDK usually swallows it already)
+      this.tableReady = undefined;
+      throw error;
+    });
+    return this.tableReady;
+  }
+
+  /** A signal for one storage call: its timeout, or shutdown. */
+  private signal(): AbortSignal {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    return this.shutdown === undefined ? timeout : AbortSignal.any([timeout, this.shutdown]);
+  }
+}
+
+/** Only the delivery holding the claim may record its end; a terminal record is never overwritten. */
+function assertApplying(record: LedgerRecord, action: string): void {
+  if (record.state !== 'applying') {
+    throw new LedgerConflictError(
+      record.requestId,
+      `Cannot ${action} request '${record.requestId}': its ledger record is '${record.state}', not 'applying'.`,
+    );
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function requireEtag(etag: string | undefined): string {
+  if (etag === undefined) throw new Error('The table service answered a write without an ETag.');
+  return etag;
+}

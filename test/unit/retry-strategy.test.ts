@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import {
+  ATTEMPT_TIMEOUT_CODE,
+  DEFAULT_RETRY_SETTINGS,
+  backoffDelayMs,
+  decideConcurrencyRetry,
+  decideRetry,
+  isUnknownOutcome,
+  transientCodeOf,
+  type AttemptOutcome,
+  type RetryInput,
+} from '../../shared/arm/retry-strategy';
+
+const NOW = 1_000_000;
+const base = (outcome: AttemptOutcome, over: Partial<RetryInput> = {}): RetryInput => ({
+  outcome,
+  attempts: 1,
+  now: NOW,
+  deadline: NOW + 120_000,
+  random: () => 0.5,
+  settings: DEFAULT_RETRY_SETTINGS,
+  ...over,
+});
+
+describe('transientCodeOf', () => {
+  it.each([
+    [408, 'Timeout'],
+    [429, 'Throttled'],
+    [500, 'UpstreamUnavailable'],
+    [502, 'UpstreamUnavailable'],
+    [503, 'UpstreamUnavailable'],
+    [504, 'UpstreamUnavailable'],
+  ])('retries HTTP %i as %s', (status, code) => {
+    expect(transientCodeOf({ kind: 'status', status })).toBe(code);
+  });
+
+  it.each([400, 401, 403, 404, 405, 412, 422, 501])('does not retry HTTP %i', (status) => {
+    expect(transientCodeOf({ kind: 'status', status })).toBeUndefined();
+  });
+
+  it('retries 409 only for PessimisticConcurrencyConflict', () => {
+    expect(transientCodeOf({ kind: 'status', status: 409, errorCode: 'PessimisticConcurrencyConflict' })).toBe(
+      'UpstreamUnavailable',
+    );
+    expect(transientCodeOf({ kind: 'status', status: 409, errorCode: 'Conflict' })).toBeUndefined();
+    expect(transientCodeOf({ kind: 'status', status: 409 })).toBeUndefined();
+  });
+
+  it.each([
+    ['ECONNRESET', 'UpstreamUnavailable'],
+    ['ECONNREFUSED', 'UpstreamUnavailable'],
+    ['ETIMEDOUT', 'Timeout'],
+    [ATTEMPT_TIMEOUT_CODE, 'Timeout'],
+  ])('retries network error %s as %s', (errorCode, code) => {
+    expect(transientCodeOf({ kind: 'network', errorCode })).toBe(code);
+  });
+
+  it('does not retry TLS or unknown errors', () => {
+    expect(transientCodeOf({ kind: 'network', errorCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).toBeUndefined();
+    expect(transientCodeOf({ kind: 'network', errorCode: 'CredentialUnavailableError' })).toBeUndefined();
+  });
+});
+
+describe('isUnknownOutcome', () => {
+  it('is true when the request may have reached ARM', () => {
+    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ECONNRESET' })).toBe(true);
+    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ETIMEDOUT' })).toBe(true);
+    expect(isUnknownOutcome({ kind: 'network', errorCode: ATTEMPT_TIMEOUT_CODE })).toBe(true);
+  });
+
+  it('is false when the request cannot have been sent, or ARM answered', () => {
+    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ECONNREFUSED' })).toBe(false);
+    expect(isUnknownOutcome({ kind: 'network', errorCode: 'EAI_AGAIN' })).toBe(false);
+    expect(isUnknownOutcome({ kind: 'status', status: 503 })).toBe(false);
+  });
+});
+
+describe('backoffDelayMs', () => {
+  it('stays within [0, min(cap, base * 2^n)] for any draw', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.integer({ min: 1, max: 60_000 }),
+        (n, draw, cap) => {
+          const settings = { baseDelayMs: 500, maxBackoffMs: cap };
+          const delay = backoffDelayMs(n, () => draw, settings);
+          return Number.isInteger(delay) && delay >= 0 && delay <= Math.min(cap, 500 * 2 ** n);
+        },
+      ),
+    );
+  });
+
+  it('doubles its ceiling per retry up to the cap', () => {
+    const top = (): number => 0.99999;
+    const settings = { baseDelayMs: 500, maxBackoffMs: 30_000 };
+    expect([0, 1, 2, 3, 6, 7, 40].map((n) => backoffDelayMs(n, top, settings))).toEqual([
+      500, 1000, 2000, 4000, 30_000, 30_000, 30_000,
+    ]);
+  });
+});
+
+describe('decideRetry', () => {
+  it('uses ARM advice exactly, even beyond the backoff cap', () => {
+    const outcome: AttemptOutcome = { kind: 'status', status: 429, retryAfterMs: 45_000 };
+    expect(decideRetry(base(outcome, { settings: { ...DEFAULT_RETRY_SETTINGS, maxBackoffMs: 1000 } }))).toEqual({
+      action: 'retry',
+      code: 'Throttled',
+      delayMs: 45_000,
+    });
+  });
+
+  it('backs off with jitter when ARM gives no advice', () => {
+    expect(decideRetry(base({ kind: 'status', status: 503 }, { attempts: 3 }))).toEqual({
+      action: 'retry',
+      code: 'UpstreamUnavailable',
+      delayMs: 1000, // 0.5 of the third ceiling (2000)
+    });
+  });
+
+  it('gives up when the wait would pass the deadline, passing ARM advice on', () => {
+    const outcome: AttemptOutcome = { kind: 'status', status: 429, retryAfterMs: 10_001 };
+    expect(decideRetry(base(outcome, { deadline: NOW + 10_000 }))).toEqual({
+      action: 'giveUp',
+      code: 'Throttled',
+      retryAfterMs: 10_001,
+    });
+    expect(decideRetry(base({ ...outcome, retryAfterMs: 10_000 }, { deadline: NOW + 10_000 })).action).toBe('retry');
+  });
+
+  it('gives up without advice when backoff would pass the deadline', () => {
+    expect(decideRetry(base({ kind: 'network', errorCode: 'ETIMEDOUT' }, { deadline: NOW + 100 }))).toEqual({
+      action: 'giveUp',
+      code: 'Timeout',
+    });
+  });
+
+  it('gives up after maxAttempts even with time left', () => {
+    const settings = { ...DEFAULT_RETRY_SETTINGS, maxAttempts: 3 };
+    expect(decideRetry(base({ kind: 'status', status: 500 }, { attempts: 3, settings })).action).toBe('giveUp');
+    expect(decideRetry(base({ kind: 'status', status: 500 }, { attempts: 2, settings })).action).toBe('retry');
+  });
+
+  it('is final for refusals', () => {
+    expect(decideRetry(base({ kind: 'status', status: 400, retryAfterMs: 5 }))).toEqual({ action: 'final' });
+  });
+});
+
+describe('decideConcurrencyRetry', () => {
+  const input = { now: NOW, deadline: NOW + 120_000, random: () => 0.99999, settings: DEFAULT_RETRY_SETTINGS };
+
+  it('re-applies after a short jittered pause that grows per round', () => {
+    expect(decideConcurrencyRetry({ ...input, rounds: 1 })).toEqual({ action: 'retry', delayMs: 100 });
+    expect(decideConcurrencyRetry({ ...input, rounds: 3 })).toEqual({ action: 'retry', delayMs: 400 });
+  });
+
+  it('gives up when the pause would pass the deadline', () => {
+    expect(decideConcurrencyRetry({ ...input, rounds: 1, deadline: NOW + 50 })).toEqual({ action: 'giveUp' });
+  });
+});
