@@ -4,16 +4,23 @@ import { backendResourceId } from '../shared/arm/resource-id';
 import { parseChangeRequest } from '../shared/contract/change-request';
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
-import { executeChange, policyRefusal } from '../shared/engine/execute-change';
+import { policyRefusal } from '../shared/engine/execute-change';
+import { processChange, type ProcessDeps } from '../shared/engine/process-change';
+import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
-import { rejectedOutcome } from '../shared/engine/rejection';
 import { contextLogger } from './context-logger';
 import { outcomeResponse } from './outcome-response';
-import { engineSettings, type ServicesProvider } from './services';
+import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
+
+const NOT_JSON: ErrorBody = {
+  code: 'ValidationError',
+  message: 'The body is not valid JSON.',
+  details: [{ code: 'InvalidJson', target: 'body', message: 'The body is not valid JSON.' }],
+};
 
 /**
  * `POST /api/backend-changes`: one change request per call. Synchronous by default (the outcome, with ARM's
- * status); with `Prefer: respond-async` the validated request is enqueued and answered 202.
+ * status); with `Prefer: respond-async` the validated request is recorded, enqueued and answered 202.
  */
 export function backendChangesHandler(services: ServicesProvider) {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
@@ -27,69 +34,102 @@ export function backendChangesHandler(services: ServicesProvider) {
     if (declared > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
     const text = await request.text();
     if (Buffer.byteLength(text, 'utf8') > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-
-    if (
-      svc.config.webhookSecrets.length > 0 &&
-      !verifySignature(
-        { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
-        { signature: request.headers.get(SIGNATURE_HEADER), timestamp: request.headers.get(TIMESTAMP_HEADER) },
-        text,
-        svc.clock.now(),
-      )
-    ) {
+    if (!signatureAccepted(svc, request, text)) {
       logger.warn('Webhook signature verification failed');
       return plainError(401, 'Unauthorized', 'Signature verification failed.');
     }
 
-    const fallbackId = randomUUID();
     let raw: unknown;
+    let notJson: ErrorBody | undefined;
     try {
       raw = JSON.parse(text);
     } catch {
-      return respond(rejectedOutcome(undefined, invalid('body', 'The body is not valid JSON.'), fallbackId));
+      notJson = NOT_JSON;
     }
-    const parsed = parseChangeRequest(raw);
-    if (!parsed.ok) return respond(rejectedOutcome(raw, parsed.error, fallbackId));
-    const changeRequest = { ...parsed.request, requestId: parsed.request.requestId ?? fallbackId };
+    const deps = processDeps(svc, logger);
+    const delivery = { fallbackRequestId: randomUUID(), correlationId: context.invocationId } as const;
 
-    if (/\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
-      const refusal = policyRefusal(changeRequest, engineSettings(svc.config));
-      if (refusal !== undefined) return respond(rejectedOutcome(raw, refusal, changeRequest.requestId));
-      const body = { ...(raw as Record<string, unknown>), requestId: changeRequest.requestId };
-      await svc.queue.enqueue([{ body, messageId: changeRequest.requestId, correlationId: context.invocationId }]);
-      logger.info('Change request accepted for asynchronous processing', {
-        requestId: changeRequest.requestId,
-        target: backendResourceId(changeRequest.target),
-      });
+    if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
+      const accepted = await acceptAsync(raw, delivery, svc, deps);
+      if (accepted !== undefined) return accepted;
+    }
+
+    const result = await processChange(raw, { ...delivery, onTransient: 'answer' }, deps, notJson);
+    if (result.kind === 'busy') {
       return {
-        status: 202,
-        headers: {
-          'content-type': 'application/json',
-          location: `/api/backend-changes/${encodeURIComponent(changeRequest.requestId)}`,
+        status: 409,
+        headers: { 'content-type': 'application/json', 'retry-after': '5' },
+        jsonBody: {
+          requestId: result.requestId,
+          error: { code: 'RequestInProgress', message: 'This requestId is being applied right now; ask again shortly.' },
         },
-        jsonBody: { requestId: changeRequest.requestId, status: 'accepted' },
       };
     }
-
-    const outcome = await executeChange(changeRequest, {
-      arm: svc.arm,
-      clock: svc.clock,
-      logger,
-      settings: engineSettings(svc.config),
-    });
-    return respond(outcome);
-
-    async function respond(outcome: Outcome): Promise<HttpResponseInit> {
-      logger.info('Change request finished', summary(outcome));
-      try {
-        await svc.publisher.publish(outcome, { correlationId: context.invocationId });
-      } catch (error) {
-        // The caller still gets the outcome; the event is what is missing, and the log says so.
-        logger.error('Publishing the result event failed', { requestId: outcome.requestId, error: String(error) });
-      }
-      return outcomeResponse(outcome);
-    }
+    logger.info('Change request finished', { ...summary(result.outcome), duplicate: result.kind === 'outcome' && result.duplicate });
+    return outcomeResponse(result.outcome);
   };
+}
+
+/**
+ * The `Prefer: respond-async` path: a valid, allowed request is registered in the ledger (so its status is known at
+ * once and a conflicting reuse of the requestId is refused now) and enqueued. Returns undefined when the request
+ * must instead be answered synchronously (invalid, refused, or already decided).
+ */
+async function acceptAsync(
+  raw: unknown,
+  delivery: { fallbackRequestId: string; correlationId: string },
+  svc: AppServices,
+  deps: ProcessDeps,
+): Promise<HttpResponseInit | undefined> {
+  const parsed = parseChangeRequest(raw);
+  if (!parsed.ok || parsed.request.dryRun) return undefined;
+  const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
+  if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
+  if (svc.ledger !== undefined) {
+    const claim = await svc.ledger.claim({
+      requestId: request.requestId,
+      fingerprint: fingerprintRequest(request),
+      operation: request.operation,
+      target: backendResourceId(request.target),
+      leaseMs: deps.leaseMs,
+      now: new Date(svc.clock.now()),
+    });
+    // Decided or conflicting requests are answered synchronously from the ledger by processChange.
+    if (claim.kind === 'conflict' || claim.kind === 'done') return undefined;
+    // Known and waiting for its delivery; a busy record is already on its way.
+    if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
+  }
+  const body = { ...(raw as Record<string, unknown>), requestId: request.requestId };
+  await svc.queue.enqueue([
+    {
+      body,
+      messageId: request.requestId,
+      correlationId: delivery.correlationId,
+      sessionId: svc.config.sessions ? backendResourceId(request.target).toLowerCase() : undefined,
+    },
+  ]);
+  deps.logger.info('Change request accepted for asynchronous processing', {
+    requestId: request.requestId,
+    target: backendResourceId(request.target),
+  });
+  return {
+    status: 202,
+    headers: {
+      'content-type': 'application/json',
+      location: `/api/backend-changes/${encodeURIComponent(request.requestId)}`,
+    },
+    jsonBody: { requestId: request.requestId, status: 'accepted' },
+  };
+}
+
+function signatureAccepted(svc: AppServices, request: HttpRequest, text: string): boolean {
+  if (svc.config.webhookSecrets.length === 0) return true;
+  return verifySignature(
+    { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
+    { signature: request.headers.get(SIGNATURE_HEADER), timestamp: request.headers.get(TIMESTAMP_HEADER) },
+    text,
+    svc.clock.now(),
+  );
 }
 
 /** The fields of an outcome worth a log line (never the backend body). */
@@ -104,10 +144,6 @@ export function summary(outcome: Outcome): Record<string, unknown> {
     durationMs: outcome.durationMs,
     error: outcome.error?.code,
   };
-}
-
-function invalid(target: string, message: string): ErrorBody {
-  return { code: 'ValidationError', message, details: [{ code: 'InvalidJson', target, message }] };
 }
 
 function tooLarge(limit: number): HttpResponseInit {

@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
-import { isTransientFailure } from '../shared/contract/outcome';
-import { rejectedOutcome } from '../shared/engine/rejection';
-import { runRawChange } from '../shared/engine/run-raw-change';
+import { processChange } from '../shared/engine/process-change';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
-import { engineSettings, type ServicesProvider } from './services';
+import { processDeps, type ServicesProvider } from './services';
 
-/** Thrown so Service Bus redelivers the message: the change failed transiently and deliveries remain. */
+/** Thrown so Service Bus redelivers the message (abandon): the change failed transiently or is being applied. */
 export class RedeliverError extends Error {
   override readonly name = 'RedeliverError';
 }
 
+const NOT_JSON = {
+  code: 'ValidationError',
+  message: 'The message body is not valid JSON.',
+  details: [{ code: 'InvalidJson', target: 'body', message: 'The message body is not valid JSON.' }],
+};
+
 /**
  * Service Bus queue trigger on the change-request queue. Settlement: invalid → `rejected` event, return;
  * ARM refused → `failed` event, return; transient failure → throw for redelivery, and publish `failed` only on the
- * last delivery. A publish failure throws too, so the message is not completed and nothing is lost.
+ * last delivery. A duplicate delivery is answered from the ledger (its event re-published only if that had not
+ * completed). A publish or ledger failure throws too, so the message is not completed and nothing is lost.
  */
 export function processBackendChangeHandler(services: ServicesProvider) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
@@ -25,30 +30,26 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const messageId = typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
     const correlationId = typeof meta['correlationId'] === 'string' ? meta['correlationId'] : undefined;
     const deliveryCount = typeof meta['deliveryCount'] === 'number' ? meta['deliveryCount'] : 1;
+    const last = deliveryCount >= svc.config.maxDeliveryCount;
 
     const raw = decodeBody(message);
-    const { outcome } =
-      raw === undefined
-        ? {
-            outcome: rejectedOutcome(
-              undefined,
-              {
-                code: 'ValidationError',
-                message: 'The message body is not valid JSON.',
-                details: [{ code: 'InvalidJson', target: 'body', message: 'The message body is not valid JSON.' }],
-              },
-              messageId,
-            ),
-          }
-        : await runRawChange(raw, { arm: svc.arm, clock: svc.clock, logger, settings: engineSettings(svc.config) }, messageId);
-
-    logger.info('Change request finished', { ...summary(outcome), deliveryCount });
-    if (isTransientFailure(outcome) && deliveryCount < svc.config.maxDeliveryCount) {
-      throw new RedeliverError(
-        `Change ${outcome.requestId} failed transiently (${outcome.error?.code}); delivery ${deliveryCount} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
-      );
+    const result = await processChange(
+      raw,
+      { fallbackRequestId: messageId, correlationId, onTransient: last ? 'final' : 'redeliver' },
+      processDeps(svc, logger),
+      raw === undefined ? NOT_JSON : undefined,
+    );
+    switch (result.kind) {
+      case 'outcome':
+        logger.info('Change request finished', { ...summary(result.outcome), deliveryCount, duplicate: result.duplicate });
+        return;
+      case 'redeliver':
+        throw new RedeliverError(
+          `Change ${result.outcome.requestId} failed transiently (${result.outcome.error?.code}); delivery ${deliveryCount} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
+        );
+      case 'busy':
+        throw new RedeliverError(`Change ${result.requestId} is being applied by another delivery; redelivery will answer it.`);
     }
-    await svc.publisher.publish(outcome, { correlationId });
   };
 }
 

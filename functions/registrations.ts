@@ -1,5 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
 import type { ServicesProvider } from './services';
@@ -41,6 +43,12 @@ export function functionRegistrations(
       handler: backendChangesHandler(services),
     },
     {
+      name: 'backendChangeStatus',
+      kind: 'http',
+      trigger: { methods: ['GET'], route: 'backend-changes/{requestId}', authLevel: 'function' },
+      handler: backendChangeStatusHandler(services),
+    },
+    {
       name: 'processBackendChange',
       kind: 'serviceBusQueue',
       trigger: { queueName: '%CHANGE_REQUESTS_QUEUE%', connection: 'ServiceBusConnection' },
@@ -51,6 +59,12 @@ export function functionRegistrations(
       kind: 'timer',
       trigger: { schedule: '%RECONNECT_SCHEDULE%' },
       handler: scheduledReconnectHandler(services, () => setting('RECONNECT_SCHEDULE')),
+    },
+    {
+      name: 'ledgerCleanup',
+      kind: 'timer',
+      trigger: { schedule: '%LEDGER_CLEANUP_SCHEDULE%' },
+      handler: ledgerCleanupHandler(services),
     },
   ];
 }

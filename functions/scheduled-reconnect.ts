@@ -43,7 +43,9 @@ export function scheduledReconnectHandler(services: ServicesProvider, schedule: 
         }
       }
     }
-    const changes = dedupe(backends).map((target) => reconnectChange(target, scheduledAt, svc.config.reconnectAfter));
+    const changes = dedupe(backends).map((target) =>
+      reconnectChange(target, scheduledAt, svc.config.reconnectAfter, svc.config.sessions),
+    );
     await svc.queue.enqueue(changes);
     logger.info('Scheduled reconnect fanned out', {
       scheduledAt: scheduledAt.toISOString(),
@@ -61,13 +63,18 @@ function dedupe(targets: BackendTarget[]): BackendTarget[] {
 }
 
 /** The reconnect change request for one backend at one scheduled time. */
-export function reconnectChange(target: BackendTarget, scheduledAt: Date, after: string | undefined): QueuedChange {
+export function reconnectChange(
+  target: BackendTarget,
+  scheduledAt: Date,
+  after: string | undefined,
+  sessions = false,
+): QueuedChange {
   const id = backendResourceId(target);
   const hash = createHash('sha256').update(`${id.toLowerCase()}\n${scheduledAt.toISOString()}`).digest('hex');
   const requestId = `reconnect-${scheduledAt.toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${hash.slice(0, 24)}`;
   const body: Record<string, unknown> = { requestId, operation: 'reconnect', target: id };
   if (after !== undefined) body['body'] = { properties: { after } };
-  return { body, messageId: requestId };
+  return { body, messageId: requestId, ...(sessions ? { sessionId: id.toLowerCase() } : {}) };
 }
 
 /**

@@ -4,6 +4,10 @@ import type { ArmBackendClient } from '../shared/arm/arm-client-types';
 import { createArmCredential } from '../shared/arm/credential';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
+import type { ProcessDeps } from '../shared/engine/process-change';
+import type { Logger } from '../shared/logger';
+import { createTableLedger } from '../shared/ledger/table-ledger';
+import type { ChangeLedger } from '../shared/ledger/ledger-types';
 import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
@@ -16,6 +20,8 @@ export interface AppServices {
   publisher: ResultPublisher;
   queue: ChangeQueue;
   clock: Clock;
+  /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
+  ledger: ChangeLedger | undefined;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -27,6 +33,22 @@ export function engineSettings(config: Config): EngineSettings {
     deadlineMs: config.deadlineMs,
     skipUnchanged: config.skipUnchanged,
     allowedScopes: config.allowedScopes,
+  };
+}
+
+/** Margin of a ledger claim over the change deadline: a live delivery must never be overtaken. */
+const LEASE_MARGIN_MS = 60_000;
+
+/** The dependencies of `processChange` for one invocation. */
+export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
+  return {
+    arm: svc.arm,
+    clock: svc.clock,
+    logger,
+    settings: engineSettings(svc.config),
+    ledger: svc.ledger,
+    publisher: svc.publisher,
+    leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
   };
 }
 
@@ -51,6 +73,10 @@ export function createServices(config: Config): AppServices {
     publisher: new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource),
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
+    ledger:
+      config.ledger.connectionString === undefined
+        ? undefined
+        : createTableLedger({ connectionString: config.ledger.connectionString, tableName: config.ledger.tableName }),
     close: () => serviceBus.close(),
   };
 }

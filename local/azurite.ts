@@ -35,6 +35,8 @@ const HOST = '127.0.0.1';
 const PORT_ATTEMPTS = 5;
 const OUTPUT_TAIL_CHARS = 4000;
 const STOP_GRACE_MS = 5000;
+/** What azurite-table prints once its server listens (also with --silent, which only silences the access log). */
+const STARTED_MESSAGE = 'Azurite Table service successfully started';
 
 /**
  * Runs the real entry point with the given argv, and exits when the parent's end of stdin closes (parent died).
@@ -106,8 +108,10 @@ async function startOnPort(script: string, port: number, timeoutMs: number, sign
   // telemetry it writes nothing there.
   const child = spawn(process.execPath, args, { cwd: tmpdir(), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
   let output = '';
+  let started = false;
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    started ||= output.includes(STARTED_MESSAGE);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -130,7 +134,15 @@ async function startOnPort(script: string, port: number, timeoutMs: number, sign
   };
 
   try {
-    await waitUntilListening(child, exited, port, timeoutMs, () => output, signal);
+    await waitUntilListening(
+      child,
+      exited,
+      port,
+      timeoutMs,
+      () => output,
+      () => started,
+      signal,
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -142,13 +154,17 @@ async function startOnPort(script: string, port: number, timeoutMs: number, sign
   return { connectionString, tableUrl, stop };
 }
 
-/** Polls a TCP connect until it succeeds; fails on child exit, timeout or abort. */
+/**
+ * Waits for Azurite's own "started" message, then for a TCP connect to succeed; fails on child exit, timeout or
+ * abort. The message matters: if another process took the port, a connect alone would reach that process.
+ */
 async function waitUntilListening(
   child: ChildProcess,
   exited: Promise<void>,
   port: number,
   timeoutMs: number,
   output: () => string,
+  started: () => boolean,
   signal?: AbortSignal,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -163,9 +179,11 @@ async function waitUntilListening(
       if (/EADDRINUSE/.test(text)) throw new PortInUseError(`port ${port} is in use`);
       throw new Error(`Azurite exited before it started (code ${String(child.exitCode)}): ${text.trim()}`);
     }
-    if (await canConnect(port)) return;
+    if (started() && (await canConnect(port))) return;
     if (Date.now() >= deadline) {
-      throw new Error(`Azurite did not accept connections on ${HOST}:${port} within ${timeoutMs} ms: ${output().trim()}`);
+      throw new Error(
+        `Azurite did not accept connections on ${HOST}:${port} within ${timeoutMs} ms: ${output().trim()}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoDuration } from './contract/backend-body';
 
 const bool = (fallback: boolean) =>
   z
@@ -45,10 +46,17 @@ const ConfigSchema = z.object({
   CHANGE_REQUESTS_QUEUE: z.string().min(1).default('backend-change-requests'),
   RESULTS_TOPIC: z.string().min(1).default('backend-change-results'),
   MAX_DELIVERY_COUNT: int(10, 1, 2000),
+  CHANGE_REQUESTS_SESSIONS: bool(false),
   EVENT_SOURCE: z.string().min(1).default('/apim-backend-changes'),
   RECONNECT_TARGETS: z.string().default(''),
   RECONNECT_AFTER: optionalText,
   ALLOWED_SCOPES: z.string().default(''),
+  AzureWebJobsStorage: optionalText,
+  LEDGER_TABLE: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits)')
+    .default('backendchanges'),
+  LEDGER_RETENTION_DAYS: int(30, 1, 3650),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
 });
@@ -69,10 +77,13 @@ export interface Config {
   changeRequestsQueue: string;
   resultsTopic: string;
   maxDeliveryCount: number;
+  /** The change-request queue is session-enabled: sessionId = the backend's ARM id in lower case. */
+  sessions: boolean;
   eventSource: string;
   reconnectTargets: string[];
   reconnectAfter: string | undefined;
   allowedScopes: string[];
+  ledger: { connectionString: string | undefined; tableName: string; retentionMs: number };
   webhookSecrets: string[];
   webhookToleranceMs: number;
 }
@@ -111,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, settings);
   }
   const c = parsed.data;
-  if (c.RECONNECT_AFTER !== undefined && !/^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/.test(c.RECONNECT_AFTER)) {
+  if (c.RECONNECT_AFTER !== undefined && !isoDuration.safeParse(c.RECONNECT_AFTER).success) {
     throw new ConfigError('Invalid configuration: RECONNECT_AFTER: must be an ISO 8601 duration such as PT2M', [
       'RECONNECT_AFTER',
     ]);
@@ -134,10 +145,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     changeRequestsQueue: c.CHANGE_REQUESTS_QUEUE,
     resultsTopic: c.RESULTS_TOPIC,
     maxDeliveryCount: c.MAX_DELIVERY_COUNT,
+    sessions: c.CHANGE_REQUESTS_SESSIONS,
     eventSource: c.EVENT_SOURCE,
     reconnectTargets: list(c.RECONNECT_TARGETS),
     reconnectAfter: c.RECONNECT_AFTER,
     allowedScopes: list(c.ALLOWED_SCOPES),
+    ledger: {
+      connectionString: c.AzureWebJobsStorage,
+      tableName: c.LEDGER_TABLE,
+      retentionMs: c.LEDGER_RETENTION_DAYS * 86_400_000,
+    },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,
   };

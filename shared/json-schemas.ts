@@ -1,13 +1,64 @@
 import { z } from 'zod';
-import { ResultEventSchema } from './events/cloud-event';
+import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './contract/backend-body';
 import { ChangeRequestSchema } from './contract/change-request';
 import { OutcomeSchema } from './contract/outcome';
+import { BackendArmIdSchema, BackendTargetObjectSchema } from './contract/safe-segment';
+import { ResultEventSchema } from './events/cloud-event';
+
+type JsonSchema = Record<string, unknown>;
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): JsonSchema {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  delete json['$schema'];
+  return json;
+}
+
+/**
+ * The change request's JSON Schema. The zod schema picks the target and body shapes with cross-field rules that
+ * JSON Schema cannot express, so those two properties are described here from their own zod schemas (still the
+ * single source of truth) as the alternatives a producer may send; our validation remains the final word.
+ */
+function changeRequestSchema(): JsonSchema {
+  const json = toSchema(ChangeRequestSchema, 'input');
+  const properties = json['properties'] as Record<string, JsonSchema>;
+  properties['requestId'] = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' };
+  properties['target'] = {
+    description: 'The backend: its parts, or its ARM resource id as one string',
+    anyOf: [
+      toSchema(BackendTargetObjectSchema, 'input'),
+      {
+        ...toSchema(BackendArmIdSchema, 'input'),
+        pattern:
+          '^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\\.ApiManagement/service/[^/]+(/workspaces/[^/]+)?/backends/[^/]+$',
+      },
+    ],
+  };
+  properties['body'] = {
+    description:
+      'The ARM request body: BackendContract for createOrUpdate, BackendUpdateParameters for update, ' +
+      'BackendReconnectContract for reconnect (optional); absent for delete',
+    anyOf: [
+      toSchema(BackendBodySchema, 'input'),
+      toSchema(BackendPatchBodySchema, 'input'),
+      toSchema(ReconnectBodySchema, 'input'),
+    ],
+  };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'Backend change request', ...json };
+}
 
 /** JSON Schemas (draft 2020-12) of the public shapes, keyed by file name. */
 export function jsonSchemas(): Record<string, unknown> {
   return {
-    'change-request.schema.json': z.toJSONSchema(ChangeRequestSchema, { io: 'input', unrepresentable: 'any' }),
-    'outcome.schema.json': z.toJSONSchema(OutcomeSchema, { unrepresentable: 'any' }),
-    'result-event.schema.json': z.toJSONSchema(ResultEventSchema, { unrepresentable: 'any' }),
+    'change-request.schema.json': changeRequestSchema(),
+    'outcome.schema.json': {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: 'Backend change outcome',
+      ...toSchema(OutcomeSchema),
+    },
+    'result-event.schema.json': {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: 'Backend change result event (CloudEvents 1.0)',
+      ...toSchema(ResultEventSchema),
+    },
   };
 }

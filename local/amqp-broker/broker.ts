@@ -2,7 +2,8 @@ import type { Server, Socket } from 'node:net';
 import rhea from 'rhea';
 import { Consumer } from './consumer';
 import { EntityRegistry, type Publisher } from './entity-registry';
-import { decodeBody, decodeForInspection, parseMessageContent, splitBatch, type MessageContent } from './message-content';
+import { toBrokerMessage } from './broker-message';
+import { decodeForInspection, parseMessageContent, splitBatch, type MessageContent } from './message-content';
 import type { MessageEntity } from './message-entity';
 import { answerRequest, isRequestResponseAddress } from './request-response';
 import {
@@ -12,7 +13,6 @@ import {
   type BrokerEventContext,
   type BrokerReceiver,
   type BrokerSender,
-  type DecodedMessage,
   type IncomingDelivery,
   type OutgoingDelivery,
 } from './rhea-internals';
@@ -79,7 +79,7 @@ class Broker implements AmqpBroker {
       // Abandon (modified) and release are told apart by their own events.
       treat_modified_as_released: false,
       session_buffer_size: SESSION_BUFFER_SIZE,
-    } as unknown as Parameters<typeof this.container.listen>[0]) as unknown as Server;
+    } as unknown as Parameters<typeof this.container.listen>[0]);
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -108,12 +108,33 @@ class Broker implements AmqpBroker {
       this.dropConnection(connection);
       connection.close({ condition: 'amqp:connection:forced', description: 'The broker is shutting down.' });
     }
-    // Give the close frames a moment to leave, then cut whatever is still connected.
-    await new Promise<void>((resolve) => setTimeout(resolve, this.sockets.size ? CLOSE_GRACE_MS : 0));
+    // rhea writes the close frames on the next tick; then half-close, and cut whatever is still connected.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.socketsClosed(CLOSE_GRACE_MS);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     await closed;
     for (const entity of this.registry.entities()) entity.dispose();
+  }
+
+  /** Resolves when every client socket has closed, or after `timeoutMs`. */
+  private socketsClosed(timeoutMs: number): Promise<void> {
+    const pending = [...this.sockets].filter((socket) => !socket.closed);
+    if (pending.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      let open = pending.length;
+      const timer = setTimeout(resolve, timeoutMs);
+      const onClose = (): void => {
+        if (--open === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const socket of pending) {
+        socket.once('close', onClose);
+        socket.end();
+      }
+    });
   }
 
   async restart(): Promise<void> {
@@ -136,7 +157,9 @@ class Broker implements AmqpBroker {
   private inspect(path: string): BrokerMessage[] {
     const entity = this.registry.receivable(path);
     if (!entity) throw new Error(`Unknown entity '${path}'`);
-    return entity.snapshot().map(({ message, fields }) => toBrokerMessage(decodeForInspection(message.content, fields), fields));
+    return entity
+      .snapshot()
+      .map(({ message, fields }) => toBrokerMessage(decodeForInspection(message.content, fields), fields));
   }
 
   private wireEvents(): void {
@@ -144,7 +167,9 @@ class Broker implements AmqpBroker {
     const on = (event: string, handler: (context: BrokerEventContext) => void): void => {
       c.on(event, handler as never);
     };
-    on('connection_open', (ctx) => this.connections.set(ctx.connection, this.connections.get(ctx.connection) ?? new Set()));
+    on('connection_open', (ctx) =>
+      this.connections.set(ctx.connection, this.connections.get(ctx.connection) ?? new Set()),
+    );
     on('connection_close', (ctx) => this.dropConnection(ctx.connection));
     on('disconnected', (ctx) => this.dropConnection(ctx.connection));
     on('session_close', (ctx) => this.dropSessionLinks(ctx));
@@ -194,7 +219,10 @@ class Broker implements AmqpBroker {
       return;
     }
     if (hasSessionFilter(source.filter)) {
-      link.close({ condition: 'amqp:not-implemented', description: 'The local AMQP broker does not support sessions.' });
+      link.close({
+        condition: 'amqp:not-implemented',
+        description: 'The local AMQP broker does not support sessions.',
+      });
       return;
     }
     const consumer = new Consumer(link);
@@ -296,24 +324,4 @@ function notFound(address: string): AmqpErrorValue {
 
 function hasSessionFilter(filter: unknown): boolean {
   return typeof filter === 'object' && filter !== null && 'com.microsoft:session-filter' in filter;
-}
-
-function toBrokerMessage(decoded: DecodedMessage, fields: { deliveryCount: number; sequenceNumber: number; enqueuedTime: number }): BrokerMessage {
-  const props = { ...(decoded.application_properties ?? {}) };
-  const deadLetterReason = props['DeadLetterReason'];
-  const deadLetterErrorDescription = props['DeadLetterErrorDescription'];
-  return {
-    ...(decoded.message_id !== undefined ? { messageId: String(decoded.message_id) } : {}),
-    ...(decoded.correlation_id !== undefined ? { correlationId: String(decoded.correlation_id) } : {}),
-    ...(decoded.group_id !== undefined ? { sessionId: decoded.group_id } : {}),
-    ...(decoded.content_type !== undefined ? { contentType: decoded.content_type } : {}),
-    ...(decoded.subject !== undefined ? { subject: decoded.subject } : {}),
-    body: decodeBody(decoded.body),
-    applicationProperties: props,
-    deliveryCount: fields.deliveryCount,
-    enqueuedTime: new Date(fields.enqueuedTime),
-    sequenceNumber: fields.sequenceNumber,
-    ...(typeof deadLetterReason === 'string' ? { deadLetterReason } : {}),
-    ...(typeof deadLetterErrorDescription === 'string' ? { deadLetterErrorDescription } : {}),
-  };
 }

@@ -27,6 +27,17 @@ export class Publisher {
       return;
     }
     const sequenceNumber = this.nextSequenceNumber++;
+    const delay = content.scheduledEnqueueTime === undefined ? 0 : content.scheduledEnqueueTime - this.now();
+    if (delay <= 0) {
+      this.enqueue(content, sequenceNumber);
+      return;
+    }
+    // A scheduled message appears at its time (also while the listener is stopped: state outlives it).
+    // Unref'd so it never keeps a process alive on its own.
+    setTimeout(() => this.enqueue(content, sequenceNumber), delay).unref();
+  }
+
+  private enqueue(content: MessageContent, sequenceNumber: number): void {
     const enqueuedTime = this.now();
     for (const destination of this.destinations) {
       destination.enqueue({ content, sequenceNumber, enqueuedTime, deliveryCount: 0 });

@@ -19,6 +19,8 @@ export interface MessageContent {
   readonly bodyBytes: Buffer;
   /** `message_id` as a string, for duplicate detection (undefined when absent). */
   readonly messageIdKey: string | undefined;
+  /** Epoch ms from the sender's `x-opt-scheduled-enqueue-time` annotation, when set. */
+  readonly scheduledEnqueueTime: number | undefined;
 }
 
 const HEADER = 0x70;
@@ -34,6 +36,8 @@ const SYMBOLIC_SECTIONS: Record<string, number> = {
   'amqp:properties:list': PROPERTIES,
   'amqp:application-properties:map': APPLICATION_PROPERTIES,
 };
+
+const SCHEDULED_ENQUEUE_TIME = 'x-opt-scheduled-enqueue-time';
 
 /** Annotations the broker sets itself on every delivery; a sender's values for them are ignored. */
 const BROKER_ANNOTATIONS = new Set([
@@ -68,6 +72,7 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
   let applicationPropertiesBytes = EMPTY;
   let bodyStart = encoded.length;
   let messageIdKey: string | undefined;
+  let scheduledEnqueueTime: number | undefined;
   while (reader.remaining() > 0) {
     const start = reader.position;
     const section = reader.read();
@@ -89,6 +94,7 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
       const items = mapItems(section);
       for (let i = 0; i + 1 < items.length; i += 2) {
         const key = items[i]?.value;
+        if (key === SCHEDULED_ENQUEUE_TIME) scheduledEnqueueTime = toEpochMs(items[i + 1]?.value);
         if (typeof key === 'string' && BROKER_ANNOTATIONS.has(key)) continue;
         annotationItems.push(items[i] as Typed, items[i + 1] as Typed);
       }
@@ -109,7 +115,14 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
     applicationPropertiesBytes,
     bodyBytes: encoded.subarray(bodyStart),
     messageIdKey,
+    scheduledEnqueueTime,
   };
+}
+
+function toEpochMs(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number') return value;
+  return undefined;
 }
 
 function messageIdToKey(id: unknown): string | undefined {
@@ -160,7 +173,10 @@ export function encodeDelivery(content: MessageContent, fields: DeliveryFields):
 }
 
 /** Re-encodes the application properties with DeadLetterReason/DeadLetterErrorDescription, as Service Bus does. */
-function encodeDeadLetterProperties(content: MessageContent, deadLetter: NonNullable<DeliveryFields['deadLetter']>): Buffer {
+function encodeDeadLetterProperties(
+  content: MessageContent,
+  deadLetter: NonNullable<DeliveryFields['deadLetter']>,
+): Buffer {
   const items: Typed[] = [];
   const src = content.applicationPropertyItems;
   for (let i = 0; i + 1 < src.length; i += 2) {

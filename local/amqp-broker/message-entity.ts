@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from './consumer';
 import { encodeDelivery, type DeliveryFields, type MessageContent } from './message-content';
-import { amqpMessage, type AmqpErrorValue, type OutgoingDelivery } from './rhea-internals';
+import {
+  amqpMessage,
+  type AmqpErrorValue,
+  type DispositionState,
+  type OutgoingDelivery,
+  type Typed,
+} from './rhea-internals';
 import { SequenceHeap } from './sequence-heap';
 
 /** One message held by one entity (a topic message has one of these per subscription). */
@@ -124,15 +130,17 @@ export class MessageEntity {
         // released: the receiver gave the message back.
         this.abandon(lock.message);
     }
-    // Settle without echoing the outcome: the SDK treats any error on the broker's disposition (which a
-    // rejected outcome carries) as a failed settlement.
-    delivery.update(true, outcome === 'accepted' ? amqpMessage.accepted().described() : undefined);
+    delivery.update(true, echoOutcome(outcome, state));
     this.pump();
   }
 
   /** Available, locked and deferred messages, by sequence number. */
   snapshot(): Array<{ message: EntityMessage; fields: DeliveryFields }> {
-    const all = [...this.available.values(), ...[...this.locks.values()].map((l) => l.message), ...this.deferred.values()];
+    const all = [
+      ...this.available.values(),
+      ...[...this.locks.values()].map((l) => l.message),
+      ...this.deferred.values(),
+    ];
     all.sort((a, b) => a.sequenceNumber - b.sequenceNumber);
     return all.map((message) => ({ message, fields: deliveryFields(message) }));
   }
@@ -236,6 +244,28 @@ function deadLetterDetails(error: AmqpErrorValue | undefined): { reason?: string
     ...(typeof reason === 'string' ? { reason } : {}),
     ...(typeof description === 'string' ? { description } : {}),
   };
+}
+
+/**
+ * The outcome the broker settles with: the receiver's own, minus any error. The SDK treats an error on
+ * the broker's disposition as a failed settlement, and a rejected (dead-letter) outcome carries one.
+ */
+function echoOutcome(outcome: string, state: DispositionState | undefined): Typed {
+  switch (outcome) {
+    case 'accepted':
+      return amqpMessage.accepted().described();
+    case 'rejected':
+      return amqpMessage.rejected({}).described();
+    case 'modified':
+      return amqpMessage
+        .modified({
+          delivery_failed: state?.delivery_failed ?? false,
+          undeliverable_here: state?.undeliverable_here ?? false,
+        })
+        .described();
+    default:
+      return amqpMessage.released().described();
+  }
 }
 
 function uuidBytes(): Buffer {

@@ -54,6 +54,7 @@ interface RheaMessageApi {
   accepted(): Composite;
   rejected(fields: { error?: AmqpErrorValue }): Composite;
   released(): Composite;
+  modified(fields: { delivery_failed?: boolean; undeliverable_here?: boolean }): Composite;
   data_section(data: Buffer): unknown;
 }
 

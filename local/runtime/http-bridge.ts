@@ -2,7 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 
 /** Reads a Node request into the `HttpRequest` the Functions host would pass (body limited to `maxBytes`). */
-export async function toHttpRequest(req: IncomingMessage, baseUrl: string, maxBytes: number): Promise<HttpRequest> {
+export async function toHttpRequest(
+  req: IncomingMessage,
+  baseUrl: string,
+  maxBytes: number,
+  params: Record<string, string> = {},
+): Promise<HttpRequest> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -20,6 +25,7 @@ export async function toHttpRequest(req: IncomingMessage, baseUrl: string, maxBy
     method: req.method ?? 'GET',
     url: new URL(req.url ?? '/', baseUrl).toString(),
     headers,
+    params,
   };
   if (body.length > 0) init.body = { string: body };
   return new HttpRequest(init);

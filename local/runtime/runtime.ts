@@ -12,6 +12,8 @@ import { createServices, type AppServices } from '../../functions/services';
 import { loadConfig } from '../../shared/config';
 import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
+import { startAzurite, type Azurite } from '../azurite';
+import { matchRoute } from './route-template';
 import { toHttpRequest, writeHttpResponse, writeJson } from './http-bridge';
 
 /** Options of the local runtime. Settings not given come from `process.env`. */
@@ -35,6 +37,7 @@ export interface LocalRuntime {
   services: AppServices;
   emulator: ArmEmulator | undefined;
   broker: AmqpBroker | undefined;
+  azurite: Azurite | undefined;
   registrations: FunctionRegistration[];
   /** Runs a non-HTTP function now, like the host's admin API. */
   runFunction(name: string, input?: string): Promise<void>;
@@ -44,8 +47,9 @@ export interface LocalRuntime {
 /**
  * Runs the app on this machine the way the Functions host would: HTTP functions under `/api/…`, the queue trigger
  * fed by the real Service Bus receiver (peekLock; complete on success, abandon on throw), timers on their NCRONTAB
- * schedule, and `POST /admin/functions/{name}`. Starts the ARM emulator unless ARM_ENDPOINT is set, and the
- * embedded AMQP broker unless a ServiceBusConnection is set.
+ * schedule, and `POST /admin/functions/{name}`. Starts the ARM emulator unless ARM_ENDPOINT is set, the embedded
+ * AMQP broker unless a ServiceBusConnection is set, and Azurite (the ledger's storage) unless AzureWebJobsStorage
+ * names a real account.
  */
 export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
   const settings: Record<string, string | undefined> = { ...process.env, ...options.settings };
@@ -71,6 +75,12 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         ARM_CA_CERT_FILE: caFile,
       });
     }
+    let azurite: Azurite | undefined;
+    if (!settings['AzureWebJobsStorage'] || /UseDevelopmentStorage=true/i.test(settings['AzureWebJobsStorage'])) {
+      azurite = await startAzurite();
+      cleanups.push(() => azurite!.stop());
+      settings['AzureWebJobsStorage'] = azurite.connectionString;
+    }
     const config = loadConfig(settings);
     let broker: AmqpBroker | undefined;
     if (!settings['ServiceBusConnection'] && !settings['ServiceBusConnection__fullyQualifiedNamespace']) {
@@ -83,6 +93,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       settings['ServiceBusConnection'] = broker.connectionString;
     }
 
+    // Binding expressions (%NAME%) resolve from app settings; give the ones with documented defaults their default,
+    // as the deployment's app settings do (see README, Deploy).
+    settings['CHANGE_REQUESTS_QUEUE'] ??= config.changeRequestsQueue;
+    settings['RESULTS_TOPIC'] ??= config.resultsTopic;
     const services = createServices(loadConfig(settings));
     cleanups.push(() => services.close());
     const registrations = functionRegistrations(() => services, (name) => settings[name]);
@@ -132,7 +146,11 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       receiver.subscribe(
         {
           processMessage: async (message) => {
-            const meta: Record<string, unknown> = { messageId: message.messageId, deliveryCount: message.deliveryCount };
+            // The Functions host (.NET SDK) counts deliveries from 1; the JS SDK reports the AMQP header, which starts at 0.
+            const meta: Record<string, unknown> = {
+              messageId: message.messageId,
+              deliveryCount: (message.deliveryCount ?? 0) + 1,
+            };
             if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
             if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
             await handler(message.body, context(fn, meta));
@@ -211,10 +229,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         return;
       }
       for (const fn of registrations) {
-        if (fn.kind !== 'http') continue;
-        if (path !== `/api/${fn.trigger.route}` && !path.startsWith(`/api/${fn.trigger.route}/`)) continue;
-        if (!(fn.trigger.methods as string[]).includes(req.method ?? '')) continue;
-        const request = await toHttpRequest(req, baseUrl, config.maxBodyBytes);
+        if (fn.kind !== 'http' || !(fn.trigger.methods as string[]).includes(req.method ?? '')) continue;
+        const params = matchRoute(fn.trigger.route, path);
+        if (params === undefined) continue;
+        const request = await toHttpRequest(req, baseUrl, config.maxBodyBytes, params);
         const response = await fn.handler(request, context(fn));
         await writeHttpResponse(res, response);
         return;
@@ -235,7 +253,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     );
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    return { url: baseUrl, settings, services, emulator, broker, registrations, runFunction, stop: stopAll };
+    return { url: baseUrl, settings, services, emulator, broker, azurite, registrations, runFunction, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

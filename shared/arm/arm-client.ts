@@ -51,6 +51,13 @@ import {
   type RetrySettings,
 } from './retry-strategy';
 import { tlsTrustPolicy } from './tls-trust-policy';
+import {
+  remainingWritesOf,
+  writeObservationOf,
+  type WriteBudget,
+  type WriteObservation,
+  type WritePermit,
+} from './write-budget';
 
 /** Receives retry notices (never bodies, never headers). */
 export interface ArmClientLogger {
@@ -82,12 +89,20 @@ export interface ArmClientOptions {
   httpClient?: HttpClient;
   userAgentPrefix?: string;
   logger?: ArmClientLogger;
+  /**
+   * A process-wide limiter of writes per subscription (see `createWriteBudget`), shared by every client of the
+   * process: consulted before every PUT/PATCH/POST/DELETE send and fed every answer's remaining-writes header, so
+   * writes go out at ARM's refill rate instead of bursting into 429s. Reads are never held back. Default: none.
+   */
+  writeBudget?: WriteBudget;
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
 const DEFAULT_DEADLINE_MS = 120_000;
 /** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
+/** The methods ARM counts against the subscription's write budget. */
+const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
 /** Largest message kept from a thrown error in a synthesised error body. */
 const MAX_ERROR_MESSAGE = 300;
 
@@ -104,6 +119,8 @@ interface Answer {
   /** ARM's ErrorResponse `error`, when a non-2xx body carried one. */
   armError?: ErrorBody;
   outcome: AttemptOutcome;
+  /** What the answer said about the subscription's writes bucket (only with a write budget). */
+  writeObservation?: WriteObservation;
 }
 
 /** What one send produced. */
@@ -214,6 +231,7 @@ class CallState {
 
   constructor(
     readonly correlationId: string,
+    readonly subscriptionId: string,
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
   ) {
@@ -269,6 +287,7 @@ class ArmClient implements ArmBackendClient {
   private readonly deadlineMs: number;
   private readonly settings: RetrySettings;
   private readonly logger: ArmClientLogger | undefined;
+  private readonly writeBudget: WriteBudget | undefined;
 
   constructor(private readonly options: ArmClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
@@ -285,6 +304,7 @@ class ArmClient implements ArmBackendClient {
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     };
     this.logger = options.logger;
+    this.writeBudget = options.writeBudget;
     this.httpClient = options.httpClient ?? createDefaultHttpClient();
     this.pipeline = this.buildPipeline();
   }
@@ -303,21 +323,21 @@ class ArmClient implements ArmBackendClient {
   // ---- operations -------------------------------------------------------------------------------------------------
 
   async getEntityTag(target: BackendTarget, options?: CallOptions): Promise<ArmResult<undefined>> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const answer = await this.exchange(call, { method: 'HEAD', url: this.backendUrl(target), role: 'operation' });
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
   }
 
   async get(target: BackendTarget, options?: CallOptions): Promise<ArmResult> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const answer = await this.exchange(call, { method: 'GET', url: this.backendUrl(target), role: 'operation' });
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
   }
 
   async list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, scope.subscriptionId);
     const value: unknown[] = [];
     const seen = new Set<string>();
     let url = `${this.endpoint}${backendCollectionPath(scope)}?${this.apiVersionQuery}`;
@@ -352,7 +372,7 @@ class ArmClient implements ArmBackendClient {
     body: unknown,
     options?: CallOptions & { ifMatch?: string },
   ): Promise<ArmResult> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const spec: RequestSpec = { method: 'PUT', url, body: JSON.stringify(body), role: 'operation' };
     if (options?.ifMatch !== undefined) spec.ifMatch = options.ifMatch;
@@ -362,7 +382,7 @@ class ArmClient implements ArmBackendClient {
   }
 
   async update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const json = JSON.stringify(body);
     if (options?.ifMatch !== undefined) {
@@ -376,7 +396,7 @@ class ArmClient implements ArmBackendClient {
   }
 
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.apiVersionQuery}`;
     const spec: RequestSpec = { method: 'POST', url, role: 'operation' };
     if (body !== undefined) spec.body = JSON.stringify(body);
@@ -387,7 +407,7 @@ class ArmClient implements ArmBackendClient {
   }
 
   async delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>> {
-    const call = this.startCall(options);
+    const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const spec: RequestSpec = { method: 'DELETE', url, ifMatch: options?.ifMatch ?? '*', role: 'operation' };
     const verify: Verify<undefined> = async () => {
@@ -490,13 +510,21 @@ class ArmClient implements ArmBackendClient {
     let sends = 0;
     for (;;) {
       if (call.signal?.aborted) return call.aborted();
-      const remaining = call.deadline - this.clock.now();
-      if (sends === 0 && remaining <= 0) {
+      if (sends === 0 && call.deadline - this.clock.now() <= 0) {
         call.lastFailure = 'the deadline had passed before the request was sent';
         return call.transient('Timeout');
       }
+      const permit = await this.writePermit(call, spec);
+      if (permit !== undefined && permit.kind !== 'granted') return permit;
+      const remaining = call.deadline - this.clock.now();
       const timeoutMs = Math.min(this.perAttemptTimeoutMs, Math.max(remaining, MIN_ATTEMPT_TIMEOUT_MS));
-      const attempt = await this.sendOnce(call, spec, timeoutMs);
+      let attempt: Attempt | undefined;
+      try {
+        attempt = await this.sendOnce(call, spec, timeoutMs);
+      } finally {
+        // Settled on every path: a permit never settled would count as in flight for ever.
+        permit?.permit.settle(attempt?.kind === 'answer' ? attempt.writeObservation : undefined);
+      }
       sends += 1;
       if (spec.role === 'operation') call.attempts += 1;
       else call.reads += 1;
@@ -548,6 +576,22 @@ class ArmClient implements ArmBackendClient {
         if (this.clock.now() >= call.deadline) return call.transient(call.lastCode);
       }
     }
+  }
+
+  /**
+   * Waits for the write budget before a write send: undefined when no permit is needed (a read, or no budget), a
+   * granted permit, or the transient result that ends the call (aborted, or no send possible before the deadline).
+   */
+  private async writePermit(
+    call: CallState,
+    spec: RequestSpec,
+  ): Promise<{ kind: 'granted'; permit: WritePermit } | TransientResult | undefined> {
+    if (this.writeBudget === undefined || !WRITE_METHODS.has(spec.method)) return undefined;
+    const wait = await this.writeBudget.acquire(call.subscriptionId, { signal: call.signal, deadline: call.deadline });
+    if (wait.kind === 'granted') return wait;
+    if (wait.kind === 'aborted') return call.aborted();
+    call.lastFailure = "the subscription's ARM write budget allows no send before the deadline";
+    return call.transient('Throttled', wait.retryAfterMs);
   }
 
   /** Remembers a retryable failure for the transient result, and whether ARM may have applied a write. */
@@ -606,7 +650,7 @@ class ArmClient implements ArmBackendClient {
 
     try {
       const response = await untilAborted(this.pipeline.sendRequest(this.httpClient, request), controller.signal);
-      return this.readAnswer(call, response);
+      return this.readAnswer(call, spec, response);
     } catch (error) {
       if (call.signal?.aborted) return { kind: 'aborted' };
       if (timedOut) {
@@ -624,8 +668,19 @@ class ArmClient implements ArmBackendClient {
     }
   }
 
-  private readAnswer(call: CallState, response: PipelineResponse): Answer {
+  private readAnswer(call: CallState, spec: RequestSpec, response: PipelineResponse): Answer {
     const { status } = response;
+    const retryAfterMs = isSuccess(status) ? undefined : retryAfterMsFromHeaders(response.headers, this.clock.now());
+    let writeObservation: WriteObservation | undefined;
+    if (this.writeBudget !== undefined) {
+      if (WRITE_METHODS.has(spec.method)) {
+        writeObservation = writeObservationOf(spec.method, status, response.headers, retryAfterMs);
+      } else {
+        // Reads are not gated, but a writes figure on their answer is still news.
+        const remaining = remainingWritesOf(response.headers);
+        if (remaining !== undefined) this.writeBudget.noteRemaining(call.subscriptionId, remaining);
+      }
+    }
     const headers: ArmHeaders = {};
     const etag = response.headers.get('etag');
     if (etag !== undefined) headers.etag = etag;
@@ -642,29 +697,29 @@ class ArmClient implements ArmBackendClient {
         body = undefined; // not JSON (an HTML page from a proxy, say): treated as no body
       }
     }
-    if (isSuccess(status)) return { kind: 'answer', status, headers, body, outcome: { kind: 'status', status } };
+    if (isSuccess(status)) {
+      const ok: Answer = { kind: 'answer', status, headers, body, outcome: { kind: 'status', status } };
+      if (writeObservation !== undefined) ok.writeObservation = writeObservation;
+      return ok;
+    }
     const armError = armErrorOf(body);
     const answer: Answer = {
       kind: 'answer',
       status,
       headers,
       body,
-      outcome: {
-        kind: 'status',
-        status,
-        errorCode: armError?.code,
-        retryAfterMs: retryAfterMsFromHeaders(response.headers, this.clock.now()),
-      },
+      outcome: { kind: 'status', status, errorCode: armError?.code, retryAfterMs },
     };
     if (armError) answer.armError = armError;
+    if (writeObservation !== undefined) answer.writeObservation = writeObservation;
     return answer;
   }
 
   // ---- URLs and calls -----------------------------------------------------------------------------------------------
 
-  private startCall(options: CallOptions | undefined): CallState {
+  private startCall(options: CallOptions | undefined, subscriptionId: string): CallState {
     const deadline = options?.deadline ?? this.clock.now() + this.deadlineMs;
-    return new CallState(randomUUID(), deadline, options?.signal);
+    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal);
   }
 
   private backendUrl(target: BackendTarget): string {

@@ -14,7 +14,7 @@
  *   lists every problem. Such refinements see partially parsed values and therefore read them defensively.
  */
 import { z } from 'zod';
-import { parseBackendArmId, BackendArmIdSchema, otherwise } from './safe-segment';
+import { parseBackendArmId, BackendArmIdSchema } from './safe-segment';
 import { backendResourceId } from '../arm/resource-id';
 
 /** Refinement option: run even when sibling fields already failed (zod skips refinements on failed values otherwise). */
@@ -43,22 +43,19 @@ export const isoDuration = z.string().superRefine((value, ctx) => {
 const DIGITS = /^\d+$/;
 const INTEGER_MESSAGE = 'Must be an integer (a number, or a string of digits).';
 
-/** An integer in [min, max]: a JSON number, or a string of digits (normalised to a number). */
+/**
+ * An integer in [min, max]: a JSON number, or a string of digits (normalised to a number). The input's type is
+ * dispatched by hand rather than by a zod union, so a bad value gets this message instead of "invalid union".
+ */
 function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
-  const digitString = z
-    .string()
-    .superRefine((value, ctx) => {
-      if (!DIGITS.test(value)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: INTEGER_MESSAGE,
-          params: { code: 'InvalidType' },
-        });
-      }
-    })
-    .transform(Number);
   return z
-    .union([z.number(), digitString, otherwise('InvalidType', INTEGER_MESSAGE)])
+    .custom<number | string>()
+    .transform((value, ctx): number => {
+      if (typeof value === 'number') return value;
+      if (typeof value === 'string' && DIGITS.test(value)) return Number(value);
+      ctx.addIssue({ code: 'custom', message: INTEGER_MESSAGE, params: { code: 'InvalidType' } });
+      return z.NEVER;
+    })
     .pipe(z.number().int().min(min).max(max));
 }
 

@@ -101,16 +101,6 @@ function capitalise(reason: string): string {
   return `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.`;
 }
 
-/**
- * The last branch of a union of types: matches nothing and says what was expected. zod reports the issues of the
- * only branch that got past its type check, so a value of none of the types gets this message instead of a bare
- * "invalid union". Typed `never`, so it adds nothing to the union's input or output types.
- */
-export function otherwise(code: string, message: string) {
-  // abort: false, so this branch counts as the one that "got past its type check" (z.custom aborts by default).
-  return z.custom<never>(() => false, { error: message, params: { code }, abort: false });
-}
-
 /** A string schema for one path segment; a refused value gives one issue with a meaningful `params.code`. */
 export function segmentSchema(name: SegmentName) {
   return z.string().superRefine((value, ctx) => {
@@ -188,13 +178,31 @@ export const BackendArmIdTargetSchema = z.string().transform((id, ctx): BackendT
   return z.NEVER;
 });
 
+/** The input of a target: an object of segments, or the backend's ARM id. */
+export type BackendTargetInput = z.input<typeof BackendTargetObjectSchema> | string;
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /**
  * A change request's `target`: an object of segments, or the backend's ARM id as one string. Either way the output
- * is a validated `BackendTarget`. (zod reports the issues of the one branch whose type
- * matched, with their paths; `otherwise` explains a value of neither type.)
+ * is a validated `BackendTarget`. The input's type picks the schema (rather than a zod union, which would hide the
+ * object's own issues behind "invalid union" as soon as one of them is a missing field), so every issue keeps its
+ * path, e.g. `target.serviceName`.
  */
-export const BackendTargetSchema = z.union([
-  BackendTargetObjectSchema,
-  BackendArmIdTargetSchema,
-  otherwise('InvalidType', "Must be an object of path segments or the backend's ARM id as a string."),
-]);
+export const BackendTargetSchema = z.custom<BackendTargetInput>().transform((value, ctx): BackendTarget => {
+  if (typeof value !== 'string' && !isPlainObject(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: "Must be an object of path segments or the backend's ARM id as a string.",
+      params: { code: 'InvalidType' },
+    });
+    return z.NEVER;
+  }
+  const result =
+    typeof value === 'string' ? BackendArmIdTargetSchema.safeParse(value) : BackendTargetObjectSchema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+  return z.NEVER;
+});

@@ -115,6 +115,11 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
   };
   const required = (path: readonly PathKey[]): ErrorDetail =>
     at(path, 'Required', path.length === 0 ? 'A value is required.' : `'${lastKey(path)}' is required.`);
+  // A value that is not there at all fails a type or value check: say it is required, whatever check noticed.
+  const absent = hasRoot && issue.path.length > 0 && !lookup(root, issue.path).present;
+  if (absent && (issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union')) {
+    return [required(issue.path)];
+  }
   switch (issue.code) {
     case 'unrecognized_keys':
       return issue.keys.map((key) =>
@@ -122,7 +127,7 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
       );
     case 'invalid_type': {
       const found = hasRoot ? lookup(root, issue.path) : undefined;
-      if (found !== undefined && !found.present) return [required(issue.path)];
+      if (found !== undefined && !found.present) return [required(issue.path)]; // only the root itself gets here
       // "Must be an integer, not a number" would confuse: say what kind of value it was only when it helps.
       const helpful = found !== undefined && !(issue.expected === 'int' && found.type === 'number');
       const received = helpful ? `, not ${typeName(found.type)}` : '';
@@ -168,7 +173,7 @@ function detailsOf(issue: Issue, root: unknown, hasRoot: boolean): ErrorDetail[]
     case 'custom': {
       const code = customCode(issue);
       // A type check written as a custom issue (e.g. a union's fallback branch) on a value that is not there at all.
-      if (code === 'InvalidType' && hasRoot && !lookup(root, issue.path).present) return [required(issue.path)];
+      if (code === 'InvalidType' && absent) return [required(issue.path)];
       return [at(issue.path, code, issue.message)];
     }
   }

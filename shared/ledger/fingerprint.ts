@@ -18,7 +18,9 @@ const IGNORED_FIELDS: ReadonlySet<string> = new Set(['requestId', 'dryRun']);
  * than a silent duplicate. It is stored, so it must never be shown to callers.
  */
 export function fingerprintRequest(request: unknown): string {
-  return createHash('sha256').update(canonicalJson(normaliseRequest(request))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(normaliseRequest(request)))
+    .digest('hex');
 }
 
 function normaliseRequest(request: unknown): unknown {

@@ -1,10 +1,10 @@
 /**
- * How a ledger record is stored as an Azure Table entity: keys, properties, and the outcome as JSON split across
- * `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
+ * How a ledger record is stored as an Azure Table entity: keys, properties, and the outcome as ASCII JSON split
+ * across `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
  */
 import { z } from 'zod';
-import { OutcomeSchema, type Outcome } from '../contract/outcome';
-import { redactSecrets } from '../engine/redact';
+import { OutcomeSchema, type Outcome, type PlannedChange } from '../contract/outcome';
+import { redactSecrets, splitPath } from '../engine/redact';
 import type { LedgerRecord } from './ledger-types';
 
 /** Every record is alone in its partition (the requestId): no hot partition, and claims never contend across ids. */
@@ -58,7 +58,7 @@ export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: s
   if (record.etagAfter !== undefined) entity.etagAfter = record.etagAfter;
   if (record.leaseUntil !== undefined) entity.leaseUntil = record.leaseUntil;
   if (record.outcome !== undefined) {
-    const chunks = splitChunks(JSON.stringify(fitOutcome(record.outcome)), CHUNK_CHARS);
+    const chunks = splitChunks(asciiJson(fitOutcome(record.outcome)), CHUNK_CHARS);
     entity.outcomeParts = chunks.length;
     chunks.forEach((chunk, index) => {
       entity[`${OUTCOME_PREFIX}${index}`] = chunk;
@@ -95,7 +95,9 @@ export class LedgerEntityError extends Error {
 export function fromLedgerEntity(entity: Record<string, unknown>): { record: LedgerRecord; writeId: string } {
   const parsed = StoredSchema.safeParse(entity);
   if (!parsed.success) {
-    throw new LedgerEntityError(`Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    throw new LedgerEntityError(
+      `Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+    );
   }
   const { writeId, outcomeParts, etag, ...stored } = parsed.data;
   const record: LedgerRecord = { ...withoutUndefined(stored), version: etag };
@@ -107,7 +109,8 @@ function readOutcome(entity: Record<string, unknown>, parts: number, requestId: 
   let json = '';
   for (let index = 0; index < parts; index++) {
     const chunk = entity[`${OUTCOME_PREFIX}${index}`];
-    if (typeof chunk !== 'string') throw new LedgerEntityError(`Ledger record '${requestId}' misses outcome part ${index}.`);
+    if (typeof chunk !== 'string')
+      throw new LedgerEntityError(`Ledger record '${requestId}' misses outcome part ${index}.`);
     json += chunk;
   }
   const outcome = OutcomeSchema.safeParse(JSON.parse(json));
@@ -121,29 +124,50 @@ function readOutcome(entity: Record<string, unknown>, parts: number, requestId: 
  * terminal state is always recorded rather than failing forever.
  */
 export function fitOutcome(outcome: Outcome): Outcome {
-  const redacted = redactSecrets(outcome);
-  if (JSON.stringify(redacted).length <= MAX_OUTCOME_CHARS) return redacted;
+  const redacted = redactOutcome(outcome);
+  if (asciiJson(redacted).length <= MAX_OUTCOME_CHARS) return redacted;
   const { backend: _backend, plan: _plan, ...lean } = redacted;
-  if (JSON.stringify(lean).length <= MAX_OUTCOME_CHARS) return lean;
+  if (asciiJson(lean).length <= MAX_OUTCOME_CHARS) return lean;
   const { error, ...core } = lean;
   return error === undefined ? core : { ...core, error: { code: error.code, message: error.message.slice(0, 2000) } };
 }
 
-/** Splits `text` into pieces of at most `size` characters, never between the two halves of a surrogate pair. */
+/** Every secret of an outcome redacted, including values in plan changes (whose key path is in `change.path`). */
+function redactOutcome(outcome: Outcome): Outcome {
+  const redacted = redactSecrets(outcome);
+  if (redacted.plan === undefined) return redacted;
+  const changes = redacted.plan.changes.map((change) => {
+    const base = splitPath(change.path);
+    const out: PlannedChange = { path: change.path };
+    if (change.from !== undefined) out.from = redactSecrets(change.from, base);
+    if (change.to !== undefined) out.to = redactSecrets(change.to, base);
+    return out;
+  });
+  return { ...redacted, plan: { ...redacted.plan, changes } };
+}
+
+/**
+ * JSON with every non-ASCII character written as a `\\uXXXX` escape. Pure ASCII cannot be corrupted by a layer that
+ * splits multi-byte UTF-8 sequences (Azurite does, at 64 KiB boundaries of a request body), and chunk boundaries can
+ * never fall inside a character.
+ */
+function asciiJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Splits `text` into pieces of at most `size` characters. */
 function splitChunks(text: string, size: number): string[] {
   const chunks: string[] = [];
-  let start = 0;
-  while (start < text.length) {
-    let end = Math.min(start + size, text.length);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
-    chunks.push(text.slice(start, end));
-    start = end;
-  }
+  for (let start = 0; start < text.length; start += size) chunks.push(text.slice(start, start + size));
   return chunks.length === 0 ? [''] : chunks;
 }
 
 /** Drops undefined properties (exactOptionalPropertyTypes: absent, never present-but-undefined). */
-function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+function withoutUndefined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }

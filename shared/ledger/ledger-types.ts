@@ -1,7 +1,9 @@
 /**
  * The change ledger: one record per requestId, so that a request delivered more than once (HTTP retries, Service Bus
- * at-least-once redelivery, even concurrent deliveries) is applied at most once per successful claim, its outcome is
- * kept, and callers can ask what happened to it.
+ * at-least-once redelivery, even concurrent deliveries) is applied by one delivery at a time and never again once an
+ * outcome is recorded, its outcome is kept, and callers can ask what happened to it. A delivery that crashes while
+ * applying leaves a lease that expires; the next delivery re-applies (`deliveries > 1` tells it to check the current
+ * state first), so the lease must outlast the whole change.
  *
  * Lifecycle of a record:
  * ```

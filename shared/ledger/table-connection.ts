@@ -7,8 +7,7 @@ import type { TokenCredential } from '@azure/identity';
 
 /** Where the ledger table lives. */
 export type LedgerTableOptions = { tableName: string } & (
-  | { connectionString: string }
-  | { endpoint: string; credential: TokenCredential }
+  { connectionString: string } | { endpoint: string; credential: TokenCredential }
 );
 
 // Azure's rule for table names.

@@ -158,7 +158,11 @@ class TableLedger implements ChangeLedger {
       if (current === undefined || !TERMINAL_STATES.has(current.state)) break;
       if (current.published) return current;
       const { version: _version, ...rest } = current;
-      const written = await this.replace(current, { ...rest, published: true, updatedAt: now.toISOString() }, randomUUID());
+      const written = await this.replace(
+        current,
+        { ...rest, published: true, updatedAt: now.toISOString() },
+        randomUUID(),
+      );
       if (written.ok) return written.record;
       // Changed meanwhile (another delivery published too, or the record was read stale): look again.
       current = written.current;
@@ -200,7 +204,12 @@ class TableLedger implements ChangeLedger {
   }
 
   /** Deletes on the listed ETag; false when the record changed (kept) or is already gone. */
-  private async deleteIfUnchanged(partitionKey: string, rowKey: string, etag: string): Promise<boolean> {
+  private async deleteIfUnchanged(
+    partitionKey: string | undefined,
+    rowKey: string | undefined,
+    etag: string,
+  ): Promise<boolean> {
+    if (partitionKey === undefined || rowKey === undefined) return false; // we selected the keys: not expected
     try {
       await this.client.deleteEntity(partitionKey, rowKey, { etag, abortSignal: this.signal() });
       return true;

@@ -1,4 +1,5 @@
 import { HttpRequest } from '@azure/functions';
+import { backendChangeStatusHandler } from '../../functions/backend-change-status';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';
@@ -103,6 +104,52 @@ describe('backendChanges (HTTP)', () => {
     const queued = stack.broker.messages(QUEUE).find((m) => m.messageId === 'async-1');
     expect(queued?.body).toMatchObject({ requestId: 'async-1', operation: 'createOrUpdate' });
     expect(stack.emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('the change ledger through the HTTP function', () => {
+  const http = () => backendChangesHandler(() => stack.services);
+  const status = () => backendChangeStatusHandler(() => stack.services);
+  const get = (requestId: string) =>
+    new HttpRequest({ method: 'GET', url: `http://localhost/api/backend-changes/${requestId}`, params: { requestId } });
+
+  it('answers a repeated requestId from the record without a second ARM write', async () => {
+    const request = JSON.stringify({ requestId: 'dup-1', operation: 'createOrUpdate', target, body });
+    const first = await http()(post(request), stack.context('backendChanges'));
+    const second = await http()(post(request), stack.context('backendChanges'));
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.jsonBody).toEqual(first.jsonBody);
+    expect(stack.emulator.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
+  it('refuses the same requestId for a different request with 409 RequestIdConflict', async () => {
+    await http()(post(JSON.stringify({ requestId: 'dup-2', operation: 'createOrUpdate', target, body })), stack.context('backendChanges'));
+    const other = { requestId: 'dup-2', operation: 'createOrUpdate', target, body: { properties: { ...body.properties, description: 'different' } } };
+    const res = await http()(post(JSON.stringify(other)), stack.context('backendChanges'));
+    expect(res.status).toBe(409);
+    expect((res.jsonBody as any).error.code).toBe('RequestIdConflict');
+    expect(stack.emulator.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
+  it('GET /api/backend-changes/{requestId} tells what happened, and 404 when unknown', async () => {
+    await http()(post(JSON.stringify({ requestId: 'status-1', operation: 'createOrUpdate', target, body })), stack.context('backendChanges'));
+    const found = await status()(get('status-1'), stack.context('backendChangeStatus'));
+    expect(found.status).toBe(200);
+    expect(found.jsonBody).toMatchObject({ requestId: 'status-1', state: 'succeeded', published: true, outcome: { status: 'succeeded', httpStatus: 201 } });
+    expect(JSON.stringify(found.jsonBody)).not.toContain('fingerprint');
+    const missing = await status()(get('never-seen'), stack.context('backendChangeStatus'));
+    expect(missing.status).toBe(404);
+  });
+
+  it('an async request is known (received) as soon as it is accepted', async () => {
+    const res = await http()(
+      post(JSON.stringify({ requestId: 'async-status', operation: 'createOrUpdate', target, body }), { 'content-type': 'application/json', prefer: 'respond-async' }),
+      stack.context('backendChanges'),
+    );
+    expect(res.status).toBe(202);
+    const found = await status()(get('async-status'), stack.context('backendChangeStatus'));
+    expect(found.jsonBody).toMatchObject({ requestId: 'async-status', state: 'received' });
   });
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import { startAmqpBroker, type AmqpBroker } from '../../local/amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
+import { startAzurite } from '../../local/azurite';
 import { createServices, type AppServices } from '../../functions/services';
 import { loadConfig } from '../../shared/config';
 
@@ -24,8 +25,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack. `settings` override the app settings. */
-export async function startStack(settings: Record<string, string> = {}): Promise<Stack> {
+/** Starts the stack. `settings` override the app settings; `ledger: false` runs without the change ledger. */
+export async function startStack(settings: Record<string, string> = {}, options: { ledger?: boolean } = {}): Promise<Stack> {
+  const azurite = options.ledger === false ? undefined : await startAzurite();
   const emulator = await startArmEmulator();
   const broker = await startAmqpBroker({
     queues: [{ name: QUEUE, maxDeliveryCount: Number(settings['MAX_DELIVERY_COUNT'] ?? 10) }],
@@ -40,6 +42,7 @@ export async function startStack(settings: Record<string, string> = {}): Promise
     ARM_ACCESS_TOKEN: emulator.token,
     ARM_CA_CERT_FILE: caFile,
     ServiceBusConnection: broker.connectionString,
+    ...(azurite ? { AzureWebJobsStorage: azurite.connectionString } : {}),
     CHANGE_DEADLINE_SECONDS: '10',
     ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
     ...settings,
@@ -64,6 +67,7 @@ export async function startStack(settings: Record<string, string> = {}): Promise
       await services.close();
       await broker.stop();
       await emulator.stop();
+      await azurite?.stop();
     },
   };
 }

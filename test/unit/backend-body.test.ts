@@ -1,4 +1,4 @@
-import { isoDuration, ReconnectBodySchema } from '../../shared/contract/backend-body';
+import { isoDuration, ReconnectBodySchema, type BackendBody } from '../../shared/contract/backend-body';
 import { parseChangeRequest, type ChangeRequest } from '../../shared/contract/change-request';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
@@ -503,12 +503,12 @@ describe('integer fields', () => {
         },
       },
     });
-    const body = request.body as { properties: Record<string, any> };
-    expect(body.properties.pool.services).toEqual([
+    const body = request.body as BackendBody;
+    expect(body.properties.pool?.services).toEqual([
       member('b1', { priority: 1, weight: 75 }),
       member('b2', { priority: 2 }),
     ]);
-    expect(body.properties.circuitBreaker.rules[0].failureCondition).toEqual({
+    expect(body.properties.circuitBreaker?.rules?.[0]?.failureCondition).toEqual({
       count: 3,
       percentage: 50,
       statusCodeRanges: [{ min: 500, max: 599 }],

@@ -1,0 +1,398 @@
+/**
+ * A client-side model of ARM's per-subscription write bucket, so that concurrent writers ride the throttle instead of
+ * crashing into it.
+ *
+ * ARM keeps a token bucket per subscription (and principal and region): writes 200, refilled 10/s. Every answer
+ * reports what is left in `x-ms-ratelimit-remaining-subscription-writes`; an empty bucket answers 429 with
+ * `Retry-After`, and retrying sooner only earns another 429. This module keeps, per subscription, an estimate of the
+ * tokens a new write may use now:
+ *
+ *   tokens = (what ARM last reported) − (writes let out since and not yet answered) + (refill since)
+ *
+ * A write goes out at once while `tokens ≥ 1` (or while nothing is known yet: optimistic until ARM has said
+ * anything); otherwise it waits in a FIFO queue that one timer releases at the refill rate. A 429 pauses everyone
+ * until its Retry-After. Every answer re-anchors the estimate on ARM's own figure, so errors never accumulate: a
+ * refill rate guessed too low costs almost nothing (the next answer shows the extra tokens and releases them), one
+ * guessed too high is corrected at the next answer. The rate itself is learned from how `remaining` moves over time
+ * against the writes answered meanwhile (which also nets out other processes spending the same bucket), falling back
+ * to ARM's documented 10/s.
+ *
+ * The hot path (budget unknown or plentiful) is a map lookup and some arithmetic: no timers, no allocation beyond the
+ * permit. Reads are never gated here.
+ */
+import type { Clock } from '../clock';
+import { systemClock } from '../clock';
+import type { HeaderReader } from './retry-after';
+
+/** ARM's documented refill of the subscription writes bucket, tokens per second. */
+export const DEFAULT_WRITE_REFILL_PER_SECOND = 10;
+
+/** The header carrying the tokens left in the subscription's writes bucket. */
+export const REMAINING_WRITES_HEADER = 'x-ms-ratelimit-remaining-subscription-writes';
+/** The header carrying the tokens left in the subscription's deletes bucket (a separate bucket in public ARM). */
+export const REMAINING_DELETES_HEADER = 'x-ms-ratelimit-remaining-subscription-deletes';
+
+/** How long to pause after a 429 that gave no Retry-After: ARM answers in whole seconds, so one second. */
+const DEFAULT_PAUSE_MS = 1_000;
+/** A rate sample needs this many answered writes (floored `remaining` makes short windows noisy)… */
+const SAMPLE_TAKES = 20;
+/** …and at least this long, or is taken anyway after the longer span (slow traffic). */
+const MIN_SAMPLE_MS = 250;
+const MAX_SAMPLE_MS = 2_000;
+/** Weight of a new rate sample against the current estimate. */
+const SAMPLE_WEIGHT = 0.5;
+/** Bounds on a learned rate, tokens per second: a wild sample must not stall writers or unleash a burst. */
+const MIN_RATE_PER_SECOND = 0.05;
+const MAX_RATE_PER_SECOND = 10_000;
+/** Float slack: a refill that lands a hair under one token still releases the waiter it was timed for. */
+const EPSILON = 1e-9;
+
+/** What an answer to a write said about the writes bucket. */
+export interface WriteObservation {
+  /** ARM refused the write because the writes bucket was empty (429). */
+  throttled: boolean;
+  /** `x-ms-ratelimit-remaining-subscription-writes`, when present. */
+  remaining?: number | undefined;
+  /** ARM's Retry-After advice in ms, for a throttled write. */
+  retryAfterMs?: number | undefined;
+}
+
+/** The right to send one write. Settle it once the write was answered (or failed), exactly once. */
+export interface WritePermit {
+  /** Reports what the answer said; undefined when there was no answer (network failure, abort). Idempotent. */
+  settle(observation?: WriteObservation): void;
+}
+
+/** The outcome of waiting for the budget: a permit, or why there is none. Expected outcomes are values. */
+export type BudgetWait =
+  | { kind: 'granted'; permit: WritePermit }
+  /** The budget would not allow a send before the deadline; `retryAfterMs` is the estimated wait from now. */
+  | { kind: 'deadline'; retryAfterMs: number }
+  | { kind: 'aborted' };
+
+/** Per-call bounds of a wait: an abort signal and an absolute deadline (epoch ms). */
+export interface BudgetWaitOptions {
+  signal?: AbortSignal | undefined;
+  deadline?: number | undefined;
+}
+
+/** A process-wide write limiter shared by every ARM call of the process, keyed by subscription. */
+export interface WriteBudget {
+  /** Waits until a write to `subscriptionId` may be sent (at once while the budget is unknown or plentiful). */
+  acquire(subscriptionId: string, options?: BudgetWaitOptions): Promise<BudgetWait>;
+  /** A remaining-writes figure seen outside a permitted write (e.g. on a read's answer). Never pauses anyone. */
+  noteRemaining(subscriptionId: string, remaining: number): void;
+}
+
+/** How to build a write budget. */
+export interface WriteBudgetOptions {
+  /** Default: systemClock. */
+  clock?: Clock;
+  /** The refill rate assumed until one is learned; default 10/s, ARM's documented write refill. */
+  defaultRefillPerSecond?: number;
+}
+
+/** Parses a remaining-budget header: a non-negative integer, else undefined. */
+function parseRemaining(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return /^\d{1,9}$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
+/**
+ * What an answer to a write tells the write budget, or undefined when it tells nothing about the writes bucket
+ * (a DELETE answered from ARM's separate deletes bucket).
+ *
+ * @param method - the HTTP method of the write.
+ * @param status - the answer's status.
+ * @param headers - the answer's headers.
+ * @param retryAfterMs - the Retry-After advice already read from the headers (see `retryAfterMsFromHeaders`).
+ */
+export function writeObservationOf(
+  method: string,
+  status: number,
+  headers: HeaderReader,
+  retryAfterMs: number | undefined,
+): WriteObservation | undefined {
+  const remaining = parseRemaining(headers.get(REMAINING_WRITES_HEADER));
+  if (remaining === undefined && method === 'DELETE' && headers.get(REMAINING_DELETES_HEADER) !== undefined) {
+    return undefined;
+  }
+  if (status === 429) return { throttled: true, remaining, retryAfterMs };
+  return { throttled: false, remaining };
+}
+
+/** `remaining` from the writes header of any answer, for {@link WriteBudget.noteRemaining}. */
+export function remainingWritesOf(headers: HeaderReader): number | undefined {
+  return parseRemaining(headers.get(REMAINING_WRITES_HEADER));
+}
+
+interface Waiter {
+  finish(result: BudgetWait): void;
+}
+
+/** One subscription's bucket as this process sees it. Rates are in tokens per millisecond. */
+class SubscriptionBudget {
+  /** Tokens a new write may use as of `at`; undefined until ARM has reported anything (optimistic). */
+  private tokens: number | undefined;
+  private at = 0;
+  /** A lower bound of the bucket's capacity: the most ARM ever reported left, plus the write that was answered. */
+  private capacity = 1;
+  private rate: number;
+  private rateLearned = false;
+  /** Writes let out and not yet settled. */
+  private inFlight = 0;
+  /** No write goes out before this time (a 429's Retry-After). */
+  private pausedUntil = 0;
+  private readonly queue: Waiter[] = [];
+  private timer: AbortController | undefined;
+  private timerAt = 0;
+  /** Rate learning: where the current sample window started, and the writes answered since. */
+  private anchor: { at: number; remaining: number; takes: number } | undefined;
+  private lastSeen: { at: number; remaining: number } | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly defaultRate: number,
+  ) {
+    this.rate = defaultRate;
+  }
+
+  acquire(options: BudgetWaitOptions): Promise<BudgetWait> {
+    const { signal, deadline } = options;
+    if (signal?.aborted) return Promise.resolve({ kind: 'aborted' });
+    const now = this.clock.now();
+    if (this.queue.length === 0 && now >= this.pausedUntil) {
+      this.refill(now);
+      if (this.tokens === undefined || this.tokens >= 1 - EPSILON) {
+        return Promise.resolve({ kind: 'granted', permit: this.grant() });
+      }
+    }
+    const estimate = this.estimateWait(now, this.queue.length);
+    if (deadline !== undefined && now + estimate > deadline) {
+      return Promise.resolve({ kind: 'deadline', retryAfterMs: estimate });
+    }
+    return this.enqueue(now, signal, deadline);
+  }
+
+  noteRemaining(remaining: number): void {
+    this.observe(this.clock.now(), { throttled: false, remaining }, false);
+  }
+
+  /** A permitted write ended: `observation` is what its answer said, undefined when it got none. */
+  settle(observation: WriteObservation | undefined): void {
+    this.inFlight -= 1;
+    const now = this.clock.now();
+    if (observation !== undefined) this.observe(now, observation, true);
+    else if (this.queue.length > 0) this.pump();
+  }
+
+  private enqueue(now: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<BudgetWait> {
+    return new Promise<BudgetWait>((resolve) => {
+      const deadlineTimer = deadline === undefined ? undefined : new AbortController();
+      let done = false;
+      const onAbort = (): void => {
+        this.remove(waiter);
+        waiter.finish({ kind: 'aborted' });
+      };
+      const waiter: Waiter = {
+        finish: (result) => {
+          if (done) return;
+          done = true;
+          signal?.removeEventListener('abort', onAbort);
+          deadlineTimer?.abort();
+          resolve(result);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (deadline !== undefined && deadlineTimer !== undefined) {
+        this.clock.sleep(Math.max(0, deadline - now), deadlineTimer.signal).then(
+          () => {
+            if (done) return;
+            const position = this.queue.indexOf(waiter);
+            this.remove(waiter);
+            const at = this.clock.now();
+            waiter.finish({ kind: 'deadline', retryAfterMs: this.estimateWait(at, Math.max(0, position)) });
+          },
+          () => undefined, // cancelled: the waiter was released or aborted first
+        );
+      }
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  private remove(waiter: Waiter): void {
+    const index = this.queue.indexOf(waiter);
+    if (index !== -1) this.queue.splice(index, 1);
+    if (this.queue.length === 0) this.disarm();
+  }
+
+  private grant(): WritePermit {
+    if (this.tokens !== undefined) this.tokens -= 1;
+    this.inFlight += 1;
+    let settled = false;
+    return {
+      settle: (observation) => {
+        if (settled) return;
+        settled = true;
+        this.settle(observation);
+      },
+    };
+  }
+
+  /** Releases every waiter the budget allows now, then arms the timer for the next one. */
+  private pump(): void {
+    const now = this.clock.now();
+    if (now < this.pausedUntil) {
+      this.arm(this.pausedUntil, now);
+      return;
+    }
+    this.refill(now);
+    while (this.queue.length > 0 && (this.tokens === undefined || this.tokens >= 1 - EPSILON)) {
+      this.queue.shift()?.finish({ kind: 'granted', permit: this.grant() });
+    }
+    if (this.queue.length === 0 || this.tokens === undefined) {
+      this.disarm();
+      return;
+    }
+    // At most `capacity` tokens exist, and each write in flight holds one: when that caps us below one token, only
+    // an answer can free one, and every answer pumps.
+    if (this.capacity - this.inFlight < 1 - EPSILON) {
+      this.disarm();
+      return;
+    }
+    this.arm(now + Math.ceil((1 - this.tokens) / this.rate), now);
+  }
+
+  private arm(at: number, now: number): void {
+    if (this.timer !== undefined && this.timerAt === at) return;
+    this.disarm();
+    const timer = new AbortController();
+    this.timer = timer;
+    this.timerAt = at;
+    this.clock.sleep(Math.max(0, at - now), timer.signal).then(
+      () => {
+        if (this.timer !== timer) return;
+        this.timer = undefined;
+        this.pump();
+      },
+      () => undefined, // re-armed or no longer needed
+    );
+  }
+
+  private disarm(): void {
+    this.timer?.abort();
+    this.timer = undefined;
+  }
+
+  /** Adds the refill since `at`, never past what the capacity leaves beside the writes in flight. */
+  private refill(now: number): void {
+    const elapsed = now - this.at;
+    if (elapsed <= 0) return;
+    this.at = now;
+    if (this.tokens === undefined) return;
+    const bound = this.capacity - this.inFlight;
+    if (this.tokens < bound) this.tokens = Math.min(bound, this.tokens + elapsed * this.rate);
+  }
+
+  /** How long a waiter at `position` in the queue should expect to wait, in ms. */
+  private estimateWait(now: number, position: number): number {
+    const pauseWait = Math.max(0, this.pausedUntil - now);
+    if (this.tokens === undefined) return Math.ceil(pauseWait);
+    this.refill(now);
+    const short = position + 1 - this.tokens;
+    return Math.ceil(Math.max(pauseWait, short > 0 ? short / this.rate : 0));
+  }
+
+  /** Re-anchors the estimate on what ARM reported, learns the rate, and pauses on a 429. */
+  private observe(now: number, observation: WriteObservation, permitted: boolean): void {
+    this.refill(now);
+    const { throttled } = observation;
+    if (throttled) {
+      const pause = observation.retryAfterMs ?? DEFAULT_PAUSE_MS;
+      this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+    }
+    // A 429 means the bucket is empty even when ARM did not say so.
+    const remaining = observation.remaining ?? (throttled ? 0 : undefined);
+    const took = permitted && !throttled;
+    if (took && this.anchor !== undefined) this.anchor.takes += 1;
+    if (remaining !== undefined) {
+      this.capacity = Math.max(this.capacity, took ? remaining + 1 : remaining);
+      this.learnRate(now, remaining);
+      // `remaining` was measured before the writes still in flight reached ARM: each will take a token.
+      this.tokens = remaining - this.inFlight;
+      this.at = now;
+    }
+    if (this.queue.length > 0) this.pump();
+  }
+
+  /**
+   * Learns the refill rate from how `remaining` moved over a window, given the writes answered in it:
+   * rate = (remaining now − remaining then + writes answered) / elapsed. Only windows in which the bucket cannot
+   * have been full count; a full bucket stops refilling and would make the rate look lower than it is.
+   */
+  private learnRate(now: number, remaining: number): void {
+    const last = this.lastSeen;
+    this.lastSeen = { at: now, remaining };
+    const fastest = 2 * Math.max(this.rate, this.defaultRate);
+    const mayHaveFilled =
+      last === undefined ||
+      last.remaining + fastest * (now - last.at) >= this.capacity - 1 ||
+      remaining >= this.capacity - 1;
+    const anchor = this.anchor;
+    if (mayHaveFilled || anchor === undefined) {
+      this.anchor = mayHaveFilled ? undefined : { at: now, remaining, takes: 0 };
+      return;
+    }
+    const span = now - anchor.at;
+    if (!((anchor.takes >= SAMPLE_TAKES && span >= MIN_SAMPLE_MS) || span >= MAX_SAMPLE_MS)) return;
+    const sample = (remaining - anchor.remaining + anchor.takes) / span;
+    this.anchor = { at: now, remaining, takes: 0 };
+    if (!(sample > 0)) return;
+    const next = this.rateLearned ? this.rate + SAMPLE_WEIGHT * (sample - this.rate) : sample;
+    this.rate = Math.min(MAX_RATE_PER_SECOND / 1000, Math.max(MIN_RATE_PER_SECOND / 1000, next));
+    this.rateLearned = true;
+  }
+
+  /** The refill rate in use, tokens per second (for tests and diagnostics). */
+  refillPerSecond(): number {
+    return this.rate * 1000;
+  }
+}
+
+/** A write budget, plus what it currently believes (for tests and diagnostics). */
+export interface InspectableWriteBudget extends WriteBudget {
+  /** The refill rate in use for `subscriptionId`, tokens per second. */
+  refillPerSecond(subscriptionId: string): number;
+}
+
+/**
+ * Creates a write budget. Create one per process and pass it to every ARM client of the process
+ * (`createArmBackendClient({ …, writeBudget })`), so that all writers share one view of each subscription's bucket.
+ *
+ * @example
+ * const writeBudget = createWriteBudget();
+ * const client = createArmBackendClient({ endpoint, apiVersion, credential, writeBudget });
+ */
+export function createWriteBudget(options: WriteBudgetOptions = {}): InspectableWriteBudget {
+  const clock = options.clock ?? systemClock;
+  const defaultPerSecond = options.defaultRefillPerSecond ?? DEFAULT_WRITE_REFILL_PER_SECOND;
+  if (!(defaultPerSecond > 0)) throw new RangeError('defaultRefillPerSecond must be positive');
+  const defaultRate = defaultPerSecond / 1000;
+  const budgets = new Map<string, SubscriptionBudget>();
+  const budgetOf = (subscriptionId: string): SubscriptionBudget => {
+    const key = subscriptionId.toLowerCase();
+    let budget = budgets.get(key);
+    if (budget === undefined) {
+      budget = new SubscriptionBudget(clock, defaultRate);
+      budgets.set(key, budget);
+    }
+    return budget;
+  };
+  return {
+    acquire: (subscriptionId, waitOptions = {}) => budgetOf(subscriptionId).acquire(waitOptions),
+    noteRemaining: (subscriptionId, remaining) => budgetOf(subscriptionId).noteRemaining(remaining),
+    refillPerSecond: (subscriptionId) => budgetOf(subscriptionId).refillPerSecond(),
+  };
+}

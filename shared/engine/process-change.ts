@@ -1,0 +1,173 @@
+import { backendResourceId } from '../arm/resource-id';
+import { parseChangeRequest, type ChangeRequest } from '../contract/change-request';
+import type { ErrorBody } from '../contract/error-response';
+import { isTransientFailure, type Outcome } from '../contract/outcome';
+import type { ResultPublisher } from '../events/result-publisher';
+import { fingerprintRequest } from '../ledger/fingerprint';
+import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
+import { executeChange, type EngineDeps } from './execute-change';
+import { rejectedOutcome } from './rejection';
+
+/** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
+export interface ProcessDeps extends EngineDeps {
+  ledger: ChangeLedger | undefined;
+  publisher: ResultPublisher;
+  /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
+  leaseMs: number;
+}
+
+/**
+ * What to do with a transient failure (ARM throttled or unavailable until the deadline):
+ * - `answer`: HTTP — release the record (the caller may retry the same requestId), publish and return the outcome;
+ * - `redeliver`: a queue delivery with deliveries left — release the record, publish nothing, ask for redelivery;
+ * - `final`: the last queue delivery — record and publish `failed`.
+ */
+export type TransientPolicy = 'answer' | 'redeliver' | 'final';
+
+/** One delivery of a request: where it came from and how to settle it. */
+export interface Delivery {
+  /** The requestId to use when the input carries none (the queue message id, or a new UUID). */
+  fallbackRequestId: string;
+  correlationId?: string | undefined;
+  onTransient: TransientPolicy;
+}
+
+/** The result of processing one delivery. */
+export type Processed =
+  /** Final for this delivery: recorded (when there is a ledger) and published. `duplicate`: answered from the record. */
+  | { kind: 'outcome'; outcome: Outcome; duplicate: boolean }
+  /** Transient failure with deliveries left: nothing recorded as final, nothing published; redeliver. */
+  | { kind: 'redeliver'; outcome: Outcome }
+  /** Another delivery is applying this requestId right now; try again later. */
+  | { kind: 'busy'; requestId: string };
+
+/**
+ * Validates, deduplicates, executes, records and publishes one change request: the path every trigger takes.
+ * `raw` is the parsed JSON input, or `undefined` when the input was not JSON (`notJson` then explains).
+ * Throws only what the trigger should retry: storage or publishing failures.
+ */
+export async function processChange(
+  raw: unknown,
+  delivery: Delivery,
+  deps: ProcessDeps,
+  notJson?: ErrorBody,
+): Promise<Processed> {
+  const parsed = notJson === undefined ? parseChangeRequest(raw) : ({ ok: false, error: notJson } as const);
+  if (!parsed.ok) {
+    const outcome = rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId);
+    // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.
+    return settle(outcome, fingerprintRequest({ invalid: raw ?? null }), delivery, deps, async () => outcome);
+  }
+  const request: ChangeRequest = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
+  if (request.dryRun) {
+    // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
+    const outcome = await executeChange(request, deps);
+    await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+    return { kind: 'outcome', outcome, duplicate: false };
+  }
+  return settle(
+    {
+      requestId: request.requestId!,
+      operation: request.operation,
+      target: backendResourceId(request.target),
+      status: 'rejected',
+      attempts: 0,
+      durationMs: 0,
+    },
+    fingerprintRequest(request),
+    delivery,
+    deps,
+    () => executeChange(request, deps),
+    request,
+  );
+}
+
+async function settle(
+  identity: Outcome,
+  fingerprint: string,
+  delivery: Delivery,
+  deps: ProcessDeps,
+  run: () => Promise<Outcome>,
+  request?: ChangeRequest,
+): Promise<Processed> {
+  const { ledger } = deps;
+  if (ledger === undefined) {
+    const outcome = await run();
+    if (isTransientFailure(outcome) && delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
+    await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+    return { kind: 'outcome', outcome, duplicate: false };
+  }
+
+  const now = (): Date => new Date(deps.clock.now());
+  const claim = await ledger.claim({
+    requestId: identity.requestId,
+    fingerprint,
+    ...(identity.operation !== undefined ? { operation: identity.operation } : {}),
+    ...(identity.target !== undefined ? { target: identity.target } : {}),
+    leaseMs: deps.leaseMs,
+    now: now(),
+  });
+
+  switch (claim.kind) {
+    case 'busy':
+      return { kind: 'busy', requestId: identity.requestId };
+    case 'conflict': {
+      const outcome = rejectedOutcome(
+        request ?? { requestId: identity.requestId },
+        {
+          code: 'RequestIdConflict',
+          message: 'This requestId was already used for a different request. Use a new requestId for a new change.',
+          target: 'requestId',
+        },
+        identity.requestId,
+      );
+      await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+      return { kind: 'outcome', outcome, duplicate: false };
+    }
+    case 'done': {
+      const outcome = claim.record.outcome ?? identity;
+      if (!claim.record.published) await publishAndMark(claim.record, outcome, delivery, deps, now);
+      deps.logger.info('Duplicate request answered from the ledger', {
+        requestId: identity.requestId,
+        status: outcome.status,
+      });
+      return { kind: 'outcome', outcome, duplicate: true };
+    }
+    case 'claimed': {
+      if (claim.record.deliveries > 1) {
+        deps.logger.warn('Request claimed again after an earlier delivery gave up or crashed', {
+          requestId: identity.requestId,
+          deliveries: claim.record.deliveries,
+        });
+      }
+      const outcome = await run();
+      if (isTransientFailure(outcome) && delivery.onTransient !== 'final') {
+        await ledger.release(claim.record, outcome.attempts, now());
+        if (delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
+        await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+        return { kind: 'outcome', outcome, duplicate: false };
+      }
+      let record: LedgerRecord;
+      try {
+        record = await ledger.complete(claim.record, outcome, { now: now() });
+      } catch (error) {
+        // Our lease ran out and another delivery took over: it will record and publish; do not publish twice.
+        if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };
+        throw error;
+      }
+      await publishAndMark(record, outcome, delivery, deps, now);
+      return { kind: 'outcome', outcome, duplicate: false };
+    }
+  }
+}
+
+async function publishAndMark(
+  record: LedgerRecord,
+  outcome: Outcome,
+  delivery: Delivery,
+  deps: ProcessDeps,
+  now: () => Date,
+): Promise<void> {
+  await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+  await deps.ledger?.markPublished(record, now());
+}

@@ -1,0 +1,28 @@
+/**
+ * The change ledger: exactly-once effects and status per requestId. See `ledger-types.ts` for the lifecycle and
+ * `table-ledger.ts` for the Azure Table implementation.
+ *
+ * Typical use by a trigger:
+ * ```ts
+ * const claim = await ledger.claim({ requestId, fingerprint: fingerprintRequest(request), leaseMs, now });
+ * switch (claim.kind) {
+ *   case 'conflict': return reject(409, 'RequestIdConflict');
+ *   case 'busy': throw retryLater();                          // redelivery / 409 or 503 over HTTP
+ *   case 'done': outcome = claim.record.outcome; break;       // re-publish if !claim.record.published
+ *   case 'claimed': outcome = await apply(); record = transient ? await ledger.release(...) : await ledger.complete(...);
+ * }
+ * ```
+ */
+export { fingerprintRequest, canonicalJson } from './fingerprint';
+export { ledgerPartitionKey, LEDGER_ROW_KEY, LedgerEntityError } from './ledger-entity';
+export {
+  LedgerConflictError,
+  TERMINAL_STATES,
+  type ChangeLedger,
+  type ClaimInput,
+  type ClaimResult,
+  type LedgerRecord,
+  type LedgerState,
+} from './ledger-types';
+export { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
+export { createTableLedger, DEFAULT_LEDGER_TABLE, type TableLedgerOptions } from './table-ledger';
