@@ -13,14 +13,20 @@ export function backendChangeStatusHandler(services: ServicesProvider) {
     const svc = services();
     const requestId = request.params['requestId'] ?? '';
     if (!REQUEST_ID.test(requestId)) {
-      return json(400, { error: { code: 'ValidationError', message: 'requestId must be 1-128 of [A-Za-z0-9._:-].', target: 'requestId' } });
+      return json(400, {
+        error: { code: 'ValidationError', message: 'requestId must be 1-128 of [A-Za-z0-9._:-].', target: 'requestId' },
+      });
     }
     if (svc.ledger === undefined) {
-      return json(404, { error: { code: 'LedgerDisabled', message: 'No change ledger is configured (AzureWebJobsStorage).' } });
+      return json(404, {
+        error: { code: 'LedgerDisabled', message: 'No change ledger is configured (AzureWebJobsStorage).' },
+      });
     }
     const record = await svc.ledger.get(requestId);
     if (record === undefined) {
-      return json(404, { error: { code: 'NotFound', message: `No change with requestId '${requestId}' is recorded.` } });
+      return json(404, {
+        error: { code: 'NotFound', message: `No change with requestId '${requestId}' is recorded.` },
+      });
     }
     // The fingerprint and version are internal; never show them.
     const body: Record<string, unknown> = {

@@ -61,11 +61,17 @@ export function backendChangesHandler(services: ServicesProvider) {
         headers: { 'content-type': 'application/json', 'retry-after': '5' },
         jsonBody: {
           requestId: result.requestId,
-          error: { code: 'RequestInProgress', message: 'This requestId is being applied right now; ask again shortly.' },
+          error: {
+            code: 'RequestInProgress',
+            message: 'This requestId is being applied right now; ask again shortly.',
+          },
         },
       };
     }
-    logger.info('Change request finished', { ...summary(result.outcome), duplicate: result.kind === 'outcome' && result.duplicate });
+    logger.info('Change request finished', {
+      ...summary(result.outcome),
+      duplicate: result.kind === 'outcome' && result.duplicate,
+    });
     return outcomeResponse(result.outcome);
   };
 }

@@ -27,7 +27,8 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const svc = services();
     const logger = contextLogger(context);
     const meta = context.triggerMetadata ?? {};
-    const messageId = typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
+    const messageId =
+      typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
     const correlationId = typeof meta['correlationId'] === 'string' ? meta['correlationId'] : undefined;
     const deliveryCount = typeof meta['deliveryCount'] === 'number' ? meta['deliveryCount'] : 1;
     const last = deliveryCount >= svc.config.maxDeliveryCount;
@@ -41,14 +42,20 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     );
     switch (result.kind) {
       case 'outcome':
-        logger.info('Change request finished', { ...summary(result.outcome), deliveryCount, duplicate: result.duplicate });
+        logger.info('Change request finished', {
+          ...summary(result.outcome),
+          deliveryCount,
+          duplicate: result.duplicate,
+        });
         return;
       case 'redeliver':
         throw new RedeliverError(
           `Change ${result.outcome.requestId} failed transiently (${result.outcome.error?.code}); delivery ${deliveryCount} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
         );
       case 'busy':
-        throw new RedeliverError(`Change ${result.requestId} is being applied by another delivery; redelivery will answer it.`);
+        throw new RedeliverError(
+          `Change ${result.requestId} is being applied by another delivery; redelivery will answer it.`,
+        );
     }
   };
 }
@@ -57,7 +64,7 @@ export function processBackendChangeHandler(services: ServicesProvider) {
 function decodeBody(message: unknown): unknown {
   if (typeof message === 'string' || Buffer.isBuffer(message) || message instanceof Uint8Array) {
     try {
-      return JSON.parse(Buffer.from(message as string | Uint8Array).toString('utf8')) as unknown;
+      return JSON.parse(Buffer.from(message).toString('utf8')) as unknown;
     } catch {
       return undefined;
     }

@@ -71,7 +71,10 @@ export function reconnectChange(
 ): QueuedChange {
   const id = backendResourceId(target);
   const hash = createHash('sha256').update(`${id.toLowerCase()}\n${scheduledAt.toISOString()}`).digest('hex');
-  const requestId = `reconnect-${scheduledAt.toISOString().replace(/[^0-9]/g, '').slice(0, 14)}-${hash.slice(0, 24)}`;
+  const requestId = `reconnect-${scheduledAt
+    .toISOString()
+    .replace(/[^0-9]/g, '')
+    .slice(0, 14)}-${hash.slice(0, 24)}`;
   const body: Record<string, unknown> = { requestId, operation: 'reconnect', target: id };
   if (after !== undefined) body['body'] = { properties: { after } };
   return { body, messageId: requestId, ...(sessions ? { sessionId: id.toLowerCase() } : {}) };

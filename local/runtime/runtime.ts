@@ -99,7 +99,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     settings['RESULTS_TOPIC'] ??= config.resultsTopic;
     const services = createServices(loadConfig(settings));
     cleanups.push(() => services.close());
-    const registrations = functionRegistrations(() => services, (name) => settings[name]);
+    const registrations = functionRegistrations(
+      () => services,
+      (name) => settings[name],
+    );
     const resolve = (value: string): string =>
       value.replace(/%([A-Za-z0-9_]+)%/g, (_, name: string) => settings[name] ?? '');
 

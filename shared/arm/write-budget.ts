@@ -41,6 +41,8 @@ const MIN_SAMPLE_MS = 250;
 const MAX_SAMPLE_MS = 2_000;
 /** Weight of a new rate sample against the current estimate. */
 const SAMPLE_WEIGHT = 0.5;
+/** Weight of a new answer's latency in the moving average. */
+const LATENCY_WEIGHT = 0.2;
 /** Bounds on a learned rate, tokens per second: a wild sample must not stall writers or unleash a burst. */
 const MIN_RATE_PER_SECOND = 0.05;
 const MAX_RATE_PER_SECOND = 10_000;
@@ -140,6 +142,8 @@ class SubscriptionBudget {
   private capacity = 1;
   private rate: number;
   private rateLearned = false;
+  /** Typical time from letting a write out to its answer, ms (moving average). */
+  private latency = 0;
   /** Writes let out and not yet settled. */
   private inFlight = 0;
   /** No write goes out before this time (a 429's Retry-After). */
@@ -176,14 +180,15 @@ class SubscriptionBudget {
   }
 
   noteRemaining(remaining: number): void {
-    this.observe(this.clock.now(), { throttled: false, remaining }, false);
+    const now = this.clock.now();
+    this.observe(now, { throttled: false, remaining }, undefined);
   }
 
-  /** A permitted write ended: `observation` is what its answer said, undefined when it got none. */
-  settle(observation: WriteObservation | undefined): void {
+  /** A write let out at `sentAt` ended: `observation` is what its answer said, undefined when it got none. */
+  settle(observation: WriteObservation | undefined, sentAt: number): void {
     this.inFlight -= 1;
     const now = this.clock.now();
-    if (observation !== undefined) this.observe(now, observation, true);
+    if (observation !== undefined) this.observe(now, observation, sentAt);
     else if (this.queue.length > 0) this.pump();
   }
 
@@ -231,12 +236,13 @@ class SubscriptionBudget {
   private grant(): WritePermit {
     if (this.tokens !== undefined) this.tokens -= 1;
     this.inFlight += 1;
+    const sentAt = this.clock.now();
     let settled = false;
     return {
       settle: (observation) => {
         if (settled) return;
         settled = true;
-        this.settle(observation);
+        this.settle(observation, sentAt);
       },
     };
   }
@@ -256,9 +262,8 @@ class SubscriptionBudget {
       this.disarm();
       return;
     }
-    // At most `capacity` tokens exist, and each write in flight holds one: when that caps us below one token, only
-    // an answer can free one, and every answer pumps.
-    if (this.capacity - this.inFlight < 1 - EPSILON) {
+    // Capped below one token: only an answer can free one, and every answer pumps.
+    if (this.bound() < 1 - EPSILON) {
       this.disarm();
       return;
     }
@@ -286,13 +291,21 @@ class SubscriptionBudget {
     this.timer = undefined;
   }
 
-  /** Adds the refill since `at`, never past what the capacity leaves beside the writes in flight. */
+  /**
+   * The most `tokens` can be: the bucket never holds more than its capacity, plus what refills while a write sent now
+   * travels to ARM, less a token for each write in flight.
+   */
+  private bound(): number {
+    return this.capacity + this.rate * this.latency - this.inFlight;
+  }
+
+  /** Adds the refill since `at`, never past {@link bound}. */
   private refill(now: number): void {
     const elapsed = now - this.at;
     if (elapsed <= 0) return;
     this.at = now;
     if (this.tokens === undefined) return;
-    const bound = this.capacity - this.inFlight;
+    const bound = this.bound();
     if (this.tokens < bound) this.tokens = Math.min(bound, this.tokens + elapsed * this.rate);
   }
 
@@ -305,8 +318,12 @@ class SubscriptionBudget {
     return Math.ceil(Math.max(pauseWait, short > 0 ? short / this.rate : 0));
   }
 
-  /** Re-anchors the estimate on what ARM reported, learns the rate, and pauses on a 429. */
-  private observe(now: number, observation: WriteObservation, permitted: boolean): void {
+  /**
+   * Re-anchors the estimate on what ARM reported, learns the rate, and pauses on a 429.
+   *
+   * @param sentAt - when the answered write was let out; undefined for a figure seen on a read.
+   */
+  private observe(now: number, observation: WriteObservation, sentAt: number | undefined): void {
     this.refill(now);
     const { throttled } = observation;
     if (throttled) {
@@ -315,13 +332,20 @@ class SubscriptionBudget {
     }
     // A 429 means the bucket is empty even when ARM did not say so.
     const remaining = observation.remaining ?? (throttled ? 0 : undefined);
-    const took = permitted && !throttled;
+    const took = sentAt !== undefined && !throttled;
+    if (sentAt !== undefined) {
+      const span = Math.max(0, now - sentAt);
+      this.latency = this.latency === 0 ? span : this.latency + LATENCY_WEIGHT * (span - this.latency);
+    }
     if (took && this.anchor !== undefined) this.anchor.takes += 1;
     if (remaining !== undefined) {
       this.capacity = Math.max(this.capacity, took ? remaining + 1 : remaining);
       this.learnRate(now, remaining);
-      // `remaining` was measured before the writes still in flight reached ARM: each will take a token.
-      this.tokens = remaining - this.inFlight;
+      // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
+      // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
+      // after refill worth the span: writes are as far from ARM's bucket as the answered one was.
+      const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * this.rate;
+      this.tokens = Math.min(remaining + credit - this.inFlight, this.bound());
       this.at = now;
     }
     if (this.queue.length > 0) this.pump();

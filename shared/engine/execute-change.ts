@@ -105,7 +105,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     ...armHeaders(result.headers),
   };
   if (request.operation === 'createOrUpdate') outcome.created = result.status === 201;
-  if (result.body !== undefined && result.body !== null && Object.keys(result.body as object).length > 0) {
+  if (result.body !== undefined && result.body !== null && Object.keys(result.body).length > 0) {
     outcome.backend = redactSecrets(result.body);
   }
   return finish(outcome);
@@ -161,7 +161,12 @@ function failure(
 ): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
   if (result.kind === 'armError') {
     // ARM refused: its own error, passed through.
-    return { status: 'failed', httpStatus: result.status, error: redactSecrets(result.error), ...armHeaders(result.headers) };
+    return {
+      status: 'failed',
+      httpStatus: result.status,
+      error: redactSecrets(result.error),
+      ...armHeaders(result.headers),
+    };
   }
   // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail.
   const error: ErrorBody = { code: result.code, message: TRANSIENT_MESSAGES[result.code] };

@@ -60,7 +60,11 @@ function redactChange(change: { path: string; from: unknown; to: unknown }): Pla
   return out;
 }
 
-function removals(current: unknown, desired: unknown, prefix: string): Array<{ path: string; from: unknown; to: unknown }> {
+function removals(
+  current: unknown,
+  desired: unknown,
+  prefix: string,
+): Array<{ path: string; from: unknown; to: unknown }> {
   if (!isPlainObject(current)) return [];
   const want = isPlainObject(desired) ? desired : {};
   const out: Array<{ path: string; from: unknown; to: unknown }> = [];

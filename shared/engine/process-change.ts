@@ -56,9 +56,14 @@ export async function processChange(
   if (!parsed.ok) {
     const outcome = rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId);
     // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.
-    return settle(outcome, fingerprintRequest({ invalid: raw ?? null }), delivery, deps, async () => outcome);
+    return settle(outcome, fingerprintRequest({ invalid: raw ?? null }), delivery, deps, () =>
+      Promise.resolve(outcome),
+    );
   }
-  const request: ChangeRequest = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
+  const request: ChangeRequest = {
+    ...parsed.request,
+    requestId: parsed.request.requestId ?? delivery.fallbackRequestId,
+  };
   if (request.dryRun) {
     // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
     const outcome = await executeChange(request, deps);

@@ -40,7 +40,8 @@ function targetOf(target: unknown): string | undefined {
   if (target === null || typeof target !== 'object') return undefined;
   const t = target as Record<string, unknown>;
   const parts = ['subscriptionId', 'resourceGroupName', 'serviceName', 'backendId'].map((k) => t[k]);
-  if (!parts.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 128 && !/[/?#\s]/.test(p))) return undefined;
+  if (!parts.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 128 && !/[/?#\s]/.test(p)))
+    return undefined;
   const [subscriptionId, resourceGroupName, serviceName, backendId] = parts as string[];
   const workspaceId = typeof t['workspaceId'] === 'string' ? t['workspaceId'] : undefined;
   return backendResourceId({

@@ -34,7 +34,8 @@ export class ServiceBusChangeQueue implements ChangeQueue {
     for (const change of changes) {
       const message = toMessage(change);
       if (!batch.tryAddMessage(message)) {
-        if (batch.count === 0) throw new Error(`Change request ${change.messageId} is larger than a Service Bus message.`);
+        if (batch.count === 0)
+          throw new Error(`Change request ${change.messageId} is larger than a Service Bus message.`);
         await sender.sendMessages(batch);
         batch = await sender.createMessageBatch();
         if (!batch.tryAddMessage(message)) {
@@ -47,7 +48,11 @@ export class ServiceBusChangeQueue implements ChangeQueue {
 }
 
 function toMessage(change: QueuedChange): ServiceBusMessage {
-  const message: ServiceBusMessage = { body: change.body, messageId: change.messageId, contentType: 'application/json' };
+  const message: ServiceBusMessage = {
+    body: change.body,
+    messageId: change.messageId,
+    contentType: 'application/json',
+  };
   if (change.correlationId !== undefined) message.correlationId = change.correlationId;
   if (change.sessionId !== undefined) message.sessionId = change.sessionId;
   return message;

@@ -22,7 +22,12 @@ beforeEach(() => emulator.reset());
 async function run(raw: unknown, overrides: Partial<EngineSettings> = {}) {
   const parsed = parseChangeRequest(raw);
   if (!parsed.ok) throw new Error(`invalid request: ${JSON.stringify(parsed.error)}`);
-  return executeChange(parsed.request, { arm, clock: systemClock, logger: silentLogger, settings: { ...settings, ...overrides } });
+  return executeChange(parsed.request, {
+    arm,
+    clock: systemClock,
+    logger: silentLogger,
+    settings: { ...settings, ...overrides },
+  });
 }
 
 const SUB = '00000000-0000-0000-0000-000000000000';
@@ -40,7 +45,11 @@ function seedPoolMembers(e: Example): void {
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shape);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]).sort(([a], [b]) => (a as string).localeCompare(b as string)));
+    return Object.fromEntries(
+      Object.entries(value)
+        .map(([k, v]) => [k, shape(v)])
+        .sort(([a], [b]) => (a as string).localeCompare(b as string)),
+    );
   }
   return value === null ? null : typeof value;
 }
@@ -48,30 +57,42 @@ function shape(value: unknown): unknown {
 const putExamples = loadExamples().filter((e) => e.file.startsWith('ApiManagementCreate'));
 
 describe('official PUT examples round-trip through the engine, the real client and the emulator', () => {
-  it.each(putExamples.map((e) => [e.file, e] as const))('%s: 201 then 200, with the sample response shape', async (_file, e) => {
-    seedPoolMembers(e);
-    const request = { operation: 'createOrUpdate', target: exampleTarget(e), body: e.parameters.parameters };
-    const first = await run(request);
-    expect(first).toMatchObject({ status: 'succeeded', httpStatus: 201, created: true, attempts: 1 });
-    expect(first.etag).toMatch(/^".+"$/);
-    const expected = e.responses['201']!.body as any;
-    const got = first.backend as any;
-    expect(got.id).toBe(expected.id);
-    expect(got.type).toBe(expected.type);
-    expect(got.name).toBe(expected.name);
-    expect(Object.keys(got.properties).sort()).toEqual(Object.keys(expected.properties).sort());
-    const second = await run(request);
-    expect(second).toMatchObject({ status: 'succeeded', httpStatus: 200, created: false, attempts: 1 });
-    expect(second.etag).not.toBe(first.etag);
-    expect(shape((second.backend as any).properties.pool)).toEqual(shape(expected.properties.pool));
-  });
+  it.each(putExamples.map((e) => [e.file, e] as const))(
+    '%s: 201 then 200, with the sample response shape',
+    async (_file, e) => {
+      seedPoolMembers(e);
+      const request = { operation: 'createOrUpdate', target: exampleTarget(e), body: e.parameters.parameters };
+      const first = await run(request);
+      expect(first).toMatchObject({ status: 'succeeded', httpStatus: 201, created: true, attempts: 1 });
+      expect(first.etag).toMatch(/^".+"$/);
+      const expected = e.responses['201']!.body as any;
+      const got = first.backend as any;
+      expect(got.id).toBe(expected.id);
+      expect(got.type).toBe(expected.type);
+      expect(got.name).toBe(expected.name);
+      expect(Object.keys(got.properties).sort()).toEqual(Object.keys(expected.properties).sort());
+      const second = await run(request);
+      expect(second).toMatchObject({ status: 'succeeded', httpStatus: 200, created: false, attempts: 1 });
+      expect(second.etag).not.toBe(first.etag);
+      expect(shape((second.backend as any).properties.pool)).toEqual(shape(expected.properties.pool));
+    },
+  );
 });
 
 describe('the other official examples', () => {
   it('PATCH (ApiManagementUpdateBackend) merges and returns the whole backend', async () => {
     const e = example('ApiManagementUpdateBackend.json');
-    emulator.putBackend(`${serviceId}/backends/${e.parameters.backendId}`, { url: 'https://old/', protocol: 'http', description: 'old' });
-    const outcome = await run({ operation: 'update', target: exampleTarget(e), ifMatch: '*', body: e.parameters.parameters });
+    emulator.putBackend(`${serviceId}/backends/${e.parameters.backendId}`, {
+      url: 'https://old/',
+      protocol: 'http',
+      description: 'old',
+    });
+    const outcome = await run({
+      operation: 'update',
+      target: exampleTarget(e),
+      ifMatch: '*',
+      body: e.parameters.parameters,
+    });
     expect(outcome).toMatchObject({ status: 'succeeded', httpStatus: 200, attempts: 1 });
     const props = (outcome.backend as any).properties;
     expect(props.description).toBe((e.parameters.parameters as any).properties.description);
@@ -82,7 +103,10 @@ describe('the other official examples', () => {
   it('PATCH of a workspace backend (ApiManagementUpdateWorkspaceBackend)', async () => {
     const e = example('ApiManagementUpdateWorkspaceBackend.json');
     const t = exampleTarget(e);
-    emulator.putBackend(`${serviceId}/workspaces/${t['workspaceId']}/backends/${t['backendId']}`, { url: 'https://old/', protocol: 'http' });
+    emulator.putBackend(`${serviceId}/workspaces/${t['workspaceId']}/backends/${t['backendId']}`, {
+      url: 'https://old/',
+      protocol: 'http',
+    });
     const outcome = await run({ operation: 'update', target: t, body: e.parameters.parameters });
     expect(outcome).toMatchObject({ status: 'succeeded', httpStatus: 200 });
     expect((outcome.backend as any).type).toBe('Microsoft.ApiManagement/service/workspaces/backends');
@@ -98,59 +122,77 @@ describe('the other official examples', () => {
     expect(post?.body).toEqual({ properties: { after: 'PT3S' } });
   });
 
-  it.each(['ApiManagementHeadBackend.json', 'ApiManagementHeadWorkspaceBackend.json'])('HEAD (%s) returns the ETag only', async (file) => {
-    const e = example(file);
-    const t = exampleTarget(e);
-    const scope = t['workspaceId'] ? `${serviceId}/workspaces/${t['workspaceId']}` : serviceId;
-    emulator.putBackend(`${scope}/backends/${t['backendId']}`, { url: 'https://b/', protocol: 'http' });
-    const result = await arm.getEntityTag(t as any);
-    expect(result.kind).toBe('ok');
-    if (result.kind === 'ok') {
-      expect(result.headers.etag).toMatch(/^".+"$/);
-      expect(result.body).toBeUndefined();
-    }
-  });
+  it.each(['ApiManagementHeadBackend.json', 'ApiManagementHeadWorkspaceBackend.json'])(
+    'HEAD (%s) returns the ETag only',
+    async (file) => {
+      const e = example(file);
+      const t = exampleTarget(e);
+      const scope = t['workspaceId'] ? `${serviceId}/workspaces/${t['workspaceId']}` : serviceId;
+      emulator.putBackend(`${scope}/backends/${t['backendId']}`, { url: 'https://b/', protocol: 'http' });
+      const result = await arm.getEntityTag(t as any);
+      expect(result.kind).toBe('ok');
+      if (result.kind === 'ok') {
+        expect(result.headers.etag).toMatch(/^".+"$/);
+        expect(result.body).toBeUndefined();
+      }
+    },
+  );
 
-  it.each(['ApiManagementGetBackend.json', 'ApiManagementGetWorkspaceBackend.json'])('GET (%s) returns the sample shape', async (file) => {
-    const e = example(file);
-    const sample = e.responses['200']!.body as any;
-    emulator.putBackend(sample.id, sample.properties);
-    const result = await arm.get(exampleTarget(e) as any);
-    expect(result.kind).toBe('ok');
-    if (result.kind === 'ok') {
-      expect(result.body).toEqual(sample);
-      expect(result.headers.etag).toMatch(/^".+"$/);
-    }
-  });
+  it.each(['ApiManagementGetBackend.json', 'ApiManagementGetWorkspaceBackend.json'])(
+    'GET (%s) returns the sample shape',
+    async (file) => {
+      const e = example(file);
+      const sample = e.responses['200']!.body as any;
+      emulator.putBackend(sample.id, sample.properties);
+      const result = await arm.get(exampleTarget(e) as any);
+      expect(result.kind).toBe('ok');
+      if (result.kind === 'ok') {
+        expect(result.body).toEqual(sample);
+        expect(result.headers.etag).toMatch(/^".+"$/);
+      }
+    },
+  );
 
-  it.each(['ApiManagementListBackends.json', 'ApiManagementListWorkspaceBackends.json'])('list (%s) follows nextLink across pages', async (file) => {
-    const e = example(file);
-    const sample = e.responses['200']!.body as { value: Array<{ id: string; properties: Record<string, unknown> }> };
-    for (const item of sample.value) emulator.putBackend(item.id, item.properties);
-    for (let i = 0; i < 3; i++) emulator.putBackend(`${sample.value[0]!.id}-extra${i}`, { url: 'https://x/', protocol: 'http' });
-    const t = exampleTarget(e);
-    const scope = { subscriptionId: t['subscriptionId']!, resourceGroupName: t['resourceGroupName']!, serviceName: t['serviceName']!, workspaceId: t['workspaceId'] };
-    const result = await arm.list(scope);
-    expect(result.kind).toBe('ok');
-    if (result.kind === 'ok') {
-      expect(result.body.value).toHaveLength(sample.value.length + 3);
-      expect(result.attempts).toBeGreaterThan(1); // more than one page
-    }
-  });
+  it.each(['ApiManagementListBackends.json', 'ApiManagementListWorkspaceBackends.json'])(
+    'list (%s) follows nextLink across pages',
+    async (file) => {
+      const e = example(file);
+      const sample = e.responses['200']!.body as { value: Array<{ id: string; properties: Record<string, unknown> }> };
+      for (const item of sample.value) emulator.putBackend(item.id, item.properties);
+      for (let i = 0; i < 3; i++)
+        emulator.putBackend(`${sample.value[0]!.id}-extra${i}`, { url: 'https://x/', protocol: 'http' });
+      const t = exampleTarget(e);
+      const scope = {
+        subscriptionId: t['subscriptionId']!,
+        resourceGroupName: t['resourceGroupName']!,
+        serviceName: t['serviceName']!,
+        workspaceId: t['workspaceId'],
+      };
+      const result = await arm.list(scope);
+      expect(result.kind).toBe('ok');
+      if (result.kind === 'ok') {
+        expect(result.body.value).toHaveLength(sample.value.length + 3);
+        expect(result.attempts).toBeGreaterThan(1); // more than one page
+      }
+    },
+  );
 
-  it.each(['ApiManagementDeleteBackend.json', 'ApiManagementDeleteWorkspaceBackend.json'])('DELETE (%s) is refused by default and works with ALLOW_DELETE', async (file) => {
-    const e = example(file);
-    const t = exampleTarget(e);
-    const scope = t['workspaceId'] ? `${serviceId}/workspaces/${t['workspaceId']}` : serviceId;
-    emulator.putBackend(`${scope}/backends/${t['backendId']}`, { url: 'https://b/', protocol: 'http' });
-    const refused = await run({ operation: 'delete', target: t, ifMatch: '*' });
-    expect(refused).toMatchObject({ status: 'rejected', attempts: 0, error: { code: 'OperationNotAllowed' } });
-    expect(emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
-    const first = await run({ operation: 'delete', target: t, ifMatch: '*' }, { allowDelete: true });
-    expect(first).toMatchObject({ status: 'succeeded', httpStatus: 200 });
-    const again = await run({ operation: 'delete', target: t }, { allowDelete: true });
-    expect(again).toMatchObject({ status: 'succeeded', httpStatus: 204 });
-  });
+  it.each(['ApiManagementDeleteBackend.json', 'ApiManagementDeleteWorkspaceBackend.json'])(
+    'DELETE (%s) is refused by default and works with ALLOW_DELETE',
+    async (file) => {
+      const e = example(file);
+      const t = exampleTarget(e);
+      const scope = t['workspaceId'] ? `${serviceId}/workspaces/${t['workspaceId']}` : serviceId;
+      emulator.putBackend(`${scope}/backends/${t['backendId']}`, { url: 'https://b/', protocol: 'http' });
+      const refused = await run({ operation: 'delete', target: t, ifMatch: '*' });
+      expect(refused).toMatchObject({ status: 'rejected', attempts: 0, error: { code: 'OperationNotAllowed' } });
+      expect(emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
+      const first = await run({ operation: 'delete', target: t, ifMatch: '*' }, { allowDelete: true });
+      expect(first).toMatchObject({ status: 'succeeded', httpStatus: 200 });
+      const again = await run({ operation: 'delete', target: t }, { allowDelete: true });
+      expect(again).toMatchObject({ status: 'succeeded', httpStatus: 204 });
+    },
+  );
 });
 
 describe('engine behaviour', () => {
@@ -159,7 +201,12 @@ describe('engine behaviour', () => {
   const body = { properties: { url: 'https://b1/', protocol: 'http', description: 'v1' } };
 
   it('dry run reads, plans and writes nothing', async () => {
-    emulator.putBackend(id, { url: 'https://b1/', protocol: 'http', description: 'v0', proxy: { url: 'http://p/', password: 'pl4nted-pw' } });
+    emulator.putBackend(id, {
+      url: 'https://b1/',
+      protocol: 'http',
+      description: 'v0',
+      proxy: { url: 'http://p/', password: 'pl4nted-pw' },
+    });
     const outcome = await run({ operation: 'createOrUpdate', target, body, dryRun: true });
     expect(outcome).toMatchObject({ status: 'succeeded', dryRun: true, attempts: 0 });
     expect(outcome.plan?.changes).toContainEqual({ path: 'properties.description', from: 'v0', to: 'v1' });
@@ -181,7 +228,10 @@ describe('engine behaviour', () => {
     const outcome = await run({ operation: 'createOrUpdate', target, body }, { skipUnchanged: true });
     expect(outcome).toMatchObject({ status: 'succeeded', unchanged: true, attempts: 0, reads: 1 });
     expect(emulator.requests.filter((r) => r.method === 'PUT').length).toBe(writesBefore);
-    const changed = await run({ operation: 'createOrUpdate', target, body: { properties: { ...body.properties, description: 'v2' } } }, { skipUnchanged: true });
+    const changed = await run(
+      { operation: 'createOrUpdate', target, body: { properties: { ...body.properties, description: 'v2' } } },
+      { skipUnchanged: true },
+    );
     expect(changed).toMatchObject({ status: 'succeeded', httpStatus: 200, attempts: 1 });
   });
 
@@ -219,7 +269,16 @@ describe('engine behaviour', () => {
   });
 
   it('never puts a secret into an outcome', async () => {
-    const secret = { url: 'https://b1/', protocol: 'http', credentials: { authorization: { scheme: 'Basic', parameter: 'pl4nted-auth' }, header: { k: ['pl4nted-hdr'] }, query: { q: ['pl4nted-q'] } }, proxy: { url: 'http://p/', password: 'pl4nted-pw' } };
+    const secret = {
+      url: 'https://b1/',
+      protocol: 'http',
+      credentials: {
+        authorization: { scheme: 'Basic', parameter: 'pl4nted-auth' },
+        header: { k: ['pl4nted-hdr'] },
+        query: { q: ['pl4nted-q'] },
+      },
+      proxy: { url: 'http://p/', password: 'pl4nted-pw' },
+    };
     const outcome = await run({ operation: 'createOrUpdate', target, body: { properties: secret } });
     expect(outcome.status).toBe('succeeded');
     expect(JSON.stringify(outcome)).not.toMatch(/pl4nted/);

@@ -26,7 +26,10 @@ export interface Stack {
 }
 
 /** Starts the stack. `settings` override the app settings; `ledger: false` runs without the change ledger. */
-export async function startStack(settings: Record<string, string> = {}, options: { ledger?: boolean } = {}): Promise<Stack> {
+export async function startStack(
+  settings: Record<string, string> = {},
+  options: { ledger?: boolean } = {},
+): Promise<Stack> {
   const azurite = options.ledger === false ? undefined : await startAzurite();
   const emulator = await startArmEmulator();
   const broker = await startAmqpBroker({

@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { jsonSchemas } from '../../shared/json-schemas';
 
 describe('published JSON Schemas', () => {
-  it.each(Object.keys(jsonSchemas()))('schemas/%s is generated from the zod schemas (run `npm run schemas`)', (file) => {
-    const committed = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', file), 'utf8'));
-    expect(committed).toEqual(jsonSchemas()[file]);
-  });
+  it.each(Object.keys(jsonSchemas()))(
+    'schemas/%s is generated from the zod schemas (run `npm run schemas`)',
+    (file) => {
+      const committed = JSON.parse(readFileSync(join(__dirname, '..', '..', 'schemas', file), 'utf8'));
+      expect(committed).toEqual(jsonSchemas()[file]);
+    },
+  );
 
   it('the change-request schema refuses unknown properties and names the operations', () => {
     const schema = jsonSchemas()['change-request.schema.json'] as any;

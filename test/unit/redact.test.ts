@@ -84,7 +84,11 @@ describe('buildPlan', () => {
     const text = JSON.stringify(plan);
     expect(containsSecret(plan)).toBe(false);
     expect(text).not.toContain('new-s3cr3t');
-    expect(plan.changes).toContainEqual({ path: 'properties.url', from: 'https://backend.example/', to: 'https://new/' });
+    expect(plan.changes).toContainEqual({
+      path: 'properties.url',
+      from: 'https://backend.example/',
+      to: 'https://new/',
+    });
   });
 
   it('lists removals for createOrUpdate (PUT replaces) but not for update (PATCH merges)', () => {
