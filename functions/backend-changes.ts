@@ -7,6 +7,7 @@ import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
 import { processChange, type ProcessDeps } from '../shared/engine/process-change';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';
+import { backendSessionId } from '../shared/messaging/session-id';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
 import { contextLogger } from './context-logger';
 import { outcomeResponse } from './outcome-response';
@@ -54,7 +55,12 @@ export function backendChangesHandler(services: ServicesProvider) {
       if (accepted !== undefined) return accepted;
     }
 
-    const result = await processChange(raw, { ...delivery, onTransient: 'answer' }, deps, notJson);
+    const result = await processChange(
+      raw,
+      { ...delivery, onTransient: 'answer', onPublishFailure: 'defer' },
+      deps,
+      notJson,
+    );
     if (result.kind === 'busy') {
       return {
         status: 409,
@@ -111,7 +117,7 @@ async function acceptAsync(
       body,
       messageId: request.requestId,
       correlationId: delivery.correlationId,
-      sessionId: svc.config.sessions ? backendResourceId(request.target).toLowerCase() : undefined,
+      sessionId: svc.config.sessions ? backendSessionId(request.target) : undefined,
     },
   ]);
   deps.logger.info('Change request accepted for asynchronous processing', {

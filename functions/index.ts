@@ -20,6 +20,7 @@ for (const fn of functionRegistrations(lazyServices())) {
       app.serviceBusQueue(fn.name, {
         queueName: fn.trigger.queueName,
         connection: fn.trigger.connection,
+        isSessionsEnabled: fn.trigger.isSessionsEnabled,
         handler: fn.handler,
       });
       break;

@@ -1,8 +1,12 @@
 import type { InvocationContext, Timer } from '@azure/functions';
+import { republishUnpublished } from '../shared/engine/republish';
 import { contextLogger } from './context-logger';
 import type { ServicesProvider } from './services';
 
-/** Timer: deletes ledger records last updated longer ago than the retention (LEDGER_RETENTION_DAYS). */
+/**
+ * Timer: ledger maintenance. Publishes result events whose publishing had failed (so no outcome stays unannounced),
+ * then deletes records last updated longer ago than the retention (LEDGER_RETENTION_DAYS).
+ */
 export function ledgerCleanupHandler(services: ServicesProvider) {
   return async (_timer: Timer | undefined, context: InvocationContext): Promise<void> => {
     const svc = services();
@@ -11,8 +15,12 @@ export function ledgerCleanupHandler(services: ServicesProvider) {
       logger.info('No change ledger is configured: nothing to clean up');
       return;
     }
-    const cutoff = new Date(svc.clock.now() - svc.config.ledger.retentionMs);
+    const now = new Date(svc.clock.now());
+    const republished = await republishUnpublished(svc.ledger, svc.publisher, now, logger, {
+      graceMs: svc.config.ledger.republishAfterMs,
+    });
+    const cutoff = new Date(now.getTime() - svc.config.ledger.retentionMs);
     const deleted = await svc.ledger.purge(cutoff);
-    logger.info('Ledger cleanup finished', { cutoff: cutoff.toISOString(), deleted });
+    logger.info('Ledger maintenance finished', { republished, cutoff: cutoff.toISOString(), deleted });
   };
 }

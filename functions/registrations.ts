@@ -17,7 +17,13 @@ export type FunctionRegistration =
   | {
       kind: 'serviceBusQueue';
       name: string;
-      trigger: { queueName: string; connection: string };
+      /**
+       * `isSessionsEnabled` (CHANGE_REQUESTS_SESSIONS): the queue is session-enabled, sessionId = the backend's ARM id
+       * in lower case, so changes to one backend run strictly in order, one at a time, while different backends
+       * proceed in parallel. Use it when the order of changes to one backend matters (e.g. a pipeline sends
+       * successive updates of the same backend), at the cost of throughput per backend.
+       */
+      trigger: { queueName: string; connection: string; isSessionsEnabled: boolean };
       handler: (message: unknown, context: InvocationContext) => Promise<void>;
     }
   | {
@@ -51,7 +57,11 @@ export function functionRegistrations(
     {
       name: 'processBackendChange',
       kind: 'serviceBusQueue',
-      trigger: { queueName: '%CHANGE_REQUESTS_QUEUE%', connection: 'ServiceBusConnection' },
+      trigger: {
+        queueName: '%CHANGE_REQUESTS_QUEUE%',
+        connection: 'ServiceBusConnection',
+        isSessionsEnabled: isTrue(setting('CHANGE_REQUESTS_SESSIONS')),
+      },
       handler: processBackendChangeHandler(services),
     },
     {
@@ -67,4 +77,12 @@ export function functionRegistrations(
       handler: ledgerCleanupHandler(services),
     },
   ];
+}
+
+/**
+ * A boolean app setting as shared/config.ts reads it. Read here directly rather than through loadConfig, because
+ * the trigger is declared when the host indexes the functions, where an unrelated invalid setting must not fail it.
+ */
+function isTrue(value: string | undefined): boolean {
+  return value !== undefined && ['true', '1', 'yes'].includes(value.trim().toLowerCase());
 }

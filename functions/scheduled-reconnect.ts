@@ -3,6 +3,7 @@ import type { InvocationContext, Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../shared/arm/resource-id';
 import type { QueuedChange } from '../shared/messaging/change-queue';
+import { backendSessionId } from '../shared/messaging/session-id';
 import { contextLogger } from './context-logger';
 import type { ServicesProvider } from './services';
 
@@ -77,7 +78,7 @@ export function reconnectChange(
     .slice(0, 14)}-${hash.slice(0, 24)}`;
   const body: Record<string, unknown> = { requestId, operation: 'reconnect', target: id };
   if (after !== undefined) body['body'] = { properties: { after } };
-  return { body, messageId: requestId, ...(sessions ? { sessionId: id.toLowerCase() } : {}) };
+  return { body, messageId: requestId, ...(sessions ? { sessionId: backendSessionId(target) } : {}) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
 import { createArmCredential } from '../shared/arm/credential';
+import { createWriteBudget } from '../shared/arm/write-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
 import type { ProcessDeps } from '../shared/engine/process-change';
@@ -65,6 +66,8 @@ export function createServices(config: Config): AppServices {
     perAttemptTimeoutMs: config.attemptTimeoutMs,
     deadlineMs: config.deadlineMs,
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
+    // One write budget per process, shared by every request: writes ride ARM's throttle instead of hitting it.
+    ...(config.writeLimiter ? { writeBudget: createWriteBudget() } : {}),
   });
   const serviceBus = new LazyServiceBusClient({ ...config.serviceBus, clientId: config.azureClientId });
   return {

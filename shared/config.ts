@@ -40,6 +40,7 @@ const ConfigSchema = z.object({
   CHANGE_DEADLINE_SECONDS: int(200, 1, 3600),
   ALLOW_DELETE: bool(false),
   SKIP_UNCHANGED: bool(true),
+  ARM_WRITE_LIMITER: bool(true),
   MAX_BODY_BYTES: int(256 * 1024, 1024, 100 * 1024 * 1024),
   ServiceBusConnection: optionalText,
   ServiceBusConnection__fullyQualifiedNamespace: optionalText,
@@ -57,6 +58,7 @@ const ConfigSchema = z.object({
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits)')
     .default('backendchanges'),
   LEDGER_RETENTION_DAYS: int(30, 1, 3650),
+  LEDGER_REPUBLISH_AFTER_SECONDS: int(60, 0, 86400),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
 });
@@ -72,18 +74,19 @@ export interface Config {
   deadlineMs: number;
   allowDelete: boolean;
   skipUnchanged: boolean;
+  writeLimiter: boolean;
   maxBodyBytes: number;
   serviceBus: { connectionString: string | undefined; fullyQualifiedNamespace: string | undefined };
   changeRequestsQueue: string;
   resultsTopic: string;
   maxDeliveryCount: number;
-  /** The change-request queue is session-enabled: sessionId = the backend's ARM id in lower case. */
+  /** The change-request queue is session-enabled: one session per backend (see backendSessionId). */
   sessions: boolean;
   eventSource: string;
   reconnectTargets: string[];
   reconnectAfter: string | undefined;
   allowedScopes: string[];
-  ledger: { connectionString: string | undefined; tableName: string; retentionMs: number };
+  ledger: { connectionString: string | undefined; tableName: string; retentionMs: number; republishAfterMs: number };
   webhookSecrets: string[];
   webhookToleranceMs: number;
 }
@@ -137,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     deadlineMs: c.CHANGE_DEADLINE_SECONDS * 1000,
     allowDelete: c.ALLOW_DELETE,
     skipUnchanged: c.SKIP_UNCHANGED,
+    writeLimiter: c.ARM_WRITE_LIMITER,
     maxBodyBytes: c.MAX_BODY_BYTES,
     serviceBus: {
       connectionString: c.ServiceBusConnection,
@@ -154,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectionString: c.AzureWebJobsStorage,
       tableName: c.LEDGER_TABLE,
       retentionMs: c.LEDGER_RETENTION_DAYS * 86_400_000,
+      republishAfterMs: c.LEDGER_REPUBLISH_AFTER_SECONDS * 1000,
     },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,

@@ -8,6 +8,8 @@ import type { MessageEntity } from './message-entity';
 import { answerRequest, isRequestResponseAddress } from './request-response';
 import {
   amqpMessage,
+  amqpTypes,
+  holdAttach,
   type AmqpErrorValue,
   type BrokerConnection,
   type BrokerEventContext,
@@ -15,7 +17,9 @@ import {
   type BrokerSender,
   type IncomingDelivery,
   type OutgoingDelivery,
+  type RemoteAttach,
 } from './rhea-internals';
+import type { SessionAcceptOutcome } from './session-store';
 import type { AmqpBroker, BrokerMessage, BrokerOptions } from './types';
 
 /** Message format of a batch: one data section per encoded message. */
@@ -28,6 +32,18 @@ const CLOSE_GRACE_MS = 100;
  * oldest end; the default (2048) would stall a receiver that holds one old lock while processing thousands.
  */
 const SESSION_BUFFER_SIZE = 1 << 16;
+const SESSION_FILTER = 'com.microsoft:session-filter';
+const LOCKED_UNTIL_UTC = 'com.microsoft:locked-until-utc';
+/** The link property in which a receiver says how long it waits for its attach (the SDK sends it for acceptNextSession). */
+const CLIENT_TIMEOUT = 'com.microsoft:timeout';
+/** How long an acceptNextSession waits for a session when the receiver does not say (Service Bus: 60 s). */
+const DEFAULT_SESSION_WAIT_MS = 60_000;
+/** .NET ticks (100 ns since 0001-01-01) at the Unix epoch: the encoding of `com.microsoft:locked-until-utc`. */
+const TICKS_AT_UNIX_EPOCH = 621_355_968_000_000_000n;
+const NOT_SESSIONLESS: AmqpErrorValue = {
+  condition: 'amqp:not-allowed',
+  description: 'It is not possible for an entity that requires sessions to create a non-sessionful message receiver.',
+};
 
 /** What a broker-side receiving link (a client sender) is attached to. */
 type SenderTarget = { kind: 'entity'; publisher: Publisher } | { kind: 'request'; address: string };
@@ -57,6 +73,8 @@ class Broker implements AmqpBroker {
   private readonly targets = new WeakMap<BrokerReceiver, SenderTarget>();
   private readonly bindings = new WeakMap<BrokerSender, ConsumerBinding>();
   private readonly connections = new Map<BrokerConnection, Set<BrokerSender>>();
+  /** Session receivers whose attach is not answered yet (waiting for a session). */
+  private readonly heldAttaches = new WeakSet<BrokerSender>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
 
@@ -175,7 +193,7 @@ class Broker implements AmqpBroker {
     on('session_close', (ctx) => this.dropSessionLinks(ctx));
     on('receiver_open', (ctx) => this.onClientSenderAttach(ctx.receiver as BrokerReceiver));
     on('sender_open', (ctx) => this.onClientReceiverAttach(ctx.connection, ctx.sender as BrokerSender));
-    on('sender_close', (ctx) => this.unbind(ctx.sender as BrokerSender));
+    on('sender_close', (ctx) => this.onClientReceiverDetach(ctx.sender as BrokerSender));
     on('message', (ctx) => this.onMessage(ctx));
     on('sender_flow', (ctx) => this.onFlow(ctx.sender as BrokerSender));
     on('sendable', (ctx) => this.bindings.get(ctx.sender as BrokerSender)?.entity.pump());
@@ -208,21 +226,20 @@ class Broker implements AmqpBroker {
   private onClientReceiverAttach(connection: BrokerConnection, link: BrokerSender): void {
     const source = link.remote.attach?.source ?? {};
     const address = source.address ?? '';
-    link.set_source(source);
     link.set_target(link.remote.attach?.target ?? {});
     link.local.attach.snd_settle_mode = link.remote.attach?.snd_settle_mode ?? 0;
     link.local.attach.rcv_settle_mode = link.remote.attach?.rcv_settle_mode ?? 0;
+    const entity = isRequestResponseAddress(address) ? undefined : this.registry.receivable(address);
+    const sessionFilter = readSessionFilter(source.filter);
+    // A session receiver gets its source (carrying the granted session id) only when a session is granted.
+    if (sessionFilter === undefined || !entity) link.set_source(source);
     if (isRequestResponseAddress(address)) return;
-    const entity = this.registry.receivable(address);
     if (!entity) {
       link.close(notFound(address));
       return;
     }
-    if (hasSessionFilter(source.filter)) {
-      link.close({
-        condition: 'amqp:not-implemented',
-        description: 'The local AMQP broker does not support sessions.',
-      });
+    if (sessionFilter === undefined && entity.settings.requiresSession) {
+      link.close(NOT_SESSIONLESS);
       return;
     }
     const consumer = new Consumer(link);
@@ -233,7 +250,41 @@ class Broker implements AmqpBroker {
       this.connections.set(connection, links);
     }
     links.add(link);
-    entity.addConsumer(consumer);
+    if (sessionFilter === undefined) {
+      entity.addConsumer(consumer);
+      return;
+    }
+    // Like Service Bus, answer a session receiver's attach only once it holds a session (or was refused one).
+    holdAttach(link);
+    this.heldAttaches.add(link);
+    const waitMs = sessionWaitMs(link.remote.attach?.properties);
+    entity.acceptSession(consumer, sessionFilter.sessionId, waitMs, (outcome) =>
+      this.answerSessionAttach(link, address, outcome),
+    );
+  }
+
+  /**
+   * Answers a held session receiver attach: with the session id in the source filter and the session lock in
+   * the link properties, as the SDK reads them; or refused, as an attach without source followed by a detach
+   * carrying the reason (`com.microsoft:timeout` when no session became available).
+   */
+  private answerSessionAttach(link: BrokerSender, address: string, outcome: SessionAcceptOutcome): void {
+    if (!this.heldAttaches.delete(link)) return;
+    if (outcome.kind === 'refused') {
+      this.unbind(link);
+      link.open();
+      link.close(outcome.error);
+      return;
+    }
+    link.set_source({ address, filter: { [SESSION_FILTER]: outcome.sessionId } });
+    link.local.attach.properties = { [LOCKED_UNTIL_UTC]: amqpTypes.wrap_long(toTicks(outcome.lockedUntil)) };
+    link.open();
+  }
+
+  private onClientReceiverDetach(link: BrokerSender): void {
+    this.unbind(link);
+    // A receiver gave up waiting for a session: complete the handshake so its detach is answered.
+    if (this.heldAttaches.delete(link)) link.open();
   }
 
   private onFlow(link: BrokerSender): void {
@@ -269,6 +320,11 @@ class Broker implements AmqpBroker {
       const description = error instanceof Error ? error.message : String(error);
       const condition = error instanceof MessageTooLarge ? 'amqp:link:message-size-exceeded' : 'amqp:decode-error';
       delivery.update(true, amqpMessage.rejected({ error: { condition, description } }).described());
+      return;
+    }
+    const refusal = target.publisher.refusal(contents);
+    if (refusal) {
+      delivery.update(true, amqpMessage.rejected({ error: refusal }).described());
       return;
     }
     for (const content of contents) target.publisher.publish(content);
@@ -322,6 +378,26 @@ function notFound(address: string): AmqpErrorValue {
   return { condition: 'amqp:not-found', description: `The messaging entity '${address}' could not be found.` };
 }
 
-function hasSessionFilter(filter: unknown): boolean {
-  return typeof filter === 'object' && filter !== null && 'com.microsoft:session-filter' in filter;
+/**
+ * The session filter of a receiver attach: absent (undefined) for an ordinary receiver; `sessionId` undefined
+ * for "the next available session" (the SDK sends the key with a null value).
+ */
+function readSessionFilter(filter: unknown): { sessionId: string | undefined } | undefined {
+  if (typeof filter !== 'object' || filter === null || !(SESSION_FILTER in filter)) return undefined;
+  const value: unknown = (filter as Record<string, unknown>)[SESSION_FILTER];
+  return { sessionId: typeof value === 'string' ? value : undefined };
+}
+
+function sessionWaitMs(properties: RemoteAttach['properties']): number {
+  const requested = properties?.[CLIENT_TIMEOUT];
+  return typeof requested === 'number' && Number.isFinite(requested) && requested >= 0
+    ? requested
+    : DEFAULT_SESSION_WAIT_MS;
+}
+
+/** Epoch ms as .NET ticks in an 8-byte big-endian buffer (rhea encodes a Buffer as an AMQP long as is). */
+function toTicks(epochMs: number): Buffer {
+  const buffer = Buffer.alloc(8);
+  buffer.writeBigInt64BE(BigInt(Math.trunc(epochMs)) * 10_000n + TICKS_AT_UNIX_EPOCH);
+  return buffer;
 }

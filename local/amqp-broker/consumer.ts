@@ -15,6 +15,8 @@ const PLAIN_FORMAT = 0;
  */
 export class Consumer {
   readonly mode: ReceiveMode;
+  /** The session this receiver holds, on a session-enabled entity (set when the lock is granted). */
+  sessionId: string | undefined;
   private readonly untransmitted: OutgoingDelivery[] = [];
   private untransmittedHead = 0;
 

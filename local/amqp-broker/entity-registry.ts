@@ -1,11 +1,18 @@
 import { DuplicateDetector } from './duplicate-detector';
 import type { MessageContent } from './message-content';
 import { MessageEntity } from './message-entity';
+import type { AmqpErrorValue } from './rhea-internals';
 import type { BrokerOptions } from './types';
 
 const DEFAULT_MAX_DELIVERY_COUNT = 10;
 const DEFAULT_LOCK_DURATION_MS = 30_000;
 const DEAD_LETTER_SUFFIX = '/$DeadLetterQueue';
+const SESSION_ID_REQUIRED: AmqpErrorValue = {
+  condition: 'amqp:not-allowed',
+  description:
+    'The SessionId was not set on a message, and it cannot be sent to the entity. Entities that have session ' +
+    'support enabled can only receive messages that have the SessionId set to a valid value.',
+};
 
 /** A queue or topic: what a sender attaches to. Assigns sequence numbers and fans out to its entities. */
 export class Publisher {
@@ -20,6 +27,13 @@ export class Publisher {
     private readonly duplicates: DuplicateDetector | undefined,
     private readonly now: () => number,
   ) {}
+
+  /** Why these messages (one send, all or nothing) cannot be accepted here; undefined when they can. */
+  refusal(contents: readonly MessageContent[]): AmqpErrorValue | undefined {
+    const needsSession = this.destinations.some((destination) => destination.settings.requiresSession);
+    if (needsSession && contents.some((content) => content.sessionId === undefined)) return SESSION_ID_REQUIRED;
+    return undefined;
+  }
 
   publish(content: MessageContent): void {
     this.acceptedCount++;
@@ -57,12 +71,12 @@ export class EntityRegistry {
     const duplicates = (): DuplicateDetector | undefined =>
       options.duplicateDetection ? new DuplicateDetector(now) : undefined;
     for (const queue of options.queues ?? []) {
-      const entity = this.addEntity(queue.name, queue.maxDeliveryCount, queue.lockDurationMs, now);
+      const entity = this.addEntity(queue.name, queue, now);
       this.publishers.set(key(queue.name), new Publisher(queue.name, [entity], duplicates(), now));
     }
     for (const topic of options.topics ?? []) {
       const subscriptions = topic.subscriptions.map((sub) =>
-        this.addEntity(`${topic.name}/Subscriptions/${sub}`, undefined, undefined, now),
+        this.addEntity(`${topic.name}/Subscriptions/${sub}`, {}, now),
       );
       this.publishers.set(key(topic.name), new Publisher(topic.name, subscriptions, duplicates(), now));
     }
@@ -85,17 +99,21 @@ export class EntityRegistry {
 
   private addEntity(
     path: string,
-    maxDeliveryCount: number | undefined,
-    lockDurationMs: number | undefined,
+    options: { maxDeliveryCount?: number; lockDurationMs?: number; requiresSession?: boolean },
     now: () => number,
   ): MessageEntity {
     const settings = {
-      maxDeliveryCount: maxDeliveryCount ?? DEFAULT_MAX_DELIVERY_COUNT,
-      lockDurationMs: lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
+      maxDeliveryCount: options.maxDeliveryCount ?? DEFAULT_MAX_DELIVERY_COUNT,
+      lockDurationMs: options.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS,
     };
     const dlqPath = `${path}${DEAD_LETTER_SUFFIX}`;
-    const dlq = new MessageEntity({ path: dlqPath, ...settings }, undefined, now);
-    const entity = new MessageEntity({ path, ...settings }, dlq, now);
+    // As in Service Bus, the dead-letter queue of a session-enabled queue is received without sessions.
+    const dlq = new MessageEntity({ path: dlqPath, ...settings, requiresSession: false }, undefined, now);
+    const entity = new MessageEntity(
+      { path, ...settings, requiresSession: options.requiresSession ?? false },
+      dlq,
+      now,
+    );
     this.receivables.set(key(path), entity);
     this.receivables.set(key(dlqPath), dlq);
     return entity;

@@ -21,6 +21,8 @@ export interface MessageContent {
   readonly messageIdKey: string | undefined;
   /** Epoch ms from the sender's `x-opt-scheduled-enqueue-time` annotation, when set. */
   readonly scheduledEnqueueTime: number | undefined;
+  /** The properties' `group-id`: what the SDK calls `sessionId` (undefined when absent). */
+  readonly sessionId: string | undefined;
 }
 
 const HEADER = 0x70;
@@ -73,6 +75,7 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
   let bodyStart = encoded.length;
   let messageIdKey: string | undefined;
   let scheduledEnqueueTime: number | undefined;
+  let sessionId: string | undefined;
   while (reader.remaining() > 0) {
     const start = reader.position;
     const section = reader.read();
@@ -100,7 +103,9 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
       }
     } else if (code === PROPERTIES) {
       propertiesBytes = bytes;
-      messageIdKey = messageIdToKey(amqpMessage.decode(bytes).message_id);
+      const properties = amqpMessage.decode(bytes);
+      messageIdKey = messageIdToKey(properties.message_id);
+      if (typeof properties.group_id === 'string') sessionId = properties.group_id;
     } else if (code === APPLICATION_PROPERTIES) {
       applicationPropertiesBytes = bytes;
       applicationPropertyItems = mapItems(section);
@@ -116,6 +121,7 @@ export function parseMessageContent(encoded: Buffer): MessageContent {
     bodyBytes: encoded.subarray(bodyStart),
     messageIdKey,
     scheduledEnqueueTime,
+    sessionId,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type Typed,
 } from './rhea-internals';
 import { SequenceHeap } from './sequence-heap';
+import { SessionStore, type SessionAcceptOutcome } from './session-store';
 
 /** One message held by one entity (a topic message has one of these per subscription). */
 export interface EntityMessage {
@@ -33,6 +34,8 @@ export interface EntitySettings {
   readonly path: string;
   readonly maxDeliveryCount: number;
   readonly lockDurationMs: number;
+  /** Session-enabled: messages are grouped by session id and only session receivers get them. */
+  readonly requiresSession: boolean;
 }
 
 const LOCK_LOST: AmqpErrorValue = {
@@ -45,13 +48,22 @@ const ALREADY_DEAD_LETTERED: AmqpErrorValue = {
   description: 'Cannot dead-letter a message that is already in a dead-letter queue.',
 };
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
+const NOT_SESSIONFUL: AmqpErrorValue = {
+  condition: 'amqp:not-allowed',
+  description:
+    'It is not possible for an entity that does not require sessions to create a sessionful message receiver.',
+};
 
 /**
  * A queue or subscription (or a dead-letter queue): available messages in sequence order, peek-locks with
- * expiry, and the receivers attached to it. All operations are O(log n) or better per message.
+ * expiry, and the receivers attached to it. All operations are O(log n) or better per message (per session
+ * receiver on a session-enabled entity).
  */
 export class MessageEntity {
+  /** Available messages of an entity without sessions. */
   private readonly available = new SequenceHeap<EntityMessage>();
+  /** Available messages and session locks of a session-enabled entity. */
+  private readonly sessions: SessionStore | undefined;
   /** Keyed by delivery tag (the lock token) in hex. Insertion order is expiry order: every lock has the same duration. */
   private readonly locks = new Map<string, Lock>();
   private readonly deferred = new Map<number, EntityMessage>();
@@ -64,12 +76,34 @@ export class MessageEntity {
     /** Where dead-lettered messages go; undefined for a dead-letter queue itself. */
     readonly deadLetterQueue: MessageEntity | undefined,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.sessions = settings.requiresSession ? new SessionStore(settings.lockDurationMs, now) : undefined;
+  }
 
   /** Adds a message and hands it to a waiting receiver if there is one. */
   enqueue(message: EntityMessage): void {
-    this.available.push(message);
+    this.makeAvailable(message);
     this.pump();
+  }
+
+  /**
+   * A session receiver asks for a session lock (`requested` undefined: the next free session with messages,
+   * waiting up to `timeoutMs`). On success the receiver is added and `done` is called before any delivery.
+   */
+  acceptSession(
+    consumer: Consumer,
+    requested: string | undefined,
+    timeoutMs: number,
+    done: (outcome: SessionAcceptOutcome) => void,
+  ): void {
+    if (!this.sessions) {
+      done({ kind: 'refused', error: NOT_SESSIONFUL });
+      return;
+    }
+    this.sessions.accept(consumer, requested, timeoutMs, (outcome) => {
+      done(outcome);
+      if (outcome.kind === 'accepted') this.addConsumer(consumer);
+    });
   }
 
   addConsumer(consumer: Consumer): void {
@@ -79,6 +113,8 @@ export class MessageEntity {
 
   /** A receiver went away (link detached or connection lost): its locked messages become available again. */
   removeConsumer(consumer: Consumer): void {
+    // First release the session (or cancel the wait for one), so the messages returned below are not its any more.
+    this.sessions?.release(consumer);
     const index = this.consumers.indexOf(consumer);
     if (index < 0) return;
     this.consumers.splice(index, 1);
@@ -90,8 +126,12 @@ export class MessageEntity {
     this.pump();
   }
 
-  /** Sends available messages to receivers that have credit, round-robin. */
+  /** Sends available messages to receivers that have credit, round-robin (each session only to its holder). */
   pump(): void {
+    if (this.sessions) {
+      for (const consumer of this.consumers) this.pumpSession(this.sessions, consumer);
+      return;
+    }
     while (this.available.size > 0) {
       const consumer = this.nextConsumerWithCapacity();
       if (!consumer) return;
@@ -138,6 +178,7 @@ export class MessageEntity {
   snapshot(): Array<{ message: EntityMessage; fields: DeliveryFields }> {
     const all = [
       ...this.available.values(),
+      ...(this.sessions?.values() ?? []),
       ...[...this.locks.values()].map((l) => l.message),
       ...this.deferred.values(),
     ];
@@ -149,6 +190,21 @@ export class MessageEntity {
   dispose(): void {
     if (this.expiryTimer) clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
+    this.sessions?.dispose();
+  }
+
+  private makeAvailable(message: EntityMessage): void {
+    if (this.sessions) this.sessions.push(message);
+    else this.available.push(message);
+  }
+
+  /** Delivers the held session's messages in sequence order while the receiver has credit. */
+  private pumpSession(sessions: SessionStore, consumer: Consumer): void {
+    while (consumer.capacity() > 0) {
+      const message = sessions.take(consumer);
+      if (!message) return;
+      this.deliver(consumer, message);
+    }
   }
 
   private nextConsumerWithCapacity(): Consumer | undefined {
@@ -181,7 +237,7 @@ export class MessageEntity {
   private abandon(message: EntityMessage): void {
     if (!this.deadLetterQueue) {
       // Service Bus does not count attempts in a dead-letter queue.
-      this.available.push(message);
+      this.makeAvailable(message);
       return;
     }
     message.deliveryCount++;
@@ -192,7 +248,7 @@ export class MessageEntity {
       });
       return;
     }
-    this.available.push(message);
+    this.makeAvailable(message);
   }
 
   private moveToDeadLetter(message: EntityMessage, details: { reason?: string; description?: string }): void {

@@ -34,7 +34,7 @@ interface RheaTypes {
   Writer: new () => Writer;
   described(descriptor: Typed, value: Typed): Typed;
   wrap_ulong(value: number): Typed;
-  wrap_long(value: number): Typed;
+  wrap_long(value: number | Buffer): Typed;
   wrap_symbol(value: string): Typed;
   wrap_string(value: string): Typed;
   wrap_timestamp(value: number): Typed;
@@ -126,16 +126,33 @@ export interface RemoteAttach {
   target?: { address?: string } | null;
   snd_settle_mode?: number | null;
   rcv_settle_mode?: number | null;
+  properties?: Record<string, unknown> | null;
+}
+
+/** rhea's per-endpoint open/close bookkeeping (its `EndpointState`). */
+interface EndpointState {
+  local_open: boolean;
+  open_requests: number;
 }
 
 interface LinkBase {
   readonly name: string;
   readonly remote: { attach?: RemoteAttach };
-  local: { attach: { snd_settle_mode?: number; rcv_settle_mode?: number; max_message_size?: number } };
+  local: {
+    attach: {
+      snd_settle_mode?: number;
+      rcv_settle_mode?: number;
+      max_message_size?: number;
+      source?: unknown;
+      properties?: Record<string, unknown>;
+    };
+  };
+  readonly state: EndpointState;
   readonly connection: BrokerConnection;
   readonly session: { outgoing: { available(): number; next_pending_delivery: number } };
   set_source(fields: object): void;
   set_target(fields: object): void;
+  open(): void;
   close(error?: AmqpErrorValue): void;
   is_open(): boolean;
   is_closed(): boolean;
@@ -172,4 +189,16 @@ export interface BrokerEventContext {
   delivery?: OutgoingDelivery | IncomingDelivery;
   message?: DecodedMessage | Buffer;
   format?: number;
+}
+
+/**
+ * Withdraws the attach rhea queued in answer to a remote attach (it answers before the `*_open` event handlers
+ * run). The link then stays half-attached until `link.open()` sends the answer, possibly with a close right
+ * after it: how Service Bus holds a session receiver's attach until a session is available.
+ */
+export function holdAttach(link: { state: EndpointState }): void {
+  if (link.state.local_open && link.state.open_requests > 0) {
+    link.state.local_open = false;
+    link.state.open_requests--;
+  }
 }

@@ -29,6 +29,11 @@ export class SequenceHeap<T extends Sequenced> {
     items[i] = item;
   }
 
+  /** The item with the lowest sequence number, left in place. */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   pop(): T | undefined {
     const items = this.items;
     const top = items[0];

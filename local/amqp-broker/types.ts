@@ -2,8 +2,12 @@
 export interface BrokerOptions {
   /** TCP port on 127.0.0.1; 0 (the default) picks an ephemeral port. */
   port?: number;
-  /** Queues to create. `maxDeliveryCount` defaults to 10, `lockDurationMs` to 30000. */
-  queues?: Array<{ name: string; maxDeliveryCount?: number; lockDurationMs?: number }>;
+  /**
+   * Queues to create. `maxDeliveryCount` defaults to 10, `lockDurationMs` to 30000. `requiresSession` makes the
+   * queue session-enabled: every message must carry a `sessionId`, and only session receivers
+   * (`acceptSession`/`acceptNextSession`) may receive; see {@link AmqpBroker} for what is supported.
+   */
+  queues?: Array<{ name: string; maxDeliveryCount?: number; lockDurationMs?: number; requiresSession?: boolean }>;
   /** Topics with their subscriptions (subscriptions use the queue defaults). */
   topics?: Array<{ name: string; subscriptions: string[] }>;
   /** Drop a message whose messageId was already accepted by that queue/topic within the last 10 minutes. */
@@ -12,7 +16,16 @@ export interface BrokerOptions {
   maxMessageSizeBytes?: number;
 }
 
-/** A running broker. */
+/**
+ * A running broker.
+ *
+ * Session-enabled queues support what `ServiceBusClient.acceptSession`/`acceptNextSession` need: a session is
+ * locked by one receiver link at a time, its messages are delivered in sequence order, and the lock is released
+ * when that link (or its connection) closes, unsettled messages returning with deliveryCount + 1. An
+ * `acceptNextSession` waits for a free session with messages up to the client's timeout, then fails with
+ * `ServiceTimeout`. Not supported: session state, session-lock renewal and expiry, and other `$management`
+ * session operations (receive with `maxAutoLockRenewalDurationInMs: 0`).
+ */
 export interface AmqpBroker {
   port: number;
   /** Connection string for `new ServiceBusClient(connectionString)` (plain AMQP, development-emulator mode). */

@@ -5,7 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvocationContext, type Timer } from '@azure/functions';
-import { ServiceBusClient, type ServiceBusReceiver } from '@azure/service-bus';
+import {
+  isServiceBusError,
+  ServiceBusClient,
+  type ServiceBusReceivedMessage,
+  type ServiceBusReceiver,
+  type ServiceBusSessionReceiver,
+} from '@azure/service-bus';
 import { Cron } from 'croner';
 import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
 import { createServices, type AppServices } from '../../functions/services';
@@ -15,6 +21,23 @@ import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';
 import { matchRoute } from './route-template';
 import { toHttpRequest, writeHttpResponse, writeJson } from './http-bridge';
+
+/**
+ * Session mode (CHANGE_REQUESTS_SESSIONS=true) runs this many session loops per session-enabled queue trigger:
+ * up to this many backends are changed in parallel, each strictly one change at a time (the Functions host's
+ * default `maxConcurrentSessions` is 8 too).
+ */
+const SESSION_CONCURRENCY = 8;
+/** A session loop lets go of a session after this long without a message, to serve other backends. */
+const SESSION_IDLE_MS = 1000;
+/** How long one acceptNextSession waits for a session with messages before the loop asks again. */
+const SESSION_ACCEPT_WAIT_MS = 2000;
+/** How long stop() waits for session loops to finish the message in hand. */
+const SESSION_STOP_WAIT_MS = 10_000;
+/** With a real Service Bus namespace, renew a held session's lock for up to this long (the SDK's default). */
+const SESSION_LOCK_RENEWAL_MS = 5 * 60_000;
+/** Pause after an unexpected receiver failure (e.g. broker unavailable) before accepting again. */
+const SESSION_RETRY_DELAY_MS = 1000;
 
 /** Options of the local runtime. Settings not given come from `process.env`. */
 export interface RuntimeOptions {
@@ -85,7 +108,13 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     let broker: AmqpBroker | undefined;
     if (!settings['ServiceBusConnection'] && !settings['ServiceBusConnection__fullyQualifiedNamespace']) {
       broker = await startAmqpBroker({
-        queues: [{ name: config.changeRequestsQueue, maxDeliveryCount: config.maxDeliveryCount }],
+        queues: [
+          {
+            name: config.changeRequestsQueue,
+            maxDeliveryCount: config.maxDeliveryCount,
+            requiresSession: config.sessions,
+          },
+        ],
         topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
         duplicateDetection: true,
       });
@@ -137,27 +166,57 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     // Queue triggers: the real Service Bus receiver.
     const sbClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '');
     cleanups.push(() => sbClient.close());
+    // Session receivers get their own client: its operation timeout is how long acceptNextSession long-polls,
+    // which bounds how long stop() waits for an idle session loop.
+    const sessionClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '', {
+      retryOptions: { timeoutInMs: SESSION_ACCEPT_WAIT_MS },
+    });
+    cleanups.push(() => sessionClient.close());
     const receivers: ServiceBusReceiver[] = [];
+    const sessionLoops: Array<Promise<void>> = [];
+    const stopSessions = new AbortController();
     for (const fn of registrations) {
       if (fn.kind !== 'serviceBusQueue') continue;
-      const receiver = sbClient.createReceiver(resolve(fn.trigger.queueName), {
+      const handler = fn.handler;
+      const processMessage = async (message: ServiceBusReceivedMessage): Promise<void> => {
+        // The Functions host (.NET SDK) counts deliveries from 1; the JS SDK reports the AMQP header, which starts at 0.
+        const meta: Record<string, unknown> = {
+          messageId: message.messageId,
+          deliveryCount: (message.deliveryCount ?? 0) + 1,
+        };
+        if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
+        if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
+        if (message.sessionId !== undefined) meta['sessionId'] = message.sessionId;
+        await handler(message.body, context(fn, meta));
+      };
+      const queueName = resolve(fn.trigger.queueName);
+      if (fn.trigger.isSessionsEnabled) {
+        for (let i = 0; i < SESSION_CONCURRENCY; i++) {
+          sessionLoops.push(
+            runSessionLoop({
+              client: sessionClient,
+              queueName,
+              processMessage,
+              // The embedded broker keeps a session locked while its link is open and has no $management to renew
+              // it; Service Bus expires the lock, and another consumer taking over mid-change would break the order.
+              lockRenewalMs: broker === undefined ? SESSION_LOCK_RENEWAL_MS : 0,
+              log: (line) => log(`[${fn.name}] ${line}`),
+              signal: stopSessions.signal,
+            }),
+          );
+        }
+        continue;
+      }
+      const receiver = sbClient.createReceiver(queueName, {
         receiveMode: 'peekLock',
-        maxAutoLockRenewalDurationInMs: 0,
+        // Against Service Bus, renew the lock while a change runs (up to the function timeout), as the host does; the
+        // embedded broker has no $management to renew with, and its lock outlasts the local deadline anyway.
+        maxAutoLockRenewalDurationInMs: broker === undefined ? SESSION_LOCK_RENEWAL_MS : 0,
       });
       receivers.push(receiver);
-      const handler = fn.handler;
       receiver.subscribe(
         {
-          processMessage: async (message) => {
-            // The Functions host (.NET SDK) counts deliveries from 1; the JS SDK reports the AMQP header, which starts at 0.
-            const meta: Record<string, unknown> = {
-              messageId: message.messageId,
-              deliveryCount: (message.deliveryCount ?? 0) + 1,
-            };
-            if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
-            if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
-            await handler(message.body, context(fn, meta));
-          },
+          processMessage,
           processError: async (args) => {
             log(`[${fn.name}] ${args.errorSource}: ${args.error.message}`);
             return Promise.resolve();
@@ -166,6 +225,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         { autoCompleteMessages: true, maxConcurrentCalls: 16 },
       );
     }
+    cleanups.push(async () => {
+      stopSessions.abort(new Error('The local runtime is stopping.'));
+      await settledWithin(Promise.all(sessionLoops), SESSION_STOP_WAIT_MS);
+    });
     if (broker !== undefined && options.printEvents === true) {
       const events = sbClient.createReceiver(config.resultsTopic, 'console', { receiveMode: 'receiveAndDelete' });
       receivers.push(events);
@@ -261,4 +324,99 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     await stopAll();
     throw error;
   }
+}
+
+interface SessionLoopOptions {
+  client: ServiceBusClient;
+  queueName: string;
+  processMessage: (message: ServiceBusReceivedMessage) => Promise<void>;
+  /** `maxAutoLockRenewalDurationInMs` of the session receivers (0: never renew, no $management calls). */
+  lockRenewalMs: number;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}
+
+/**
+ * One session consumer of a session-enabled queue, as the Functions host runs them: lock the next session that
+ * has messages, process its messages one at a time in order (complete on success, abandon on throw, so a failed
+ * change is retried before any later change of the same backend), and let go of the session once it has been idle
+ * for {@link SESSION_IDLE_MS}. Ends when `signal` aborts, after the message in hand.
+ *
+ * Sessions are for when the order of changes to one backend matters (e.g. a pipeline sends successive updates of
+ * the same backend): changes to one backend are applied strictly in order, one at a time, while different backends
+ * proceed in parallel; the cost is throughput per backend.
+ */
+async function runSessionLoop(options: SessionLoopOptions): Promise<void> {
+  const { client, queueName, log, signal } = options;
+  while (!signal.aborted) {
+    let receiver: ServiceBusSessionReceiver;
+    try {
+      receiver = await client.acceptNextSession(queueName, {
+        receiveMode: 'peekLock',
+        maxAutoLockRenewalDurationInMs: options.lockRenewalMs,
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      // No session with messages within the wait (or another consumer got it first): ask again.
+      if (isServiceBusError(error) && (error.code === 'ServiceTimeout' || error.code === 'SessionCannotBeLocked')) {
+        continue;
+      }
+      log(`session receiver: ${errorMessage(error)}`);
+      await sleep(SESSION_RETRY_DELAY_MS, signal);
+      continue;
+    }
+    try {
+      while (!signal.aborted) {
+        const [message] = await receiver.receiveMessages(1, { maxWaitTimeInMs: SESSION_IDLE_MS });
+        if (message === undefined) break;
+        try {
+          await options.processMessage(message);
+        } catch (error) {
+          log(`processMessageCallback: ${errorMessage(error)}`);
+          await receiver.abandonMessage(message);
+          continue;
+        }
+        await receiver.completeMessage(message);
+      }
+    } catch (error) {
+      // The session is lost (lock or connection): whatever was not settled comes back for the next holder, in order.
+      if (!signal.aborted) log(`session ${String(receiver.sessionId)}: ${errorMessage(error)}`);
+    } finally {
+      await receiver.close().catch((error: unknown) => log(`closing session receiver: ${errorMessage(error)}`));
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolveSleep) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolveSleep();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    if (signal.aborted) done();
+  });
+}
+
+/** Waits for `work` to settle, but no longer than `ms`. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolveBound) => {
+    timer = setTimeout(resolveBound, ms);
+  });
+  await Promise.race([
+    work.then(
+      () => undefined,
+      () => undefined,
+    ),
+    bound,
+  ]);
+  clearTimeout(timer);
 }

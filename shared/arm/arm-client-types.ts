@@ -53,11 +53,16 @@ export interface ArmBackendClient {
   get(target: BackendTarget, options?: CallOptions): Promise<ArmResult>;
   /** GET the collection, following `nextLink` until it is empty. */
   list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>>;
-  /** PUT; 201 created / 200 updated. `ifMatch` optional. */
+  /**
+   * PUT; 201 created / 200 updated. With `ifMatch`, a 412 is final. Without it, the PUT is sent conditionally on
+   * the current ETag (`currentEtag` when the caller just read it — `null` when the backend does not exist — else
+   * read with HEAD), so a re-send after an unknown outcome cannot apply twice; another writer's 412 is re-read and
+   * re-applied until the deadline.
+   */
   createOrUpdate(
     target: BackendTarget,
     body: unknown,
-    options?: CallOptions & { ifMatch?: string },
+    options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult>;
   /**
    * PATCH. With `ifMatch`, a 412 is final. Without it, the client reads the ETag (HEAD) and sends it (never `*`),

@@ -101,6 +101,8 @@ const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
 const DEFAULT_DEADLINE_MS = 120_000;
 /** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
+/** How often a create with an unknown outcome is re-read while waiting for a late answer to land. */
+const CREATE_SETTLE_POLL_MS = 250;
 /** The methods ARM counts against the subscription's write budget. */
 const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
 /** Largest message kept from a thrown error in a synthesised error body. */
@@ -223,6 +225,8 @@ class CallState {
   reads = 0;
   /** Set when an operation send may have been applied by ARM without us seeing the answer. */
   ambiguous = false;
+  /** Set when the last operation send was abandoned by our per-attempt timeout (ARM may still be working on it). */
+  lastSendTimedOut = false;
   lastStatus: number | undefined;
   lastArmError: ErrorBody | undefined;
   lastFailure = 'no attempt was made';
@@ -370,15 +374,19 @@ class ArmClient implements ArmBackendClient {
   async createOrUpdate(
     target: BackendTarget,
     body: unknown,
-    options?: CallOptions & { ifMatch?: string },
+    options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult> {
     const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
-    const spec: RequestSpec = { method: 'PUT', url, body: JSON.stringify(body), role: 'operation' };
-    if (options?.ifMatch !== undefined) spec.ifMatch = options.ifMatch;
-    const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
-    if (answer.kind !== 'answer') return answer;
-    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+    const json = JSON.stringify(body);
+    if (options?.ifMatch !== undefined) {
+      // The caller owns the ETag: a 412 is their answer, final.
+      const spec: RequestSpec = { method: 'PUT', url, body: json, ifMatch: options.ifMatch, role: 'operation' };
+      const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
+      if (answer.kind !== 'answer') return answer;
+      return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+    }
+    return this.writeWithFreshETag(call, 'PUT', url, json, body, options?.currentEtag);
   }
 
   async update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult> {
@@ -392,7 +400,7 @@ class ArmClient implements ArmBackendClient {
       if (answer.kind !== 'answer') return answer;
       return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
     }
-    return this.updateWithFreshETag(call, url, json, body);
+    return this.writeWithFreshETag(call, 'PATCH', url, json, body, undefined);
   }
 
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
@@ -424,12 +432,28 @@ class ArmClient implements ArmBackendClient {
   // ---- helpers for writes -------------------------------------------------------------------------------------------
 
   /**
-   * PATCH with an ETag the client reads itself (never `*`, which would overwrite a concurrent change blindly).
-   * On 412 another writer got in between: re-read and re-apply after a jittered pause, until the deadline.
+   * PATCH, or PUT without a caller's ETag, sent conditionally on the ETag the client knows (`known`, read by the
+   * caller just before) or reads itself (never `*`, which would overwrite a concurrent change blindly). Because every
+   * send — the first and any re-send after an unknown outcome — carries the same precondition, at most one of them
+   * can apply: ARM refuses the others with 412, and the verification read recognises our own write. On a 412 from
+   * another writer: re-read and re-apply after a jittered pause, until the deadline (the last writer wins, as an
+   * unconditional write would). A PUT of a backend that does not exist yet cannot be made conditional (ARM has no
+   * create-only precondition for backends), so it goes to {@link putUnconditionally}, as does a PUT whose caller did
+   * not read the current ETag (no extra read is spent on it).
    */
-  private async updateWithFreshETag(call: CallState, url: string, json: string, desired: unknown): Promise<ArmResult> {
-    const spec: RequestSpec = { method: 'PATCH', url, body: json, role: 'operation' };
-    let etag: string | undefined;
+  private async writeWithFreshETag(
+    call: CallState,
+    method: 'PUT' | 'PATCH',
+    url: string,
+    json: string,
+    desired: unknown,
+    known: string | null | undefined,
+  ): Promise<ArmResult> {
+    const spec: RequestSpec = { method, url, body: json, role: 'operation' };
+    // A PUT without a known ETag: nothing to make it conditional on (a create, or a caller that did not read).
+    if (method === 'PUT' && (known === null || known === undefined))
+      return this.putUnconditionally(call, spec, desired);
+    let etag: string | undefined = known ?? undefined;
     let rounds = 0;
     for (;;) {
       if (etag === undefined) {
@@ -472,8 +496,8 @@ class ArmClient implements ArmBackendClient {
         call.lastArmError = errorOfAnswer(answer);
         return call.transient('Timeout');
       }
-      this.logger?.warn('ARM update lost an ETag race; re-reading and re-applying', {
-        method: 'PATCH',
+      this.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
+        method,
         url: withoutQuery(url),
         round: rounds,
         delayMs: decision.delayMs,
@@ -482,6 +506,31 @@ class ArmClient implements ArmBackendClient {
       if (!(await this.pause(decision.delayMs, call))) return call.aborted();
       etag = undefined;
     }
+  }
+
+  /**
+   * An unconditional PUT. If an attempt timed out on our side, ARM may still be processing it: while the backend
+   * does not exist, the verification keeps reading for up to one attempt timeout before deciding to re-send, so a
+   * slow first write that lands late is recognised instead of being written a second time.
+   */
+  private async putUnconditionally(call: CallState, spec: RequestSpec, desired: unknown): Promise<ArmResult> {
+    const verify: Verify<unknown> = async () => {
+      // Only an attempt we abandoned can land late; a reset connection has either been applied or never will be.
+      const window = call.lastSendTimedOut ? this.perAttemptTimeoutMs : 0;
+      const settleBy = Math.min(this.clock.now() + window, call.deadline - MIN_ATTEMPT_TIMEOUT_MS);
+      for (;;) {
+        const read = await this.exchange(call, { method: 'GET', url: spec.url, role: 'read' });
+        if (read.kind !== 'answer') return undefined;
+        if (isSuccess(read.status) && isApplied(read.body, desired))
+          return call.ok(read.status, read.headers, read.body);
+        // Someone else's backend, or still nothing after the window: send (again).
+        if (read.status !== 404 || this.clock.now() + CREATE_SETTLE_POLL_MS > settleBy) return undefined;
+        if (!(await this.pause(CREATE_SETTLE_POLL_MS, call))) return undefined;
+      }
+    };
+    const answer = await this.exchange(call, spec, verify);
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
   }
 
   /** Verification for PUT/PATCH: a GET showing the desired properties means the write already landed. */
@@ -606,6 +655,9 @@ class ArmClient implements ArmBackendClient {
     } else {
       call.lastFailure = attempt.message;
       if (spec.role === 'operation' && isUnknownOutcome(attempt.outcome)) call.ambiguous = true;
+    }
+    if (spec.role === 'operation') {
+      call.lastSendTimedOut = attempt.kind === 'network' && attempt.outcome.errorCode === ATTEMPT_TIMEOUT_CODE;
     }
   }
 

@@ -60,7 +60,8 @@ export function isApplied(current: unknown, desired: unknown): boolean {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-function childPath(parent: string, key: string): string {
+/** The path of `key` under `parent` (`a.b`, or `a["x-api-key"]` for a name that is not an identifier). */
+export function childPath(parent: string, key: string): string {
   if (IDENTIFIER.test(key)) return parent === '' ? key : `${parent}.${key}`;
   // Header and query names such as `x-api-key` are not identifiers; quote them so the path stays unambiguous.
   return `${parent}[${JSON.stringify(key)}]`;

@@ -7,8 +7,9 @@
  * `Retry-After`, and retrying sooner only earns another 429. This module keeps, per subscription, an estimate of the
  * tokens a new write may use now:
  *
- *   tokens = (what ARM last reported) − (writes let out since and not yet answered) + (refill since)
+ *   tokens = (what ARM last reported) − (writes still in flight) + (refill since, at the learned rate)
  *
+ * never more than the bucket was ever seen to hold (so an idle spell does not license a burst ARM cannot take).
  * A write goes out at once while `tokens ≥ 1` (or while nothing is known yet: optimistic until ARM has said
  * anything); otherwise it waits in a FIFO queue that one timer releases at the refill rate. A 429 pauses everyone
  * until its Retry-After. Every answer re-anchors the estimate on ARM's own figure, so errors never accumulate: a
@@ -17,8 +18,8 @@
  * against the writes answered meanwhile (which also nets out other processes spending the same bucket), falling back
  * to ARM's documented 10/s.
  *
- * The hot path (budget unknown or plentiful) is a map lookup and some arithmetic: no timers, no allocation beyond the
- * permit. Reads are never gated here.
+ * The hot path (budget unknown or plentiful) is O(1): a map lookup and some arithmetic, no timers. Reads are never
+ * gated here. State is kept per subscription for the life of the budget (a handful of subscriptions per process).
  */
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
@@ -40,7 +41,12 @@ const SAMPLE_TAKES = 20;
 const MIN_SAMPLE_MS = 250;
 const MAX_SAMPLE_MS = 2_000;
 /** Weight of a new rate sample against the current estimate. */
-const SAMPLE_WEIGHT = 0.5;
+const SAMPLE_WEIGHT = 0.3;
+/**
+ * A learned rate is paced at this fraction of itself. Pacing a little slow costs next to nothing (each answer shows
+ * the extra tokens and releases them); pacing a little fast earns a 429 and a whole-second pause.
+ */
+const LEARNED_RATE_MARGIN = 0.95;
 /** Weight of a new answer's latency in the moving average. */
 const LATENCY_WEIGHT = 0.2;
 /** Bounds on a learned rate, tokens per second: a wild sample must not stall writers or unleash a burst. */
@@ -140,8 +146,11 @@ class SubscriptionBudget {
   private at = 0;
   /** A lower bound of the bucket's capacity: the most ARM ever reported left, plus the write that was answered. */
   private capacity = 1;
+  /** The refill rate: ARM's documented one until one is learned. */
   private rate: number;
   private rateLearned = false;
+  /** The rate writes are paced at: the refill rate, less a margin once it is a noisy estimate. */
+  private pace: number;
   /** Typical time from letting a write out to its answer, ms (moving average). */
   private latency = 0;
   /** Writes let out and not yet settled. */
@@ -160,6 +169,7 @@ class SubscriptionBudget {
     private readonly defaultRate: number,
   ) {
     this.rate = defaultRate;
+    this.pace = defaultRate;
   }
 
   acquire(options: BudgetWaitOptions): Promise<BudgetWait> {
@@ -267,7 +277,7 @@ class SubscriptionBudget {
       this.disarm();
       return;
     }
-    this.arm(now + Math.ceil((1 - this.tokens) / this.rate), now);
+    this.arm(now + Math.ceil((1 - this.tokens) / this.pace), now);
   }
 
   private arm(at: number, now: number): void {
@@ -292,11 +302,11 @@ class SubscriptionBudget {
   }
 
   /**
-   * The most `tokens` can be: the bucket never holds more than its capacity, plus what refills while a write sent now
-   * travels to ARM, less a token for each write in flight.
+   * The most `tokens` can be: the bucket never holds more than its capacity, less a token for each write in flight
+   * that the refill during a write's travel (latency × rate) does not make up for.
    */
   private bound(): number {
-    return this.capacity + this.rate * this.latency - this.inFlight;
+    return this.capacity - Math.max(0, this.inFlight - this.pace * this.latency);
   }
 
   /** Adds the refill since `at`, never past {@link bound}. */
@@ -306,7 +316,7 @@ class SubscriptionBudget {
     this.at = now;
     if (this.tokens === undefined) return;
     const bound = this.bound();
-    if (this.tokens < bound) this.tokens = Math.min(bound, this.tokens + elapsed * this.rate);
+    if (this.tokens < bound) this.tokens = Math.min(bound, this.tokens + elapsed * this.pace);
   }
 
   /** How long a waiter at `position` in the queue should expect to wait, in ms. */
@@ -315,7 +325,7 @@ class SubscriptionBudget {
     if (this.tokens === undefined) return Math.ceil(pauseWait);
     this.refill(now);
     const short = position + 1 - this.tokens;
-    return Math.ceil(Math.max(pauseWait, short > 0 ? short / this.rate : 0));
+    return Math.ceil(Math.max(pauseWait, short > 0 ? short / this.pace : 0));
   }
 
   /**
@@ -344,9 +354,13 @@ class SubscriptionBudget {
       // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
       // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
       // after refill worth the span: writes are as far from ARM's bucket as the answered one was.
-      const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * this.rate;
+      const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * this.pace;
       this.tokens = Math.min(remaining + credit - this.inFlight, this.bound());
       this.at = now;
+    } else if (took) {
+      // An answer without the header: this ARM does not report the budget, so only 429s can teach us anything.
+      // Back to optimistic, as before the first answer; the pause (if any) still holds.
+      this.tokens = undefined;
     }
     if (this.queue.length > 0) this.pump();
   }
@@ -377,6 +391,7 @@ class SubscriptionBudget {
     const next = this.rateLearned ? this.rate + SAMPLE_WEIGHT * (sample - this.rate) : sample;
     this.rate = Math.min(MAX_RATE_PER_SECOND / 1000, Math.max(MIN_RATE_PER_SECOND / 1000, next));
     this.rateLearned = true;
+    this.pace = this.rate * LEARNED_RATE_MARGIN;
   }
 
   /** The refill rate in use, tokens per second (for tests and diagnostics). */

@@ -7,7 +7,7 @@ import type { Outcome } from '../contract/outcome';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
 import { buildPlan, planChanges } from './plan';
-import { redactSecrets } from './redact';
+import { redactSecrets, scrubSecretValues, secretValues } from './redact';
 import { checkScope, type AllowedScopes } from './scope-policy';
 
 /** What the engine needs from the outside world. */
@@ -74,9 +74,13 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   }
 
   let reads = 0;
+  // The ETag just read (null: no such backend) lets a PUT be sent conditionally without another read.
+  let currentEtag: string | null | undefined;
   if (deps.settings.skipUnchanged && (request.operation === 'createOrUpdate' || request.operation === 'update')) {
     const current = await deps.arm.get(request.target, call);
     reads += current.attempts;
+    if (current.kind === 'ok') currentEtag = current.headers.etag;
+    else if (current.kind === 'armError' && current.status === 404) currentEtag = null;
     if (current.kind === 'ok' && matchesIfMatch(request.ifMatch, current.headers.etag)) {
       if (planChanges(request.operation, current.body, request.body ?? {}).length === 0) {
         deps.logger.info('Backend already in the desired state; no write sent', { requestId: base.requestId });
@@ -94,9 +98,13 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     // A failed read is no reason to refuse the write: the write itself decides (and reports) what ARM says.
   }
 
-  const result = await send(request, deps.arm, call);
+  const result = await send(request, deps.arm, call, currentEtag);
   reads += result.reads;
-  if (result.kind !== 'ok') return finish({ ...failure(result), attempts: result.attempts, reads });
+  if (result.kind !== 'ok') {
+    const failed = failure(result);
+    failed.error = scrubSecretValues(failed.error, secretValues(request.body));
+    return finish({ ...failed, attempts: result.attempts, reads });
+  }
   const outcome: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'> = {
     status: 'succeeded',
     httpStatus: result.status,
@@ -126,11 +134,20 @@ export function policyRefusal(request: ChangeRequest, settings: EngineSettings):
   return checkScope(request, settings.allowedScopes ?? []);
 }
 
-function send(request: ChangeRequest, arm: ArmBackendClient, call: CallOptions): Promise<ArmResult> {
+function send(
+  request: ChangeRequest,
+  arm: ArmBackendClient,
+  call: CallOptions,
+  currentEtag: string | null | undefined,
+): Promise<ArmResult> {
   const withEtag = request.ifMatch === undefined ? call : { ...call, ifMatch: request.ifMatch };
   switch (request.operation) {
     case 'createOrUpdate':
-      return arm.createOrUpdate(request.target, request.body, withEtag);
+      return arm.createOrUpdate(
+        request.target,
+        request.body,
+        currentEtag === undefined ? withEtag : { ...withEtag, currentEtag },
+      );
     case 'update':
       return arm.update(request.target, request.body, withEtag);
     case 'reconnect':

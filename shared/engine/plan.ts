@@ -1,4 +1,4 @@
-import { diffChanges } from '../arm/desired-state';
+import { childPath, diffChanges } from '../arm/desired-state';
 import type { Operation, Plan, PlannedChange } from '../contract/outcome';
 import { redactSecrets, splitPath } from './redact';
 
@@ -69,8 +69,9 @@ function removals(
   const want = isPlainObject(desired) ? desired : {};
   const out: Array<{ path: string; from: unknown; to: unknown }> = [];
   for (const [key, value] of Object.entries(current)) {
-    const path = prefix === '' ? key : `${prefix}.${key}`;
-    if (!(key in want)) out.push({ path, from: value, to: undefined });
+    // Quoted like diffChanges' paths: redaction re-reads the path, and `header.123` would lose its key.
+    const path = childPath(prefix, key);
+    if (!Object.hasOwn(want, key)) out.push({ path, from: value, to: undefined });
     else if (isPlainObject(value) && isPlainObject(want[key])) out.push(...removals(value, want[key], path));
   }
   return out;

@@ -30,6 +30,12 @@ export interface Delivery {
   fallbackRequestId: string;
   correlationId?: string | undefined;
   onTransient: TransientPolicy;
+  /**
+   * When publishing the result event fails after the outcome was recorded: `throw` (a queue message stays
+   * unsettled, so redelivery re-publishes from the record) or `defer` (HTTP: answer the outcome anyway; the record
+   * stays unpublished and the repair sweep publishes it).
+   */
+  onPublishFailure?: 'throw' | 'defer';
 }
 
 /** The result of processing one delivery. */
@@ -140,7 +146,9 @@ async function settle(
     }
     case 'claimed': {
       if (claim.record.deliveries > 1) {
-        deps.logger.warn('Request claimed again after an earlier delivery gave up or crashed', {
+        // Expected after an async accept (registered, then delivered) or a transient failure; after a crash, the
+        // skip-unchanged read and conditional writes keep the re-apply from writing twice.
+        deps.logger.info('Request claimed again', {
           requestId: identity.requestId,
           deliveries: claim.record.deliveries,
         });
@@ -173,6 +181,15 @@ async function publishAndMark(
   deps: ProcessDeps,
   now: () => Date,
 ): Promise<void> {
-  await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+  try {
+    await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+  } catch (error) {
+    if (delivery.onPublishFailure !== 'defer') throw error;
+    deps.logger.error('Publishing the result event failed; the repair sweep will publish it from the ledger', {
+      requestId: outcome.requestId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return;
+  }
   await deps.ledger?.markPublished(record, now());
 }

@@ -60,3 +60,35 @@ export function splitPath(path: string): string[] {
   }
   return keys;
 }
+
+/** The secret values a body carries (by path), for scrubbing them from text that might echo them. */
+export function secretValues(value: unknown): string[] {
+  const found: string[] = [];
+  const visit = (item: unknown, path: string[]): void => {
+    if (Array.isArray(item)) item.forEach((element) => visit(element, path));
+    else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item as Record<string, unknown>)) visit(child, [...path, key]);
+    } else if (typeof item === 'string' && item.length > 0 && isSecretPath(path)) found.push(item);
+  };
+  visit(value, []);
+  return found;
+}
+
+/**
+ * Replaces every occurrence of the given secret values in every string of `value` (deep copy). A safeguard for
+ * text we do not control, such as ARM's error messages, which are redacted by path but could echo a value.
+ */
+export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  // Longest first, so a secret that contains another is replaced whole.
+  const ordered = [...new Set(secrets)].sort((a, b) => b.length - a.length);
+  const scrub = (item: unknown): unknown => {
+    if (typeof item === 'string') return ordered.reduce((text, secret) => text.split(secret).join(REDACTED), item);
+    if (Array.isArray(item)) return item.map(scrub);
+    if (item !== null && typeof item === 'object') {
+      return Object.fromEntries(Object.entries(item as Record<string, unknown>).map(([k, v]) => [k, scrub(v)]));
+    }
+    return item;
+  };
+  return scrub(value) as T;
+}

@@ -95,6 +95,11 @@ export interface ChangeLedger {
    * that leave the record terminal. Throws {@link LedgerConflictError} when the record is not (or no longer) terminal.
    */
   markPublished(record: LedgerRecord, now: Date): Promise<LedgerRecord>;
+  /**
+   * Terminal records whose result event was not published (the publish failed after the outcome was recorded),
+   * last updated before `olderThan`, at most `limit`: the repair sweep re-publishes them.
+   */
+  unpublished(olderThan: Date, limit: number): Promise<LedgerRecord[]>;
   /** The record of a requestId, or undefined. */
   get(requestId: string): Promise<LedgerRecord | undefined>;
   /**

@@ -178,6 +178,18 @@ class TableLedger implements ChangeLedger {
     return (await this.read(requestId))?.record;
   }
 
+  async unpublished(olderThan: Date, limit: number): Promise<LedgerRecord[]> {
+    await this.ensureTable();
+    const filter = odata`RowKey eq ${LEDGER_ROW_KEY} and published eq false and updatedAt lt ${olderThan.toISOString()}`;
+    const found: LedgerRecord[] = [];
+    for await (const entity of this.client.listEntities({ queryOptions: { filter }, abortSignal: this.signal() })) {
+      const record = fromLedgerEntity(entity).record;
+      if (TERMINAL_STATES.has(record.state)) found.push(record);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
   async purge(cutoff: Date): Promise<number> {
     await this.ensureTable();
     const filter = odata`RowKey eq ${LEDGER_ROW_KEY} and updatedAt lt ${cutoff.toISOString()}`;

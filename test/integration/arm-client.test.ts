@@ -118,3 +118,46 @@ it('does not trust the emulator without its CA (verification stays on)', async (
   expect(result.kind).toBe('transient');
   expect(emulator.requests).toHaveLength(0);
 });
+
+describe('PUT with a slow ARM (answer later than the per-attempt timeout)', () => {
+  /** Writes ARM applied, whether or not the client saw the answer; waits for delayed ones to land first. */
+  async function appliedPuts(id: string): Promise<number> {
+    for (let i = 0; i < 100 && emulator.requests.some((r) => r.status === 0 && r.fault?.startsWith('delay')); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return emulator.requests.filter(
+      (r) => r.method === 'PUT' && r.path.endsWith(`/backends/${id}`) && r.status >= 200 && r.status < 300,
+    ).length;
+  }
+
+  it('an update sent on the known ETag is applied once: the re-send is refused and recognised', async () => {
+    emulator.putBackend(backendResourceId(backend('slow-u')), { url: 'https://old.example', protocol: 'http' });
+    const etag = emulator.getBackend(backendResourceId(backend('slow-u')))!.etag;
+    emulator.injectFault({ method: 'PUT', delayMs: 2600, count: 1 });
+    const result = await client.createOrUpdate(backend('slow-u'), single('https://new.example'), { currentEtag: etag });
+    expect(result).toMatchObject({ kind: 'ok' });
+    expect(await appliedPuts('slow-u')).toBe(1);
+    expect(emulator.requests.filter((r) => r.method === 'PUT').every((r) => r.ifMatch === etag)).toBe(true);
+  });
+
+  it('a create is applied once: the client waits for the late write before re-sending', async () => {
+    emulator.injectFault({ method: 'PUT', delayMs: 2600, count: 1 });
+    const result = await client.createOrUpdate(backend('slow-c'), single('https://c.example'), { currentEtag: null });
+    expect(result).toMatchObject({ kind: 'ok' });
+    expect(await appliedPuts('slow-c')).toBe(1);
+  });
+
+  it('another writer between our read and our PUT: re-read and re-applied (last writer wins)', async () => {
+    emulator.putBackend(backendResourceId(backend('raced')), { url: 'https://old.example', protocol: 'http' });
+    const stale = emulator.getBackend(backendResourceId(backend('raced')))!.etag;
+    emulator.putBackend(backendResourceId(backend('raced')), { url: 'https://other-writer.example', protocol: 'http' });
+    const result = await client.createOrUpdate(backend('raced'), single('https://mine.example'), {
+      currentEtag: stale,
+    });
+    expect(result).toMatchObject({ kind: 'ok', status: 200 });
+    expect(emulator.getBackend(backendResourceId(backend('raced')))?.properties).toMatchObject({
+      url: 'https://mine.example',
+    });
+    expect(methods()).toEqual(['PUT', 'HEAD', 'PUT']);
+  });
+});

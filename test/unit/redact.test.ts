@@ -1,5 +1,5 @@
 import { buildPlan } from '../../shared/engine/plan';
-import { REDACTED, redactSecrets, splitPath } from '../../shared/engine/redact';
+import { REDACTED, redactSecrets, scrubSecretValues, secretValues, splitPath } from '../../shared/engine/redact';
 
 const SECRETS = ['s3cr3t-auth-param', 's3cr3t-header-val', 's3cr3t-query-val', 's3cr3t-proxy-pass'];
 
@@ -104,5 +104,30 @@ describe('buildPlan', () => {
     const plan = buildPlan('createOrUpdate', null, { properties: { url: 'https://a/', protocol: 'http' } });
     expect(plan.current).toBeNull();
     expect(plan.changes.map((c) => c.path).sort()).toEqual(['properties.protocol', 'properties.url']);
+  });
+});
+
+describe('scrubSecretValues', () => {
+  it('removes a request’s own secret values from text it does not control (an ARM error message)', () => {
+    const secrets = secretValues(backendWithSecrets());
+    expect(secrets.sort()).toEqual([...SECRETS, SECRETS[1], SECRETS[2]].sort());
+    const error = {
+      code: 'BadRequest',
+      message: `Header value ${SECRETS[1]} is invalid`,
+      details: [{ code: 'x', message: SECRETS[3] }],
+    };
+    const scrubbed = scrubSecretValues(error, secrets);
+    expect(containsSecret(scrubbed)).toBe(false);
+    expect(scrubbed.message).toBe(`Header value ${REDACTED} is invalid`);
+  });
+});
+
+describe('plan removal paths', () => {
+  it('redacts a removed credential whose header name is not an identifier', () => {
+    const current = { properties: { credentials: { header: { '123': ['pl4nted-numeric'], keep: ['k'] } } } };
+    const desired = { properties: { credentials: { header: { keep: ['k'] } } } };
+    const plan = buildPlan('createOrUpdate', current, desired);
+    expect(JSON.stringify(plan)).not.toContain('pl4nted-numeric');
+    expect(plan.changes).toEqual([{ path: 'properties.credentials.header["123"]', from: [REDACTED] }]);
   });
 });
