@@ -146,6 +146,8 @@ class SubscriptionBudget {
   private at = 0;
   /** A lower bound of the bucket's capacity: the most ARM ever reported left, plus the write that was answered. */
   private capacity = 1;
+  /** Whether ARM ever reported the remaining budget; until then the capacity is unknown, not 1. */
+  private capacityKnown = false;
   /** The refill rate: ARM's documented one until one is learned. */
   private rate: number;
   private rateLearned = false;
@@ -182,9 +184,11 @@ class SubscriptionBudget {
         return Promise.resolve({ kind: 'granted', permit: this.grant() });
       }
     }
-    const estimate = this.estimateWait(now, this.queue.length);
-    if (deadline !== undefined && now + estimate > deadline) {
-      return Promise.resolve({ kind: 'deadline', retryAfterMs: estimate });
+    // Refuse at once only when ARM itself said so: its Retry-After pause alone passes the deadline. A wait that is
+    // merely predicted from pacing is not refused early: under a storm of 429s the prediction is pessimistic, and a
+    // queue message refused at once is redelivered at once, burning its deliveries. The deadline timer ends the wait.
+    if (deadline !== undefined && this.pausedUntil > deadline) {
+      return Promise.resolve({ kind: 'deadline', retryAfterMs: this.estimateWait(now, this.queue.length) });
     }
     return this.enqueue(now, signal, deadline);
   }
@@ -306,6 +310,9 @@ class SubscriptionBudget {
    * that the refill during a write's travel (latency × rate) does not make up for.
    */
   private bound(): number {
+    // Without a reported figure (an ARM that sends no remaining header, 429s alone), the refill since the pause is
+    // the only limit: after Retry-After, ARM's bucket holds at least pause × rate tokens.
+    if (!this.capacityKnown) return Number.POSITIVE_INFINITY;
     return this.capacity - Math.max(0, this.inFlight - this.pace * this.latency);
   }
 
@@ -348,6 +355,7 @@ class SubscriptionBudget {
       this.latency = this.latency === 0 ? span : this.latency + LATENCY_WEIGHT * (span - this.latency);
     }
     if (took && this.anchor !== undefined) this.anchor.takes += 1;
+    if (observation.remaining !== undefined) this.capacityKnown = true;
     if (remaining !== undefined) {
       this.capacity = Math.max(this.capacity, took ? remaining + 1 : remaining);
       this.learnRate(now, remaining);

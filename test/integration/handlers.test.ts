@@ -114,8 +114,10 @@ describe('backendChanges (HTTP)', () => {
 
   it('answers 429 with Retry-After when ARM keeps throttling past the deadline', async () => {
     stack.emulator.injectFault({ method: 'PUT', status: 429, retryAfter: '30', count: Infinity });
+    // ARM throttles per subscription, and so does the client's write limiter: use a subscription of its own.
+    const throttled = { ...target, subscriptionId: '11111111-1111-1111-1111-111111111111' };
     const res = await http()(
-      post(JSON.stringify({ operation: 'createOrUpdate', target, body })),
+      post(JSON.stringify({ operation: 'createOrUpdate', target: throttled, body })),
       stack.context('backendChanges'),
     );
     stack.emulator.clearFaults();

@@ -248,15 +248,18 @@ describe('429 and Retry-After', () => {
     expect(waits.map((w) => w.at! - START).slice(9)).toEqual([3_000, 3_100, 3_200]);
   });
 
-  it('pauses even before any remaining figure was seen, and treats the bucket as empty', async () => {
+  it('pauses even before any remaining figure was seen, then lets out what the refill allows', async () => {
     const clock = new ManualClock();
     const budget = createWriteBudget({ clock });
     permitOf(await budget.acquire(SUB)).settle({ throttled: true, retryAfterMs: 1_000 });
-    const waits = Array.from({ length: 3 }, () => track(budget.acquire(SUB), clock));
+    const waits = Array.from({ length: 15 }, () => track(budget.acquire(SUB), clock));
     await clock.advance(999);
     expect(waits.filter((w) => w.result)).toHaveLength(0);
     await clock.advance(1);
-    expect(waits.filter((w) => w.result?.kind === 'granted')).toHaveLength(1);
+    // The 429 emptied the bucket; a second of refill at ARM's documented 10/s allows 10, not all 15.
+    expect(waits.filter((w) => w.result?.kind === 'granted')).toHaveLength(10);
+    await clock.advance(500);
+    expect(waits.filter((w) => w.result?.kind === 'granted')).toHaveLength(15);
   });
 });
 
@@ -389,14 +392,17 @@ describe('the ARM client with a write budget', () => {
     return { client, clock, http };
   }
 
-  it('learns the budget from answers and answers Throttled, without sending, when the wait passes the deadline', async () => {
+  it('learns the budget from answers and answers Throttled, without sending, when the wait reaches the deadline', async () => {
     const { client, clock, http } = setup(() => ({
       status: 200,
       headers: { 'x-ms-ratelimit-remaining-subscription-writes': '0' },
     }));
     expect(await client.createOrUpdate(target, body)).toMatchObject({ kind: 'ok' });
-    const result = await client.createOrUpdate(target, body, { deadline: clock.now() + 50 });
-    expect(result).toMatchObject({ kind: 'transient', code: 'Throttled', retryAfterMs: 100, attempts: 0 });
+    const pending = client.createOrUpdate(target, body, { deadline: clock.now() + 50 });
+    await clock.advance(50);
+    const result = await pending;
+    expect(result).toMatchObject({ kind: 'transient', code: 'Throttled', attempts: 0 });
+    expect((result as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
     expect(http.sent).toEqual(['PUT']);
   });
 
