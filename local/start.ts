@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     `  ARM              ${s['ARM_ENDPOINT']}${runtime.emulator ? '  (embedded emulator, token ' + runtime.emulator.token + ', CA ' + s['ARM_CA_CERT_FILE'] + ')' : ''}`,
     `  Service Bus      ${runtime.broker ? 'embedded AMQP broker on 127.0.0.1:' + runtime.broker.port : 'from ServiceBusConnection'}`,
     `                   queue ${runtime.services.config.changeRequestsQueue}, topic ${runtime.services.config.resultsTopic}${runtime.broker ? ' (subscription "all")' : ''}`,
+    `  Ledger           ${runtime.azurite ? 'Azurite (in memory) at ' + runtime.azurite.tableUrl : 'AzureWebJobsStorage'}, table ${runtime.services.config.ledger.tableName}; status: GET ${runtime.url}/api/backend-changes/{requestId}`,
     `  Functions        ${runtime.registrations.map((r) => `${r.name} (${r.kind})`).join(', ')}`,
     '',
     'Try it:',

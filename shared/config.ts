@@ -63,6 +63,9 @@ const ConfigSchema = z.object({
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
 });
 
+/** The names of every setting the app reads through {@link loadConfig}. */
+export const SETTING_NAMES: readonly string[] = Object.keys(ConfigSchema.shape);
+
 /** The parsed, typed configuration. */
 export interface Config {
   armEndpoint: string;
