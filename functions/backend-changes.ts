@@ -6,6 +6,7 @@ import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
 import { processChange, type ProcessDeps } from '../shared/engine/process-change';
+import { notJsonError } from '../shared/engine/rejection';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { backendSessionId } from '../shared/messaging/session-id';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
@@ -13,11 +14,7 @@ import { contextLogger } from './context-logger';
 import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
 
-const NOT_JSON: ErrorBody = {
-  code: 'ValidationError',
-  message: 'The body is not valid JSON.',
-  details: [{ code: 'InvalidJson', target: 'body', message: 'The body is not valid JSON.' }],
-};
+const NOT_JSON = notJsonError('The body');
 
 /**
  * `POST /api/backend-changes`: one change request per call. Synchronous by default (the outcome, with ARM's

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { processChange } from '../shared/engine/process-change';
+import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
 import { processDeps, type ServicesProvider } from './services';
@@ -10,11 +11,7 @@ export class RedeliverError extends Error {
   override readonly name = 'RedeliverError';
 }
 
-const NOT_JSON = {
-  code: 'ValidationError',
-  message: 'The message body is not valid JSON.',
-  details: [{ code: 'InvalidJson', target: 'body', message: 'The message body is not valid JSON.' }],
-};
+const NOT_JSON = notJsonError('The message body');
 
 /**
  * Service Bus queue trigger on the change-request queue. Settlement: invalid → `rejected` event, return;

@@ -379,13 +379,7 @@ class ArmClient implements ArmBackendClient {
     const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const json = JSON.stringify(body);
-    if (options?.ifMatch !== undefined) {
-      // The caller owns the ETag: a 412 is their answer, final.
-      const spec: RequestSpec = { method: 'PUT', url, body: json, ifMatch: options.ifMatch, role: 'operation' };
-      const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
-      if (answer.kind !== 'answer') return answer;
-      return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
-    }
+    if (options?.ifMatch !== undefined) return this.writeWithCallerETag(call, 'PUT', url, json, body, options.ifMatch);
     return this.writeWithFreshETag(call, 'PUT', url, json, body, options?.currentEtag);
   }
 
@@ -393,13 +387,8 @@ class ArmClient implements ArmBackendClient {
     const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const json = JSON.stringify(body);
-    if (options?.ifMatch !== undefined) {
-      // The caller owns the ETag: a 412 is their answer, final.
-      const spec: RequestSpec = { method: 'PATCH', url, body: json, ifMatch: options.ifMatch, role: 'operation' };
-      const answer = await this.exchange(call, spec, this.verifyApplied(call, url, body));
-      if (answer.kind !== 'answer') return answer;
-      return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
-    }
+    if (options?.ifMatch !== undefined)
+      return this.writeWithCallerETag(call, 'PATCH', url, json, body, options.ifMatch);
     return this.writeWithFreshETag(call, 'PATCH', url, json, body, undefined);
   }
 
@@ -430,6 +419,21 @@ class ArmClient implements ArmBackendClient {
   }
 
   // ---- helpers for writes -------------------------------------------------------------------------------------------
+
+  /** PUT or PATCH on the caller's ETag: the caller owns it, so a 412 is their answer, final. */
+  private async writeWithCallerETag(
+    call: CallState,
+    method: 'PUT' | 'PATCH',
+    url: string,
+    json: string,
+    desired: unknown,
+    ifMatch: string,
+  ): Promise<ArmResult> {
+    const spec: RequestSpec = { method, url, body: json, ifMatch, role: 'operation' };
+    const answer = await this.exchange(call, spec, this.verifyApplied(call, url, desired));
+    if (answer.kind !== 'answer') return answer;
+    return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
+  }
 
   /**
    * PATCH, or PUT without a caller's ETag, sent conditionally on the ETag the client knows (`known`, read by the

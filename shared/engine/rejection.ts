@@ -52,3 +52,9 @@ function targetOf(target: unknown): string | undefined {
     workspaceId,
   });
 }
+
+/** The refusal of an input that is not JSON at all; `$` (the whole input) is the offending field. */
+export function notJsonError(subject: string): ErrorBody {
+  const message = `${subject} is not valid JSON.`;
+  return { code: 'ValidationError', message, details: [{ code: 'InvalidJson', target: '$', message }] };
+}

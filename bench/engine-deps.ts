@@ -1,0 +1,43 @@
+/**
+ * The product's engine and ARM client, wired to an emulator the way `functions/services.ts` wires them to ARM.
+ */
+import { createArmBackendClient } from '../shared/arm/arm-client';
+import type { ArmBackendClient } from '../shared/arm/arm-client-types';
+import { createArmCredential } from '../shared/arm/credential';
+import type { WriteBudget } from '../shared/arm/write-budget';
+import { systemClock } from '../shared/clock';
+import type { EngineDeps } from '../shared/engine/execute-change';
+import { silentLogger } from '../shared/logger';
+import { API_VERSION } from './workload';
+
+/** Where the emulator listens and how to reach it. */
+export interface EmulatorAddress {
+  url: string;
+  caCertPem: string;
+  token: string;
+}
+
+/** A real ARM client (keep-alive, the emulator's CA trusted) for `emulator`, optionally with a write budget. */
+export function benchArmClient(
+  emulator: EmulatorAddress,
+  options: { writeBudget?: WriteBudget; deadlineMs?: number } = {},
+): ArmBackendClient {
+  return createArmBackendClient({
+    endpoint: emulator.url,
+    apiVersion: API_VERSION,
+    credential: createArmCredential({ endpoint: emulator.url, accessToken: emulator.token }),
+    caCertPem: emulator.caCertPem,
+    ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
+    ...(options.writeBudget === undefined ? {} : { writeBudget: options.writeBudget }),
+  });
+}
+
+/** The engine's dependencies around `arm`, with the production defaults except `skipUnchanged`. */
+export function benchEngineDeps(arm: ArmBackendClient, skipUnchanged: boolean, deadlineMs = 120_000): EngineDeps {
+  return {
+    arm,
+    clock: systemClock,
+    logger: silentLogger,
+    settings: { allowDelete: false, deadlineMs, skipUnchanged },
+  };
+}
