@@ -44,7 +44,10 @@ type Config = 'bare' | 'engine' | 'engineSkipUnchanged';
  * Measures the three configurations in `rounds` interleaved rounds (the order rotates each round, so drift of a
  * noisy machine spreads evenly). Every request must succeed; a failure aborts the row.
  */
-export async function measureThroughput(emulator: ChildEmulator, options: ThroughputOptions): Promise<ThroughputResult> {
+export async function measureThroughput(
+  emulator: ChildEmulator,
+  options: ThroughputOptions,
+): Promise<ThroughputResult> {
   const { requests, concurrency, backends } = options;
   const bare = createBareClient(emulator.url, emulator.caCertPem, emulator.token, concurrency);
   const arm = benchArmClient(emulator);

@@ -164,12 +164,15 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     };
 
     // Queue triggers: the real Service Bus receiver.
-    const sbClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '');
+    // Reconnect within a second or two after the broker comes back (the SDK's default first retry waits 30 s).
+    const sbClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '', {
+      retryOptions: { retryDelayInMs: 500, maxRetryDelayInMs: 5_000 },
+    });
     cleanups.push(() => sbClient.close());
     // Session receivers get their own client: its operation timeout is how long acceptNextSession long-polls,
     // which bounds how long stop() waits for an idle session loop.
     const sessionClient = new ServiceBusClient(settings['ServiceBusConnection'] ?? '', {
-      retryOptions: { timeoutInMs: SESSION_ACCEPT_WAIT_MS },
+      retryOptions: { timeoutInMs: SESSION_ACCEPT_WAIT_MS, retryDelayInMs: 500, maxRetryDelayInMs: 5_000 },
     });
     cleanups.push(() => sessionClient.close());
     const receivers: ServiceBusReceiver[] = [];

@@ -4,7 +4,7 @@ import type { ErrorBody } from '../contract/error-response';
 import { isTransientFailure, type Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
 import { fingerprintRequest } from '../ledger/fingerprint';
-import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
+import { LedgerConflictError, TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
 import { executeChange, type EngineDeps } from './execute-change';
 import { rejectedOutcome } from './rejection';
 
@@ -120,8 +120,17 @@ async function settle(
   });
 
   switch (claim.kind) {
-    case 'busy':
-      return { kind: 'busy', requestId: identity.requestId };
+    case 'busy': {
+      // Another delivery is applying it now (a duplicate delivered concurrently). Wait for its outcome rather than
+      // bouncing straight back to the broker, which would redeliver at once and burn this copy's deliveries.
+      const decided = await waitForDecision(ledger, identity.requestId, claim.record, deps);
+      if (decided?.outcome === undefined) return { kind: 'busy', requestId: identity.requestId };
+      deps.logger.info('Duplicate delivery answered from the ledger after the first one finished', {
+        requestId: identity.requestId,
+      });
+      // The delivery that applied it publishes its event (and repairs a failed publish on its own redelivery).
+      return { kind: 'outcome', outcome: decided.outcome, duplicate: true };
+    }
     case 'conflict': {
       const outcome = rejectedOutcome(
         request ?? { requestId: identity.requestId },
@@ -192,4 +201,32 @@ async function publishAndMark(
     return;
   }
   await deps.ledger?.markPublished(record, now());
+}
+
+/** How often a busy record is re-read while another delivery applies it. */
+const BUSY_POLL_MS = 200;
+
+/**
+ * Re-reads a record held by another delivery until it is decided, its lease ends, or the change deadline passes.
+ * Returns the decided record, or undefined when it is still undecided.
+ */
+async function waitForDecision(
+  ledger: ChangeLedger,
+  requestId: string,
+  held: LedgerRecord,
+  deps: ProcessDeps,
+): Promise<LedgerRecord | undefined> {
+  const leaseEnd = held.leaseUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(held.leaseUntil);
+  const until = Math.min(deps.clock.now() + deps.settings.deadlineMs, leaseEnd);
+  while (deps.clock.now() + BUSY_POLL_MS <= until) {
+    try {
+      await deps.clock.sleep(BUSY_POLL_MS, deps.signal);
+    } catch {
+      return undefined; // aborted: the function is stopping
+    }
+    const record = await ledger.get(requestId);
+    if (record === undefined || record.state === 'received') return undefined; // released: let redelivery claim it
+    if (TERMINAL_STATES.has(record.state)) return record;
+  }
+  return undefined;
 }

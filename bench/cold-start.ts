@@ -1,0 +1,217 @@
+/**
+ * Row 3, cold start: process start → first change request applied and its event published, for the deployable
+ * bundle; beside it, the time a process needs merely to import the conventional stack, and a bare `node -e 0`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAmqpBroker } from '../local/amqp-broker';
+import { startArmEmulator } from '../local/arm-emulator';
+import { BUNDLE_FILE, buildPackage } from '../scripts/package';
+import { ROOT } from './child-emulator';
+import { COLD_START_PROBE } from './cold-start-probe';
+import { median, round } from './stats';
+import { benchTarget, benchBody } from './workload';
+
+/** The packages a conventional implementation would import at start. */
+export const CONVENTIONAL_STACK = [
+  '@azure/functions',
+  '@azure/identity',
+  '@azure/service-bus',
+  '@azure/arm-apimanagement',
+] as const;
+
+const TOPIC = 'backend-change-results';
+const SUBSCRIPTION = `${TOPIC}/Subscriptions/all`;
+const RUN_TIMEOUT_MS = 30_000;
+
+/** What row 3 measured, ms per run. */
+export interface ColdStartResult {
+  runs: number;
+  bundleBytes: number;
+  /** Spawn → the handler's answer (the change applied, its event published and verified on the topic). */
+  oursMs: number[];
+  /** Inside the child: process start → functions registered, and → answered (performance.now()). */
+  oursReadyInChildMs: number[];
+  oursAnsweredInChildMs: number[];
+  /**
+   * Where the time of our runs goes, ms from spawn (medians): the child's clock origin, functions registered, the
+   * ARM PUT arriving at the emulator, the result event enqueued at the broker, the answer read by the parent.
+   */
+  oursPhasesMs: {
+    processOrigin: number;
+    registered: number;
+    armPutArrived: number;
+    eventEnqueued: number;
+    answered: number;
+  };
+  /** Spawn → exit of `node -e "require(<conventional stack>)"`. */
+  conventionalImportMs: number[];
+  /** Spawn → exit of `node -e 0`. */
+  nodeBaselineMs: number[];
+  median: { ours: number; conventionalImport: number; nodeBaseline: number };
+  /** median(ours) / median(conventionalImport). */
+  ratio: number;
+}
+
+interface Spawned {
+  ms: number;
+  stdout: string;
+  /** Epoch ms at spawn. */
+  spawnedAt: number;
+}
+
+/**
+ * Spawns `node args` and resolves with the time from spawn until `until` is met: the process exits (`'exit'`), or
+ * it has written a complete first line (`'line'`). Rejects on a non-zero exit or after 30 s.
+ */
+function timeNode(args: string[], env: NodeJS.ProcessEnv, until: 'exit' | 'line'): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const spawnedAt = Date.now();
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let done = false;
+    const timer = setTimeout(() => {
+      child.kill();
+      finish(new Error(`node ${args[0]} did not finish within ${RUN_TIMEOUT_MS} ms`));
+    }, RUN_TIMEOUT_MS);
+    const finish = (error: Error | undefined, ms = 0): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve({ ms, stdout, spawnedAt });
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (until === 'line' && stdout.includes('\n')) finish(undefined, performance.now() - started);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error) => finish(error));
+    child.on('exit', (code) => {
+      if (code !== 0) finish(new Error(`node exited with ${code}: ${stderr.trim().slice(0, 2000)}`));
+      else finish(until === 'exit' ? undefined : new Error('exited without a line'), performance.now() - started);
+    });
+  });
+}
+
+/**
+ * Builds the bundle into a temporary directory, starts an ARM emulator and an AMQP broker in this process, then
+ * interleaves `runs` spawns of each: our bundle answering one createOrUpdate (a fresh backend each run), the
+ * conventional import, and `node -e 0`. Every run's result event is checked on the topic subscription.
+ */
+export async function measureColdStart(runs: number): Promise<ColdStartResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'apim-bench-cold-'));
+  const emulator = await startArmEmulator();
+  const broker = await startAmqpBroker({
+    queues: [{ name: 'backend-change-requests' }],
+    topics: [{ name: TOPIC, subscriptions: ['all'] }],
+  });
+  try {
+    const outDir = join(dir, 'dist-package');
+    const pkg = await buildPackage({ outDir });
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, emulator.caCertPem);
+    const bare = { PATH: process.env['PATH'] ?? '' };
+    const appEnv = {
+      ...bare,
+      ARM_ENDPOINT: emulator.url,
+      ARM_ACCESS_TOKEN: emulator.token,
+      ARM_CA_CERT_FILE: caFile,
+      ServiceBusConnection: broker.connectionString,
+    };
+    const importScript = CONVENTIONAL_STACK.map((name) => `require(${JSON.stringify(name)});`).join('');
+
+    const result: Omit<ColdStartResult, 'median' | 'ratio'> = {
+      runs,
+      bundleBytes: pkg.files.find((file) => file.path === BUNDLE_FILE)?.bytes ?? 0,
+      oursMs: [],
+      oursReadyInChildMs: [],
+      oursAnsweredInChildMs: [],
+      oursPhasesMs: { processOrigin: 0, registered: 0, armPutArrived: 0, eventEnqueued: 0, answered: 0 },
+      conventionalImportMs: [],
+      nodeBaselineMs: [],
+    };
+    const phases: Array<ColdStartResult['oursPhasesMs']> = [];
+    const ours = async (run: number): Promise<void> => {
+      const requestId = `cold-start-${run}-${Date.now()}`;
+      const index = 900_000 + run;
+      const change = {
+        requestId,
+        operation: 'createOrUpdate',
+        target: benchTarget(index),
+        body: benchBody(index, 'cold'),
+      };
+      const spawned = await timeNode(
+        ['-e', COLD_START_PROBE, join(outDir, BUNDLE_FILE), JSON.stringify(change)],
+        appEnv,
+        'line',
+      );
+      const line = JSON.parse(spawned.stdout.split('\n')[0]!) as {
+        timeOrigin: number;
+        readyMs: number;
+        answeredMs: number;
+        status: number;
+        outcomeStatus: string;
+      };
+      if (line.status !== 201 || line.outcomeStatus !== 'succeeded') {
+        throw new Error(`cold start run answered ${line.status} (${line.outcomeStatus})`);
+      }
+      const event = broker
+        .messages(SUBSCRIPTION)
+        .find((message) => (message.body as { data?: { requestId?: string } }).data?.requestId === requestId);
+      if (event === undefined)
+        throw new Error(`cold start run ${run}: no result event for ${requestId} on ${SUBSCRIPTION}`);
+      const put = emulator.requests.find((entry) => entry.method === 'PUT' && entry.path.endsWith(`/bench-${index}`));
+      phases.push({
+        processOrigin: line.timeOrigin - spawned.spawnedAt,
+        registered: line.timeOrigin + line.readyMs - spawned.spawnedAt,
+        armPutArrived: (put?.time ?? Number.NaN) - spawned.spawnedAt,
+        eventEnqueued: event.enqueuedTime.getTime() - spawned.spawnedAt,
+        answered: spawned.ms,
+      });
+      result.oursMs.push(round(spawned.ms, 1));
+      result.oursReadyInChildMs.push(round(line.readyMs, 1));
+      result.oursAnsweredInChildMs.push(round(line.answeredMs, 1));
+    };
+    const conventional = async (): Promise<void> => {
+      result.conventionalImportMs.push(round((await timeNode(['-e', importScript], bare, 'exit')).ms, 1));
+    };
+    const baseline = async (): Promise<void> => {
+      result.nodeBaselineMs.push(round((await timeNode(['-e', '0'], bare, 'exit')).ms, 1));
+    };
+
+    // One unmeasured pass of each warms the file-system cache, as a warm deployment disk would be.
+    await ours(-1);
+    await conventional();
+    await baseline();
+    result.oursMs.length = result.oursReadyInChildMs.length = result.oursAnsweredInChildMs.length = 0;
+    result.conventionalImportMs.length = result.nodeBaselineMs.length = 0;
+    phases.length = 0;
+    const order = [ours, conventional, baseline];
+    for (let run = 0; run < runs; run++) {
+      for (let k = 0; k < order.length; k++) await order[(run + k) % order.length]!(run);
+    }
+    const phase = (key: keyof ColdStartResult['oursPhasesMs']): number => round(median(phases.map((p) => p[key])), 1);
+    result.oursPhasesMs = {
+      processOrigin: phase('processOrigin'),
+      registered: phase('registered'),
+      armPutArrived: phase('armPutArrived'),
+      eventEnqueued: phase('eventEnqueued'),
+      answered: phase('answered'),
+    };
+    const m = {
+      ours: round(median(result.oursMs), 1),
+      conventionalImport: round(median(result.conventionalImportMs), 1),
+      nodeBaseline: round(median(result.nodeBaselineMs), 1),
+    };
+    return { ...result, median: m, ratio: round(m.ours / m.conventionalImport, 3) };
+  } finally {
+    await broker.stop();
+    await emulator.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

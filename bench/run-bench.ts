@@ -1,0 +1,109 @@
+/**
+ * `runBench`: every measure of the issue "Performance", side by side in one run, at full or smoke size.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { startChildEmulator, type ChildEmulator } from './child-emulator';
+import { measureColdStart } from './cold-start';
+import { measureCpu } from './cpu';
+import { measureMemory } from './memory';
+import { buildTable, machineInfo, type BenchReport, type RawResults } from './report';
+import { round } from './stats';
+import { measureThrottle } from './throttle';
+import { measureThroughput } from './throughput';
+import { measureWrites } from './writes';
+
+/** How to run the benchmark. */
+export interface BenchOptions {
+  /** Tiny sizes, for the test suite: proves every row runs, measures nothing worth comparing. */
+  smoke?: boolean;
+  /** Where to write the JSON report; none when undefined. */
+  out?: string;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+const CONCURRENCY = 32;
+
+/** The sizes of each row. */
+function sizes(smoke: boolean) {
+  return smoke
+    ? {
+        throughput: { requests: 200, concurrency: CONCURRENCY, rounds: 2, backends: 100 },
+        cpu: { requests: 200, rounds: 2 },
+        coldStartRuns: 1,
+        memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
+        writes: { requests: 200, concurrency: CONCURRENCY },
+        throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
+      }
+    : {
+        throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
+        cpu: { requests: 5000, rounds: 5 },
+        coldStartRuns: 7,
+        memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
+        writes: { requests: 1000, concurrency: CONCURRENCY },
+        throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
+      };
+}
+
+async function withEmulator<T>(
+  options: Parameters<typeof startChildEmulator>[0],
+  run: (emulator: ChildEmulator) => Promise<T>,
+): Promise<T> {
+  const emulator = await startChildEmulator(options);
+  try {
+    return await run(emulator);
+  } finally {
+    await emulator.stop();
+  }
+}
+
+/**
+ * Runs every row and returns the report (also written as JSON to `options.out` when given). The quietest rows go
+ * first (in-process CPU), the throttle row (which mostly waits) last. Throws when any row fails: a benchmark with a
+ * failed request has no result to report.
+ */
+export async function runBench(options: BenchOptions = {}): Promise<BenchReport> {
+  const smoke = options.smoke ?? false;
+  const log = options.log ?? (() => undefined);
+  const size = sizes(smoke);
+  const startedAt = new Date();
+  const started = performance.now();
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    const at = performance.now();
+    log(`${name}…`);
+    const result = await run();
+    log(`${name}: done in ${((performance.now() - at) / 1000).toFixed(1)} s`);
+    return result;
+  };
+
+  const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
+  const { throughput, memory } = await withEmulator({ logRequests: false }, async (emulator) => ({
+    throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
+    memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
+  }));
+  const coldStart = await step('3 cold start', () => measureColdStart(size.coldStartRuns));
+  const writes = await step('5 ARM writes per change', () =>
+    withEmulator({ logRequests: true }, (emulator) => measureWrites(emulator, size.writes)),
+  );
+  const throttle = await step('6 riding the throttle', () =>
+    withEmulator({ logRequests: true, throttle: { writes: size.throttle.bucket } }, (emulator) =>
+      measureThrottle(emulator, size.throttle),
+    ),
+  );
+
+  const raw: RawResults = { throughput, cpu, coldStart, memory, writes, throttle };
+  const report: BenchReport = {
+    smoke,
+    startedAt: startedAt.toISOString(),
+    durationSeconds: round((performance.now() - started) / 1000, 1),
+    machine: machineInfo(),
+    table: buildTable(raw),
+    raw,
+  };
+  if (options.out !== undefined) {
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+  }
+  return report;
+}
