@@ -24,7 +24,7 @@ function resource(target: BackendTarget, body: unknown): unknown {
 
 /** The canned client. `current(target)` is the state a GET returns (undefined: 404). */
 export function cannedArmClient(current: (target: BackendTarget) => unknown = () => undefined): ArmBackendClient {
-  const ok = (status: number, body: unknown): Promise<ArmResult> =>
+  const ok = <T>(status: number, body: T): Promise<ArmResult<T>> =>
     Promise.resolve({ kind: 'ok', status, headers: HEADERS, body, attempts: 1, reads: 0 });
   const notFound = (): Promise<ArmResult<never>> =>
     Promise.resolve({
@@ -36,16 +36,16 @@ export function cannedArmClient(current: (target: BackendTarget) => unknown = ()
       reads: 0,
     });
   return {
-    getEntityTag: (target) => (current(target) === undefined ? notFound() : ok(200, undefined)) as never,
+    getEntityTag: (target) => (current(target) === undefined ? notFound() : ok(200, undefined)),
     get: (target) => {
       const state = current(target);
-      return state === undefined ? notFound() : ok(200, resource(target, state));
+      return state === undefined ? notFound() : ok<unknown>(200, resource(target, state));
     },
     list: () =>
       Promise.resolve({ kind: 'ok', status: 200, headers: HEADERS, body: { value: [] }, attempts: 1, reads: 0 }),
-    createOrUpdate: (target, body) => ok(200, resource(target, body)),
-    update: (target, body) => ok(200, resource(target, body)),
-    reconnect: () => ok(202, undefined) as never,
-    delete: () => ok(200, undefined) as never,
+    createOrUpdate: (target, body) => ok<unknown>(200, resource(target, body)),
+    update: (target, body) => ok<unknown>(200, resource(target, body)),
+    reconnect: () => ok(202, undefined),
+    delete: () => ok(200, undefined),
   };
 }

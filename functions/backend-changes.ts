@@ -8,6 +8,7 @@ import { policyRefusal } from '../shared/engine/execute-change';
 import { processChange, type ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';
+import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
 import { backendSessionId } from '../shared/messaging/session-id';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
 import { contextLogger } from './context-logger';
@@ -15,6 +16,8 @@ import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
 
 const NOT_JSON = notJsonError('The body');
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const HTTP_DEADLINE_MAX_MS = 150_000;
 
 /**
  * `POST /api/backend-changes`: one change request per call. Synchronous by default (the outcome, with ARM's
@@ -44,8 +47,17 @@ export function backendChangesHandler(services: ServicesProvider) {
     } catch {
       notJson = NOT_JSON;
     }
-    const deps = processDeps(svc, logger);
-    const delivery = { fallbackRequestId: randomUUID(), correlationId: context.invocationId } as const;
+    const base = processDeps(svc, logger);
+    // Azure's front end cuts an HTTP call at 230 s: finish well before it, publishing included.
+    const deps = {
+      ...base,
+      settings: { ...base.settings, deadlineMs: Math.min(base.settings.deadlineMs, HTTP_DEADLINE_MAX_MS) },
+    };
+    // A caller that cannot put a requestId in the body can send an Idempotency-Key header: a retried call is then
+    // answered from the ledger instead of being applied again.
+    const key = request.headers.get('idempotency-key')?.trim();
+    const fallbackRequestId = key !== undefined && REQUEST_ID.test(key) ? key : randomUUID();
+    const delivery = { fallbackRequestId, correlationId: context.invocationId } as const;
 
     if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
       const accepted = await acceptAsync(raw, delivery, svc, deps);
@@ -80,8 +92,8 @@ export function backendChangesHandler(services: ServicesProvider) {
 }
 
 /**
- * The `Prefer: respond-async` path: a valid, allowed request is registered in the ledger (so its status is known at
- * once and a conflicting reuse of the requestId is refused now) and enqueued. Returns undefined when the request
+ * The `Prefer: respond-async` path: a valid, allowed request is enqueued and registered in the ledger (so its status
+ * is known at once; a conflicting reuse of the requestId is refused before anything is queued). Returns undefined when the request
  * must instead be answered synchronously (invalid, refused, or already decided).
  */
 async function acceptAsync(
@@ -94,19 +106,12 @@ async function acceptAsync(
   if (!parsed.ok || parsed.request.dryRun) return undefined;
   const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
+  const fingerprint = fingerprintRequest(request);
   if (svc.ledger !== undefined) {
-    const claim = await svc.ledger.claim({
-      requestId: request.requestId,
-      fingerprint: fingerprintRequest(request),
-      operation: request.operation,
-      target: backendResourceId(request.target),
-      leaseMs: deps.leaseMs,
-      now: new Date(svc.clock.now()),
-    });
-    // Decided or conflicting requests are answered synchronously from the ledger by processChange.
-    if (claim.kind === 'conflict' || claim.kind === 'done') return undefined;
-    // Known and waiting for its delivery; a busy record is already on its way.
-    if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
+    // Decided or conflicting requests are answered synchronously from the ledger (by processChange).
+    const known = await svc.ledger.get(request.requestId);
+    if (known !== undefined && (known.fingerprint !== fingerprint || TERMINAL_STATES.has(known.state)))
+      return undefined;
   }
   const body = { ...(raw as Record<string, unknown>), requestId: request.requestId };
   await svc.queue.enqueue([
@@ -117,6 +122,19 @@ async function acceptAsync(
       sessionId: svc.config.sessions ? backendSessionId(request.target) : undefined,
     },
   ]);
+  if (svc.ledger !== undefined) {
+    // Registered after it is safely queued, so a failed enqueue leaves no record that waits for ever. The queue
+    // consumer may already hold or have finished it (busy, done): then there is nothing to register.
+    const claim = await svc.ledger.claim({
+      requestId: request.requestId,
+      fingerprint,
+      operation: request.operation,
+      target: backendResourceId(request.target),
+      leaseMs: deps.leaseMs,
+      now: new Date(svc.clock.now()),
+    });
+    if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
+  }
   deps.logger.info('Change request accepted for asynchronous processing', {
     requestId: request.requestId,
     target: backendResourceId(request.target),

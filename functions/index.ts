@@ -27,6 +27,8 @@ for (const fn of functionRegistrations(lazyServices())) {
     case 'timer':
       app.timer(fn.name, {
         schedule: fn.trigger.schedule,
+        // Timers are not redelivered: retry a failed run (its requestIds are the same, so nothing is doubled).
+        retry: { strategy: 'fixedDelay', maxRetryCount: 3, delayInterval: { seconds: 30 } },
         handler: fn.handler,
       });
       break;

@@ -27,8 +27,10 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const messageId =
       typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
     const correlationId = typeof meta['correlationId'] === 'string' ? meta['correlationId'] : undefined;
-    const deliveryCount = typeof meta['deliveryCount'] === 'number' ? meta['deliveryCount'] : 1;
-    const last = deliveryCount >= svc.config.maxDeliveryCount;
+    const deliveryCount = metadataInt(meta['deliveryCount']);
+    if (deliveryCount === undefined) logger.warn('The trigger gave no deliveryCount; treating this as delivery 1');
+    const last = (deliveryCount ?? 1) >= svc.config.maxDeliveryCount;
+    const started = svc.clock.now();
 
     const raw = decodeBody(message);
     const result = await processChange(
@@ -41,13 +43,16 @@ export function processBackendChangeHandler(services: ServicesProvider) {
       case 'outcome':
         logger.info('Change request finished', {
           ...summary(result.outcome),
-          deliveryCount,
+          deliveryCount: deliveryCount ?? 1,
           duplicate: result.duplicate,
         });
         return;
       case 'redeliver':
+        // Service Bus redelivers an abandoned message at once: without a pause a throttled subscription would burn
+        // every delivery in seconds. Honour ARM's advice within what is left of the function's time.
+        await pauseBeforeRedelivery(result.outcome.retryAfterMs, started, svc.config.deadlineMs, svc.clock);
         throw new RedeliverError(
-          `Change ${result.outcome.requestId} failed transiently (${result.outcome.error?.code}); delivery ${deliveryCount} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
+          `Change ${result.outcome.requestId} failed transiently (${result.outcome.error?.code}); delivery ${deliveryCount ?? 1} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
         );
       case 'busy':
         throw new RedeliverError(
@@ -55,6 +60,37 @@ export function processBackendChangeHandler(services: ServicesProvider) {
         );
     }
   };
+}
+
+/** Time a queue invocation may take in all: the change deadline plus a margin, below host.json's functionTimeout. */
+const INVOCATION_MARGIN_MS = 60_000;
+
+async function pauseBeforeRedelivery(
+  retryAfterMs: number | undefined,
+  started: number,
+  deadlineMs: number,
+  clock: { now(): number; sleep(ms: number): Promise<void> },
+): Promise<void> {
+  if (retryAfterMs === undefined) return;
+  // At most a quarter of the change deadline per delivery, and never past the invocation's own time.
+  const left = started + deadlineMs + INVOCATION_MARGIN_MS / 2 - clock.now();
+  const pause = Math.min(retryAfterMs, deadlineMs / 4, left);
+  if (pause > 0) await clock.sleep(pause);
+}
+
+/**
+ * An integer from trigger metadata. The Functions host passes numbers; some worker versions pass 64-bit values as
+ * strings or as Long objects ({ low, high }); all are accepted.
+ */
+export function metadataInt(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  if (typeof value === 'bigint') return Number(value);
+  if (value !== null && typeof value === 'object' && 'low' in value && 'high' in value) {
+    const { low, high } = value as { low: unknown; high: unknown };
+    if (typeof low === 'number' && typeof high === 'number') return high * 2 ** 32 + (low >>> 0);
+  }
+  return undefined;
 }
 
 /** The message body as JSON: the host hands objects already parsed, strings and bytes as they came. */

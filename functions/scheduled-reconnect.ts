@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { InvocationContext, Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../shared/arm/resource-id';
+import { isInScope } from '../shared/engine/scope-policy';
 import type { QueuedChange } from '../shared/messaging/change-queue';
 import { backendSessionId } from '../shared/messaging/session-id';
 import { contextLogger } from './context-logger';
@@ -29,6 +30,12 @@ export function scheduledReconnectHandler(services: ServicesProvider, schedule: 
       const parsed = parseResourceId(id);
       if (parsed === undefined) {
         failures.push(`${id}: not an API Management service, workspace or backend id`);
+      } else if ((parsed.kind === 'backend' ? parsed.target : parsed.scope).workspaceId !== undefined) {
+        // ARM has no reconnect operation for workspace backends (2024-05-01): such a target can only be refused.
+        failures.push(`${id}: workspace backends cannot be reconnected`);
+      } else if (!isInScope(id, svc.config.allowedScopes)) {
+        // Refused before any ARM call, the list included.
+        failures.push(`${id}: outside ALLOWED_SCOPES`);
       } else if (parsed.kind === 'backend') {
         backends.push(parsed.target);
       } else {

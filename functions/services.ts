@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
-import { createArmCredential } from '../shared/arm/credential';
+import { createArmCredential, lazyDefaultCredential } from '../shared/arm/credential';
 import { createWriteBudget } from '../shared/arm/write-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
@@ -76,12 +76,21 @@ export function createServices(config: Config): AppServices {
     publisher: new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource),
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
-    ledger:
-      config.ledger.connectionString === undefined
-        ? undefined
-        : createTableLedger({ connectionString: config.ledger.connectionString, tableName: config.ledger.tableName }),
+    ledger: createLedger(config),
     close: () => serviceBus.close(),
   };
+}
+
+/**
+ * The change ledger in the app's storage account: from the AzureWebJobsStorage connection string, or identity-based
+ * (AzureWebJobsStorage__tableServiceUri / __accountName, as the Functions host itself accepts). Undefined without either.
+ */
+function createLedger(config: Config): ChangeLedger | undefined {
+  const { connectionString, tableServiceUri, clientId, tableName } = config.ledger;
+  if (connectionString !== undefined) return createTableLedger({ connectionString, tableName });
+  if (tableServiceUri === undefined) return undefined;
+  const credential = lazyDefaultCredential('https://storage.azure.com/.default', clientId ?? config.azureClientId);
+  return createTableLedger({ endpoint: tableServiceUri, credential, tableName });
 }
 
 /** A provider of the services: lazily created on first invocation, so a bad setting fails loudly there. */

@@ -3,9 +3,11 @@ import { isoDuration } from './contract/backend-body';
 
 const bool = (fallback: boolean) =>
   z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'True', 'False'])
+    .string()
     .optional()
-    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v.toLowerCase())));
+    .transform((v) => v?.trim().toLowerCase())
+    .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional())
+    .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v)));
 
 const int = (fallback: number, min: number, max: number) =>
   z
@@ -37,7 +39,8 @@ const ConfigSchema = z.object({
   ARM_CA_CERT_FILE: optionalText,
   AZURE_CLIENT_ID: optionalText,
   ARM_ATTEMPT_TIMEOUT_SECONDS: int(30, 1, 600),
-  CHANGE_DEADLINE_SECONDS: int(200, 1, 3600),
+  // Below host.json's functionTimeout (5 min) with room for the ledger, publishing and a busy wait.
+  CHANGE_DEADLINE_SECONDS: int(200, 1, 230),
   ALLOW_DELETE: bool(false),
   SKIP_UNCHANGED: bool(true),
   ARM_WRITE_LIMITER: bool(true),
@@ -53,6 +56,9 @@ const ConfigSchema = z.object({
   RECONNECT_AFTER: optionalText,
   ALLOWED_SCOPES: z.string().default(''),
   AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__accountName: optionalText,
+  AzureWebJobsStorage__tableServiceUri: optionalText,
+  AzureWebJobsStorage__clientId: optionalText,
   LEDGER_TABLE: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9]{2,62}$/, 'must be a valid table name (3-63 letters and digits)')
@@ -89,7 +95,16 @@ export interface Config {
   reconnectTargets: string[];
   reconnectAfter: string | undefined;
   allowedScopes: string[];
-  ledger: { connectionString: string | undefined; tableName: string; retentionMs: number; republishAfterMs: number };
+  ledger: {
+    connectionString: string | undefined;
+    /** The Table endpoint for an identity-based connection (AzureWebJobsStorage__tableServiceUri / __accountName). */
+    tableServiceUri: string | undefined;
+    /** The user-assigned identity for the storage connection (AzureWebJobsStorage__clientId). */
+    clientId: string | undefined;
+    tableName: string;
+    retentionMs: number;
+    republishAfterMs: number;
+  };
   webhookSecrets: string[];
   webhookToleranceMs: number;
 }
@@ -159,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowedScopes: list(c.ALLOWED_SCOPES),
     ledger: {
       connectionString: c.AzureWebJobsStorage,
+      tableServiceUri:
+        c.AzureWebJobsStorage__tableServiceUri ??
+        (c.AzureWebJobsStorage__accountName === undefined
+          ? undefined
+          : `https://${c.AzureWebJobsStorage__accountName}.table.core.windows.net`),
+      clientId: c.AzureWebJobsStorage__clientId,
       tableName: c.LEDGER_TABLE,
       retentionMs: c.LEDGER_RETENTION_DAYS * 86_400_000,
       republishAfterMs: c.LEDGER_REPUBLISH_AFTER_SECONDS * 1000,

@@ -30,7 +30,11 @@ function staticTokenCredential(token: string): TokenCredential {
  * DefaultAzureCredential, created on first use. @azure/identity is imported lazily: it is heavy, and the emulator
  * path (a static token) never needs it.
  */
-function lazyDefaultCredential(defaultScope: string, clientId: string | undefined): TokenCredential {
+/**
+ * DefaultAzureCredential, loaded on first use (`@azure/identity` is heavy and unused on the token and emulator
+ * paths). `defaultScope` is asked for when a caller passes no scopes.
+ */
+export function lazyDefaultCredential(defaultScope: string, clientId: string | undefined): TokenCredential {
   let inner: Promise<TokenCredential> | undefined;
   const load = async (): Promise<TokenCredential> => {
     const { DefaultAzureCredential } = await import('@azure/identity');

@@ -31,6 +31,7 @@ export const OutcomeSchema = z.object({
   unchanged: z.boolean().optional().describe('true when the desired state was already in place and no write was sent'),
   dryRun: z.boolean().optional(),
   etag: z.string().optional().describe("ARM's ETag header as returned"),
+  etagBefore: z.string().optional().describe("The backend's ETag before the change, when it was read first"),
   attempts: z.number().int().describe('Sends of the operation itself (PUT/PATCH/POST/DELETE), not ETag or state reads'),
   reads: z.number().int().optional().describe('Reads (HEAD/GET) made for ETags, state checks and plans'),
   durationMs: z.number(),

@@ -112,6 +112,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     reads,
     ...armHeaders(result.headers),
   };
+  if (typeof currentEtag === 'string') outcome.etagBefore = currentEtag;
   if (request.operation === 'createOrUpdate') outcome.created = result.status === 201;
   if (result.body !== undefined && result.body !== null && Object.keys(result.body).length > 0) {
     outcome.backend = redactSecrets(result.body);

@@ -73,7 +73,7 @@ export async function processChange(
   if (request.dryRun) {
     // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
     const outcome = await executeChange(request, deps);
-    await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+    await publish(outcome, delivery, deps);
     return { kind: 'outcome', outcome, duplicate: false };
   }
   return settle(
@@ -100,12 +100,13 @@ async function settle(
   deps: ProcessDeps,
   run: () => Promise<Outcome>,
   request?: ChangeRequest,
+  reclaimed = false,
 ): Promise<Processed> {
   const { ledger } = deps;
   if (ledger === undefined) {
     const outcome = await run();
     if (isTransientFailure(outcome) && delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
-    await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+    await publish(outcome, delivery, deps);
     return { kind: 'outcome', outcome, duplicate: false };
   }
 
@@ -124,7 +125,12 @@ async function settle(
       // Another delivery is applying it now (a duplicate delivered concurrently). Wait for its outcome rather than
       // bouncing straight back to the broker, which would redeliver at once and burn this copy's deliveries.
       const decided = await waitForDecision(ledger, identity.requestId, claim.record, deps);
-      if (decided?.outcome === undefined) return { kind: 'busy', requestId: identity.requestId };
+      if (decided === 'claimable' && !reclaimed) {
+        // The holder released it or its lease ran out (it crashed): claim it for this delivery.
+        return settle(identity, fingerprint, delivery, deps, run, request, true);
+      }
+      if (decided === 'claimable' || decided?.outcome === undefined)
+        return { kind: 'busy', requestId: identity.requestId };
       deps.logger.info('Duplicate delivery answered from the ledger after the first one finished', {
         requestId: identity.requestId,
       });
@@ -141,7 +147,7 @@ async function settle(
         },
         identity.requestId,
       );
-      await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+      await publish(outcome, delivery, deps);
       return { kind: 'outcome', outcome, duplicate: false };
     }
     case 'done': {
@@ -166,12 +172,15 @@ async function settle(
       if (isTransientFailure(outcome) && delivery.onTransient !== 'final') {
         await ledger.release(claim.record, outcome.attempts, now());
         if (delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
-        await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+        await publish(outcome, delivery, deps);
         return { kind: 'outcome', outcome, duplicate: false };
       }
       let record: LedgerRecord;
       try {
-        record = await ledger.complete(claim.record, outcome, { now: now() });
+        record = await ledger.complete(claim.record, outcome, {
+          ...(outcome.etagBefore === undefined ? {} : { etagBefore: outcome.etagBefore }),
+          now: now(),
+        });
       } catch (error) {
         // Our lease ran out and another delivery took over: it will record and publish; do not publish twice.
         if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };
@@ -190,43 +199,54 @@ async function publishAndMark(
   deps: ProcessDeps,
   now: () => Date,
 ): Promise<void> {
+  if (await publish(outcome, delivery, deps)) await deps.ledger?.markPublished(record, now());
+}
+
+/**
+ * Publishes an outcome's event. Returns whether it was published; a failure throws unless the delivery defers it
+ * (HTTP: the caller still gets the outcome; a recorded one is published later by the repair sweep).
+ */
+async function publish(outcome: Outcome, delivery: Delivery, deps: ProcessDeps): Promise<boolean> {
   try {
     await deps.publisher.publish(outcome, { correlationId: delivery.correlationId });
+    return true;
   } catch (error) {
     if (delivery.onPublishFailure !== 'defer') throw error;
-    deps.logger.error('Publishing the result event failed; the repair sweep will publish it from the ledger', {
+    deps.logger.error('Publishing the result event failed', {
       requestId: outcome.requestId,
       error: error instanceof Error ? error.message : String(error),
     });
-    return;
+    return false;
   }
-  await deps.ledger?.markPublished(record, now());
 }
 
 /** How often a busy record is re-read while another delivery applies it. */
 const BUSY_POLL_MS = 200;
+/** The longest one delivery waits for another (so a wait plus its own change stays within the function timeout). */
+const BUSY_WAIT_MAX_MS = 60_000;
 
 /**
- * Re-reads a record held by another delivery until it is decided, its lease ends, or the change deadline passes.
- * Returns the decided record, or undefined when it is still undecided.
+ * Re-reads a record held by another delivery until it is decided (the record), claimable again (`'claimable'`:
+ * released, or its lease ran out because the holder crashed), or the wait ends (undefined).
  */
 async function waitForDecision(
   ledger: ChangeLedger,
   requestId: string,
   held: LedgerRecord,
   deps: ProcessDeps,
-): Promise<LedgerRecord | undefined> {
+): Promise<LedgerRecord | 'claimable' | undefined> {
   const leaseEnd = held.leaseUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(held.leaseUntil);
-  const until = Math.min(deps.clock.now() + deps.settings.deadlineMs, leaseEnd);
-  while (deps.clock.now() + BUSY_POLL_MS <= until) {
+  const until = deps.clock.now() + Math.min(deps.settings.deadlineMs, BUSY_WAIT_MAX_MS);
+  for (;;) {
+    if (deps.clock.now() >= leaseEnd) return 'claimable';
+    if (deps.clock.now() + BUSY_POLL_MS > until) return undefined;
     try {
       await deps.clock.sleep(BUSY_POLL_MS, deps.signal);
     } catch {
       return undefined; // aborted: the function is stopping
     }
     const record = await ledger.get(requestId);
-    if (record === undefined || record.state === 'received') return undefined; // released: let redelivery claim it
+    if (record === undefined || record.state === 'received') return 'claimable';
     if (TERMINAL_STATES.has(record.state)) return record;
   }
-  return undefined;
 }

@@ -9,7 +9,7 @@ export const EVENT_TYPE_PREFIX = 'com.apim-backend-changes.backend-change';
 /** A result event: CloudEvents 1.0, structured JSON mode, whose `data` is the outcome. */
 export const ResultEventSchema = z.object({
   specversion: z.literal('1.0'),
-  id: z.string().describe('Derived from requestId and status, so a re-published result has the same id'),
+  id: z.string().describe('Derived from requestId and the result, so a re-published result has the same id'),
   source: z.string(),
   type: z.string(),
   subject: z.string().optional().describe("The backend's ARM id"),
@@ -21,11 +21,14 @@ export const ResultEventSchema = z.object({
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
 
 /**
- * The event id for an outcome: stable for (requestId, status), so publishing the same result twice yields the same
- * id and Service Bus duplicate detection drops the copy. A UUID-shaped hash keeps it within messageId's 128 chars.
+ * The event id for an outcome: stable for the same result of a request (requestId, status, error code, ARM status),
+ * so re-publishing a recorded outcome yields the same id and Service Bus duplicate detection drops the copy, while a
+ * different result of the same requestId (a transient failure, then ARM's final answer) gets an id of its own.
+ * A UUID-shaped hash keeps it within messageId's 128 characters.
  */
-export function eventIdFor(requestId: string, status: Outcome['status']): string {
-  const h = createHash('sha256').update(`${requestId}\n${status}`).digest('hex');
+export function eventIdFor(outcome: Pick<Outcome, 'requestId' | 'status' | 'error' | 'httpStatus'>): string {
+  const key = [outcome.requestId, outcome.status, outcome.error?.code ?? '', String(outcome.httpStatus ?? '')];
+  const h = createHash('sha256').update(key.join('\n')).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -33,7 +36,7 @@ export function eventIdFor(requestId: string, status: Outcome['status']): string
 export function toResultEvent(outcome: Outcome, source: string, time: Date): ResultEvent {
   const event: ResultEvent = {
     specversion: '1.0',
-    id: eventIdFor(outcome.requestId, outcome.status),
+    id: eventIdFor(outcome),
     source,
     type: `${EVENT_TYPE_PREFIX}.${outcome.status}`,
     time: time.toISOString(),

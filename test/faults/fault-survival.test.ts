@@ -326,7 +326,11 @@ describe('fault survival', () => {
     const perRequest = changes.map((c) => events().filter((e) => e.data.requestId === c.requestId).length);
     expect(perRequest.every((n) => n === 1)).toBe(true);
     // The second copy waited for the first one's outcome instead of bouncing until it was dead-lettered.
-    expect(broker().deadLetters(QUEUE).filter((m) => String(m.messageId).startsWith('twice-'))).toHaveLength(0);
+    expect(
+      broker()
+        .deadLetters(QUEUE)
+        .filter((m) => String(m.messageId).startsWith('twice-')),
+    ).toHaveLength(0);
   }, 90_000);
 
   it('20-concurrent-updates-of-one-backend: all applied, none lost', async () => {

@@ -1,5 +1,7 @@
 import { HttpRequest } from '@azure/functions';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
+import { parseChangeRequest } from '../../shared/contract/change-request';
+import { fingerprintRequest } from '../../shared/ledger/fingerprint';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';
@@ -192,6 +194,36 @@ describe('the change ledger through the HTTP function', () => {
     expect(JSON.stringify(found.jsonBody)).not.toContain('fingerprint');
     const missing = await status()(get('never-seen'), stack.context('backendChangeStatus'));
     expect(missing.status).toBe(404);
+  });
+
+  it('an Idempotency-Key header makes a retried call without requestId a duplicate, not a second write', async () => {
+    const headers = { 'content-type': 'application/json', 'idempotency-key': 'idem-1' };
+    const payload = JSON.stringify({ operation: 'createOrUpdate', target, body });
+    const first = await http()(post(payload, headers), stack.context('backendChanges'));
+    const again = await http()(post(payload, headers), stack.context('backendChanges'));
+    expect(first.status).toBe(201);
+    expect((first.jsonBody as any).requestId).toBe('idem-1');
+    expect(again.jsonBody).toEqual(first.jsonBody);
+    expect(stack.emulator.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
+  });
+
+  it('a delivery that crashed mid-change (lease left behind) is taken over once its lease runs out', async () => {
+    const raw = { requestId: 'crashed-1', operation: 'createOrUpdate', target, body };
+    const parsed = parseChangeRequest(raw);
+    if (!parsed.ok) throw new Error('fixture invalid');
+    const ledger = stack.services.ledger!;
+    const crashed = await ledger.claim({
+      requestId: 'crashed-1',
+      fingerprint: fingerprintRequest(parsed.request),
+      leaseMs: 1500,
+      now: new Date(),
+    });
+    expect(crashed.kind).toBe('claimed');
+    const queue = processBackendChangeHandler(() => stack.services);
+    await queue(raw, stack.context('processBackendChange', { messageId: 'crashed-1', deliveryCount: 2 }));
+    expect((await eventFor('crashed-1')).data).toMatchObject({ status: 'succeeded', httpStatus: 201 });
+    expect(await ledger.get('crashed-1')).toMatchObject({ state: 'succeeded', deliveries: 2, published: true });
+    expect(stack.emulator.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
   });
 
   it('an async request is known (received) as soon as it is accepted', async () => {

@@ -5,6 +5,7 @@
  */
 import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
+import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../shared/webhook/signature';
@@ -28,6 +29,7 @@ beforeAll(async () => {
       `${SERVICE_ID}/workspaces/wks1`,
       OTHER_SERVICE,
     ].join(','),
+    RECONNECT_TARGETS: [SERVICE_ID, `${SERVICE_ID}/workspaces/wks1`, `${SERVICE_ID}/backends/in-1`].join(','),
   });
 });
 afterAll(() => stack?.stop());
@@ -259,5 +261,22 @@ describe('allowed scopes (ALLOWED_SCOPES set)', () => {
       error: { code: 'ScopeNotAllowed' },
     });
     expect(stack.emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('the reconnect timer and the allowed scopes', () => {
+  it('lists nothing outside the scopes, skips workspace targets, and fans out only what is allowed', async () => {
+    stack.emulator.putBackend(`${SERVICE_ID}/backends/in-1`, body.properties);
+    const timer = scheduledReconnectHandler(
+      () => stack.services,
+      () => '0 0 4 * * *',
+    );
+    await expect(timer(undefined, stack.context('scheduledReconnect'))).rejects.toThrow(
+      /outside ALLOWED_SCOPES.*workspace|workspace.*outside ALLOWED_SCOPES/s,
+    );
+    // The service id is outside (only some of its backends are allowed): it was not even listed.
+    expect(stack.emulator.requests.filter((r) => r.method === 'GET')).toHaveLength(0);
+    const queued = stack.broker.messages(QUEUE).filter((m) => String(m.messageId).startsWith('reconnect-'));
+    expect(queued.map((m) => (m.body as any).target)).toEqual([`${SERVICE_ID}/backends/in-1`]);
   });
 });
