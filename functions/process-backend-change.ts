@@ -87,7 +87,7 @@ export function metadataInt(value: unknown): number | undefined {
   if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
   if (typeof value === 'bigint') return Number(value);
   if (value !== null && typeof value === 'object' && 'low' in value && 'high' in value) {
-    const { low, high } = value as { low: unknown; high: unknown };
+    const { low, high } = value;
     if (typeof low === 'number' && typeof high === 'number') return high * 2 ** 32 + (low >>> 0);
   }
   return undefined;

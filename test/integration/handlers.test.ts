@@ -202,7 +202,7 @@ describe('the change ledger through the HTTP function', () => {
     const first = await http()(post(payload, headers), stack.context('backendChanges'));
     const again = await http()(post(payload, headers), stack.context('backendChanges'));
     expect(first.status).toBe(201);
-    expect((first.jsonBody as any).requestId).toBe('idem-1');
+    expect(first.jsonBody.requestId).toBe('idem-1');
     expect(again.jsonBody).toEqual(first.jsonBody);
     expect(stack.emulator.requests.filter((r) => r.method === 'PUT')).toHaveLength(1);
   });
