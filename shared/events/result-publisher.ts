@@ -6,6 +6,8 @@ import { eventProperties, toResultEvent } from './cloud-event';
 /** Publishes outcomes as result events. Throws when the event could not be published (the caller must not settle). */
 export interface ResultPublisher {
   publish(outcome: Outcome, options?: { correlationId?: string | undefined }): Promise<void>;
+  /** Optionally prepares the connection before the first publish. */
+  warm?(): Promise<void>;
 }
 
 /** Builds the Service Bus message of an outcome's result event. */
@@ -42,6 +44,18 @@ export class ServiceBusResultPublisher implements ResultPublisher {
   async publish(outcome: Outcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
     const sender = await this.getSender();
     await sender.sendMessages(toResultMessage(outcome, this.source, this.now(), options.correlationId));
+  }
+
+  /**
+   * Opens the connection and the topic link ahead of the first publish (every invocation publishes, so the cost is
+   * never wasted). Failures are left for the first real publish to report.
+   */
+  async warm(): Promise<void> {
+    try {
+      await (await this.getSender()).createMessageBatch();
+    } catch {
+      // The first publish retries and reports.
+    }
   }
 
   private async getSender(): Promise<ServiceBusSender> {
