@@ -119,6 +119,46 @@ it('does not trust the emulator without its CA (verification stays on)', async (
   expect(emulator.requests).toHaveLength(0);
 });
 
+it('a caller abort ends an in-flight request at once, as a transient RequestAborted', async () => {
+  emulator.injectFault({ method: 'GET', delayMs: 1500, count: 1 });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  const started = Date.now();
+  const result = await client.get(backend('slow-read'), { signal: controller.signal });
+  expect(Date.now() - started).toBeLessThan(1000);
+  expect(result).toMatchObject({ kind: 'transient', error: { code: 'RequestAborted' }, attempts: 1 });
+});
+
+describe('a token endpoint that never answers', () => {
+  const hangingClient = () =>
+    createArmBackendClient({
+      endpoint: emulator.url,
+      apiVersion: '2024-05-01',
+      credential: { getToken: () => new Promise<never>(() => undefined) },
+      caCertPem: emulator.caCertPem,
+      perAttemptTimeoutMs: 200,
+      deadlineMs: 1000,
+    });
+
+  it('holds an attempt no longer than the per-attempt timeout, then gives up as Timeout at the deadline', async () => {
+    const started = Date.now();
+    const result = await hangingClient().get(backend('t'));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(result).toMatchObject({ kind: 'transient', code: 'Timeout' });
+    expect(result.attempts).toBeGreaterThanOrEqual(1);
+    expect(emulator.requests).toHaveLength(0);
+  });
+
+  it('ends the wait for a token at once when the caller aborts', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    const started = Date.now();
+    const result = await hangingClient().get(backend('t'), { signal: controller.signal });
+    expect(Date.now() - started).toBeLessThan(150);
+    expect(result).toMatchObject({ kind: 'transient', error: { code: 'RequestAborted' } });
+  });
+});
+
 describe('PUT with a slow ARM (answer later than the per-attempt timeout)', () => {
   /** Writes ARM applied, whether or not the client saw the answer; waits for delayed ones to land first. */
   async function appliedPuts(id: string): Promise<number> {
