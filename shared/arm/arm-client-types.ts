@@ -65,10 +65,15 @@ export interface ArmBackendClient {
     options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult>;
   /**
-   * PATCH. With `ifMatch`, a 412 is final. Without it, the client reads the ETag (HEAD) and sends it (never `*`),
-   * and on 412 re-reads and re-applies with jittered backoff until the deadline.
+   * PATCH. With `ifMatch`, a 412 is final. Without it, the client sends the current ETag (`currentEtag` when the
+   * caller just read it, else read with HEAD; never `*`), and on 412 re-reads and re-applies with jittered backoff
+   * until the deadline.
    */
-  update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult>;
+  update(
+    target: BackendTarget,
+    body: unknown,
+    options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
+  ): Promise<ArmResult>;
   /** POST …/reconnect; 202. Body optional (`{"properties":{"after":"PT3S"}}`). */
   reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>>;
   /** DELETE; 200/204. `ifMatch` defaults to `*`. */

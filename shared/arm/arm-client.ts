@@ -444,13 +444,19 @@ class ArmClient implements ArmBackendClient {
     return this.writeWithFreshETag(call, 'PUT', url, json, body, options?.currentEtag);
   }
 
-  async update(target: BackendTarget, body: unknown, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult> {
+  async update(
+    target: BackendTarget,
+    body: unknown,
+    options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
+  ): Promise<ArmResult> {
     const call = this.startCall(options, target.subscriptionId);
     const url = this.backendUrl(target);
     const json = JSON.stringify(body);
     if (options?.ifMatch !== undefined)
       return this.writeWithCallerETag(call, 'PATCH', url, json, body, options.ifMatch);
-    return this.writeWithFreshETag(call, 'PATCH', url, json, body, undefined);
+    // An ETag the caller just read saves the HEAD; "does not exist" (null) is left to the PATCH's own 404.
+    const known = typeof options?.currentEtag === 'string' ? options.currentEtag : undefined;
+    return this.writeWithFreshETag(call, 'PATCH', url, json, body, known);
   }
 
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {

@@ -150,7 +150,11 @@ function send(
         currentEtag === undefined ? withEtag : { ...withEtag, currentEtag },
       );
     case 'update':
-      return arm.update(request.target, request.body, withEtag);
+      return arm.update(
+        request.target,
+        request.body,
+        currentEtag === undefined ? withEtag : { ...withEtag, currentEtag },
+      );
     case 'reconnect':
       return arm.reconnect(request.target, request.body, call);
     case 'delete':

@@ -285,3 +285,18 @@ describe('engine behaviour', () => {
     expect(emulator.getBackend(id)?.properties).toMatchObject({ proxy: { password: 'pl4nted-pw' } });
   });
 });
+
+describe('reads per change', () => {
+  it('an update with SKIP_UNCHANGED reuses the ETag of its state read: GET then PATCH, no HEAD', async () => {
+    const id = `${serviceId}/backends/reads-1`;
+    emulator.putBackend(id, { url: 'https://r/', protocol: 'http', description: 'old' });
+    const target = { subscriptionId: SUB, resourceGroupName: 'rg1', serviceName: 'apimService1', backendId: 'reads-1' };
+    const outcome = await run(
+      { operation: 'update', target, body: { properties: { description: 'new' } } },
+      { skipUnchanged: true },
+    );
+    expect(outcome).toMatchObject({ status: 'succeeded', httpStatus: 200, attempts: 1, reads: 1 });
+    expect(emulator.requests.map((r) => r.method)).toEqual(['GET', 'PATCH']);
+    expect(emulator.requests[1]!.ifMatch).toBe(outcome.etagBefore);
+  });
+});
