@@ -2,26 +2,40 @@
  * The fingerprint of a change request: what decides whether a second request with the same requestId is a
  * duplicate (same fingerprint: answer with the recorded outcome) or a different request reusing the id (conflict).
  */
-import { createHash } from 'node:crypto';
+import { createHash, scryptSync } from 'node:crypto';
+import { redactSecrets, secretValues } from '../engine/redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
 
 /** Fields that do not change what the request does to the backend. */
 const IGNORED_FIELDS: ReadonlySet<string> = new Set(['requestId', 'dryRun']);
 
 /**
- * The SHA-256 (hex) of the canonical JSON of a change request: keys sorted recursively, `requestId` and `dryRun`
- * left out, and `target` replaced by the backend's lower-cased ARM id whether it was given as an object or as an id
- * string (ARM ids compare case-insensitively). Fingerprint the parsed `ChangeRequest` (its bodies are normalised);
- * raw input works too, for requests that failed validation.
+ * The fingerprint of a request: the SHA-256 (hex) of the canonical JSON of the request with its secrets redacted
+ * (keys sorted recursively, `requestId` and `dryRun` left out, `target` replaced by the backend's lower-cased ARM id
+ * whether it was given as an object or as an id string), followed — when the request carries secrets — by a scrypt
+ * hash of those secret values. Fingerprint the parsed `ChangeRequest` (its bodies are normalised); raw input works
+ * too, for requests that failed validation.
  *
- * The hash covers secrets in the body, so that a request that differs only in a credential is a conflict rather
- * than a silent duplicate. It is stored, so it must never be shown to callers.
+ * The secrets are covered so that a request differing only in a credential is a conflict rather than a silent
+ * duplicate; they are covered by a deliberately slow hash because the fingerprint is stored beside the (redacted)
+ * outcome, and a plain hash of a request with a weak password could be guessed offline from that row. It must
+ * never be shown to callers.
  */
 export function fingerprintRequest(request: unknown): string {
-  return createHash('sha256')
-    .update(canonicalJson(normaliseRequest(request)))
+  const canonical = canonicalJson(normaliseRequest(request));
+  const sorted = JSON.parse(canonical) as unknown;
+  const visible = createHash('sha256')
+    .update(canonicalJson(redactSecrets(sorted)))
     .digest('hex');
+  const secrets = secretValues(sorted);
+  if (secrets.length === 0) return visible;
+  // The salt is the visible part: the same request always gets the same fingerprint, different requests differ.
+  const hidden = scryptSync(JSON.stringify(secrets), `apim-backend-changes:${visible}`, 32, SECRET_HASH_COST);
+  return `${visible}.${hidden.toString('hex')}`;
 }
+
+/** scrypt cost: about 10 ms per request with credentials here, which makes offline guessing expensive. */
+const SECRET_HASH_COST = { N: 8192, r: 8, p: 1 } as const;
 
 function normaliseRequest(request: unknown): unknown {
   if (!isRecord(request)) return request;

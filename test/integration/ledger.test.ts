@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import type { Outcome } from '../../shared/contract/outcome';
 import {
   createTableLedger,
+  canonicalJson,
   fingerprintRequest,
   LedgerConflictError,
   ledgerPartitionKey,
@@ -390,5 +392,21 @@ describe('fingerprintRequest', () => {
     const prints = variants.map(fingerprintRequest);
     for (const print of prints) expect(print).not.toBe(base);
     expect(new Set(prints).size).toBe(prints.length);
+  });
+
+  it('differs when only a credential differs, without storing a plain hash of it', () => {
+    const withSecret = (password: string) => ({
+      ...request,
+      body: { properties: { ...request.body.properties, proxy: { url: 'http://proxy:8080', password } } },
+    });
+    const a = fingerprintRequest(withSecret('hunter2'));
+    expect(fingerprintRequest(withSecret('hunter2'))).toBe(a);
+    expect(fingerprintRequest(withSecret('hunter3'))).not.toBe(a);
+    // The visible part is the hash of the redacted request: the same for both passwords; the secret part is scrypt.
+    expect(a.split('.')[0]).toBe(fingerprintRequest(withSecret('hunter3')).split('.')[0]);
+    const plain = createHash('sha256')
+      .update(canonicalJson({ ...withSecret('hunter2'), requestId: undefined }))
+      .digest('hex');
+    expect(a).not.toContain(plain);
   });
 });
