@@ -1,8 +1,7 @@
+import { REQUEST_ID_PATTERN } from '../shared/contract/change-request';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { redactSecrets } from '../shared/engine/redact';
 import type { ServicesProvider } from './services';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * `GET /api/backend-changes/{requestId}`: what happened to a change — its state in the ledger and, once decided,
@@ -12,7 +11,7 @@ export function backendChangeStatusHandler(services: ServicesProvider) {
   return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
     const svc = services();
     const requestId = request.params['requestId'] ?? '';
-    if (!REQUEST_ID.test(requestId)) {
+    if (!REQUEST_ID_PATTERN.test(requestId)) {
       return json(400, {
         error: { code: 'ValidationError', message: 'requestId must be 1-128 of [A-Za-z0-9._:-].', target: 'requestId' },
       });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { backendResourceId } from '../shared/arm/resource-id';
-import { parseChangeRequest } from '../shared/contract/change-request';
+import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/change-request';
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
@@ -16,7 +16,6 @@ import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
 
 const NOT_JSON = notJsonError('The body');
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const HTTP_DEADLINE_MAX_MS = 150_000;
 
 /**
@@ -56,7 +55,7 @@ export function backendChangesHandler(services: ServicesProvider) {
     // A caller that cannot put a requestId in the body can send an Idempotency-Key header: a retried call is then
     // answered from the ledger instead of being applied again.
     const key = request.headers.get('idempotency-key')?.trim();
-    const fallbackRequestId = key !== undefined && REQUEST_ID.test(key) ? key : randomUUID();
+    const fallbackRequestId = key !== undefined && REQUEST_ID_PATTERN.test(key) ? key : randomUUID();
     const delivery = { fallbackRequestId, correlationId: context.invocationId } as const;
 
     if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './contract/backend-body';
-import { ChangeRequestSchema } from './contract/change-request';
+import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './contract/change-request';
 import { OutcomeSchema } from './contract/outcome';
 import { BackendArmIdSchema, BackendTargetObjectSchema } from './contract/safe-segment';
 import { ResultEventSchema } from './events/cloud-event';
@@ -21,7 +21,7 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): JsonSch
 function changeRequestSchema(): JsonSchema {
   const json = toSchema(ChangeRequestSchema, 'input');
   const properties = json['properties'] as Record<string, JsonSchema>;
-  properties['requestId'] = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' };
+  properties['requestId'] = { type: 'string', pattern: REQUEST_ID_PATTERN.source };
   properties['target'] = {
     description: 'The backend: its parts, or its ARM resource id as one string',
     anyOf: [

@@ -61,6 +61,7 @@ import {
   type WriteObservation,
   type WritePermit,
 } from './write-budget';
+import { isRecord } from '../is-record';
 
 /** Receives retry notices (never bodies, never headers). */
 export interface ArmClientLogger {
@@ -155,10 +156,6 @@ type Verify<T> = () => Promise<ArmResult<T> | undefined>;
 
 function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** ARM's `error` (or a bare `{code, message}`), kept leniently: what is well-formed passes through unchanged. */

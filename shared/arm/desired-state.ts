@@ -11,15 +11,13 @@
  * - other values compare with `===`; a desired `null` also matches an absent key (ARM writes absent fields as null).
  */
 
+import { isRecord } from '../is-record';
+
 /** One difference: where (a path from the document root), what ARM has, what was asked for. */
 export interface Change {
   path: string;
   from: unknown;
   to: unknown;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** An own property only: a key such as `__proto__` must not reach the prototype. */
@@ -46,8 +44,8 @@ export function isApplied(current: unknown, desired: unknown): boolean {
     }
     return true;
   }
-  if (isPlainObject(desired)) {
-    if (!isPlainObject(current)) return false;
+  if (isRecord(desired)) {
+    if (!isRecord(current)) return false;
     for (const key of Object.keys(desired)) {
       const wanted = desired[key];
       if (wanted === undefined) continue; // JSON has no undefined: such a key is not sent
@@ -77,9 +75,9 @@ function collect(current: unknown, desired: unknown, path: string, out: Change[]
     }
     return;
   }
-  if (isPlainObject(desired)) {
+  if (isRecord(desired)) {
     // Descend even when current lacks the object, so each change names a leaf (and redaction can go by path).
-    const here = isPlainObject(current) ? current : undefined;
+    const here = isRecord(current) ? current : undefined;
     if (here === undefined && current !== undefined && current !== null) {
       out.push({ path, from: current, to: desired });
       return;

@@ -16,13 +16,10 @@
 import { z } from 'zod';
 import { parseBackendArmId, BackendArmIdSchema } from './safe-segment';
 import { backendResourceId } from '../arm/resource-id';
+import { isRecord } from '../is-record';
 
 /** Refinement option: run even when sibling fields already failed (zod skips refinements on failed values otherwise). */
 const ALWAYS = { when: () => true };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 const ISO_DURATION = /^P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/;
 

@@ -30,12 +30,14 @@ import {
 } from './backend-body';
 import { BackendTargetSchema, parseBackendArmId } from './safe-segment';
 import { toValidationError } from './validation-error';
+import { isRecord } from '../is-record';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The shape of a requestId (also used for message ids, Idempotency-Key headers and status lookups). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A caller's id for the request, echoed in the outcome: 1–128 of `A–Z a–z 0–9 . _ : -`. */
 const RequestIdSchema = z.string().superRefine((value, ctx) => {
-  if (!REQUEST_ID.test(value)) {
+  if (!REQUEST_ID_PATTERN.test(value)) {
     ctx.addIssue({
       code: 'custom',
       message: "Must be 1–128 characters of letters, digits, '.', '_', ':' and '-'.",
@@ -63,10 +65,6 @@ type BodyInput = BackendBodyInput | BackendPatchBodyInput | ReconnectBodyInput;
 
 /** Refinement option: run even when sibling fields already failed, so one answer lists every problem. */
 const ALWAYS = { when: () => true };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function addIssue(ctx: z.core.$RefinementCtx, path: PropertyKey[], code: string, message: string): void {
   ctx.addIssue({ code: 'custom', path, message, params: { code } });

@@ -19,6 +19,7 @@
  */
 import { z } from 'zod';
 import { parseResourceId, type BackendTarget } from '../arm/resource-id';
+import { isRecord } from '../is-record';
 
 /** The names of a backend's path segments, as the target object spells them. */
 export type SegmentName = 'subscriptionId' | 'resourceGroupName' | 'serviceName' | 'workspaceId' | 'backendId';
@@ -181,10 +182,6 @@ export const BackendArmIdTargetSchema = z.string().transform((id, ctx): BackendT
 /** The input of a target: an object of segments, or the backend's ARM id. */
 export type BackendTargetInput = z.input<typeof BackendTargetObjectSchema> | string;
 
-function isPlainObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * A change request's `target`: an object of segments, or the backend's ARM id as one string. Either way the output
  * is a validated `BackendTarget`. The input's type picks the schema (rather than a zod union, which would hide the
@@ -192,7 +189,7 @@ function isPlainObject(value: unknown): boolean {
  * path, e.g. `target.serviceName`.
  */
 export const BackendTargetSchema = z.custom<BackendTargetInput>().transform((value, ctx): BackendTarget => {
-  if (typeof value !== 'string' && !isPlainObject(value)) {
+  if (typeof value !== 'string' && !isRecord(value)) {
     ctx.addIssue({
       code: 'custom',
       message: "Must be an object of path segments or the backend's ARM id as a string.",

@@ -1,6 +1,7 @@
 import { childPath, diffChanges } from '../arm/desired-state';
 import type { Operation, Plan, PlannedChange } from '../contract/outcome';
 import { redactSecrets, splitPath } from './redact';
+import { isRecord } from '../is-record';
 
 /** Response-only fields of a BackendContract: never part of a desired state. */
 const RESPONSE_ONLY = new Set(['id', 'type', 'name']);
@@ -65,20 +66,16 @@ function removals(
   desired: unknown,
   prefix: string,
 ): Array<{ path: string; from: unknown; to: unknown }> {
-  if (!isPlainObject(current)) return [];
-  const want = isPlainObject(desired) ? desired : {};
+  if (!isRecord(current)) return [];
+  const want = isRecord(desired) ? desired : {};
   const out: Array<{ path: string; from: unknown; to: unknown }> = [];
   for (const [key, value] of Object.entries(current)) {
     // Quoted like diffChanges' paths: redaction re-reads the path, and `header.123` would lose its key.
     const path = childPath(prefix, key);
     if (!Object.hasOwn(want, key)) out.push({ path, from: value, to: undefined });
-    else if (isPlainObject(value) && isPlainObject(want[key])) out.push(...removals(value, want[key], path));
+    else if (isRecord(value) && isRecord(want[key])) out.push(...removals(value, want[key], path));
   }
   return out;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** A dry-run plan: the current state (redacted) and the changes. */

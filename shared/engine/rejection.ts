@@ -1,15 +1,14 @@
+import { REQUEST_ID_PATTERN } from '../contract/change-request';
 import { backendResourceId, parseResourceId } from '../arm/resource-id';
 import type { ErrorBody } from '../contract/error-response';
 import { OperationSchema, type Outcome } from '../contract/outcome';
 import { redactSecrets } from './redact';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The requestId a raw input asks for, if it holds a valid one. */
 export function requestIdOf(raw: unknown): string | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const id = (raw as Record<string, unknown>)['requestId'];
-  return typeof id === 'string' && REQUEST_ID.test(id) ? id : undefined;
+  return typeof id === 'string' && REQUEST_ID_PATTERN.test(id) ? id : undefined;
 }
 
 /**

@@ -5,6 +5,7 @@
 import { createHash, scryptSync } from 'node:crypto';
 import { redactSecrets, secretValues } from '../engine/redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
+import { isRecord } from '../is-record';
 
 /** Fields that do not change what the request does to the backend. */
 const IGNORED_FIELDS: ReadonlySet<string> = new Set(['requestId', 'dryRun']);
@@ -85,8 +86,4 @@ function sortKeys(value: unknown): unknown {
 /** An object without a prototype, so a `__proto__` key from parsed JSON is kept as data, not set as a prototype. */
 function plainObject(): Record<string, unknown> {
   return Object.create(null) as Record<string, unknown>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
