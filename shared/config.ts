@@ -24,9 +24,10 @@ const optionalText = z
 
 /**
  * Every setting the app reads, with its default. Names are the app settings / environment variables.
- * Durations are in seconds (as in host.json) and converted to milliseconds once, here.
+ * Durations are in seconds (as in host.json) and converted to milliseconds once, here. Exported so the deployment
+ * template's test can tell which settings have no default (and so must be set by infra/azuredeploy.json).
  */
-const ConfigSchema = z.object({
+export const ConfigSchema = z.object({
   ARM_ENDPOINT: z
     .url({ protocol: /^https$/ })
     .default('https://management.azure.com')
@@ -67,6 +68,11 @@ const ConfigSchema = z.object({
   LEDGER_REPUBLISH_AFTER_SECONDS: int(60, 0, 86400),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
+  // Telemetry (shared/telemetry): Azure Monitor when a connection string is set, OTLP when an endpoint is, else off.
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalText,
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: optionalText,
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalText,
+  OTEL_TRACES_EXPORTER: optionalText,
 });
 
 /** The names of every setting the app reads through {@link loadConfig}. */
@@ -107,6 +113,17 @@ export interface Config {
   };
   webhookSecrets: string[];
   webhookToleranceMs: number;
+  telemetry: TelemetrySettings;
+}
+
+/** Where traces and metrics go; all unset means telemetry is off and none of the OpenTelemetry SDK is loaded. */
+export interface TelemetrySettings {
+  appInsightsConnectionString: string | undefined;
+  /** `Authorization=AAD;ClientId=<id>`: ingestion with an Entra token of that identity (local auth off). */
+  appInsightsAuthentication: string | undefined;
+  otlpEndpoint: string | undefined;
+  /** `console` prints spans to stdout (local runs). */
+  tracesExporter: string | undefined;
 }
 
 /** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
@@ -186,6 +203,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,
+    telemetry: {
+      appInsightsConnectionString: c.APPLICATIONINSIGHTS_CONNECTION_STRING,
+      appInsightsAuthentication: c.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
+      otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT,
+      tracesExporter: c.OTEL_TRACES_EXPORTER,
+    },
   };
 }
 
