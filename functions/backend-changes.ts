@@ -5,7 +5,8 @@ import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/chang
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
-import { processChange, type ProcessDeps } from '../shared/engine/process-change';
+import { processChangeTraced } from '../shared/app/traced-change';
+import type { ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
@@ -63,7 +64,8 @@ export function backendChangesHandler(services: ServicesProvider) {
       if (accepted !== undefined) return accepted;
     }
 
-    const result = await processChange(
+    const result = await processChangeTraced(
+      svc.telemetry,
       raw,
       { ...delivery, onTransient: 'answer', onPublishFailure: 'defer' },
       deps,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
-import { processChange } from '../shared/engine/process-change';
+import { processChangeTraced } from '../shared/app/traced-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
@@ -33,7 +33,8 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const started = svc.clock.now();
 
     const raw = decodeBody(message);
-    const result = await processChange(
+    const result = await processChangeTraced(
+      svc.telemetry,
       raw,
       { fallbackRequestId: messageId, correlationId, onTransient: last ? 'final' : 'redeliver' },
       processDeps(svc, logger),

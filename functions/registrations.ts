@@ -5,6 +5,7 @@ import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
 import type { ServicesProvider } from './services';
+import { withTelemetry } from './telemetry';
 
 /** One function of the app: its name (part of the contract), trigger and handler. */
 export type FunctionRegistration =
@@ -41,7 +42,7 @@ export function functionRegistrations(
   services: ServicesProvider,
   setting: (name: string) => string | undefined = (name) => process.env[name],
 ): FunctionRegistration[] {
-  return [
+  const registrations: FunctionRegistration[] = [
     {
       name: 'backendChanges',
       kind: 'http',
@@ -77,6 +78,8 @@ export function functionRegistrations(
       handler: ledgerCleanupHandler(services),
     },
   ];
+  // One span per invocation, continuing the caller's trace (telemetry off: the handlers as they are).
+  return registrations.map((fn) => withTelemetry(fn, () => services().telemetry));
 }
 
 /**

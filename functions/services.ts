@@ -13,6 +13,10 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import type { Telemetry } from '../shared/app/telemetry';
+import { tracedLedger, tracedPublisher, tracedQueue } from '../shared/app/traced-ports';
+import { createTelemetry } from '../shared/adapters/telemetry/select-telemetry';
+import { armObserver } from './telemetry';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -23,6 +27,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Traces and metrics; `noTelemetry` unless an exporter is configured. */
+  telemetry: Telemetry;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -54,7 +60,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
 }
 
 /** Builds the services from a configuration. Nothing connects until first used. */
-export function createServices(config: Config): AppServices {
+export function createServices(config: Config, telemetry: Telemetry = createTelemetry(config.telemetry)): AppServices {
   const arm = createArmBackendClient({
     endpoint: config.armEndpoint,
     apiVersion: config.armApiVersion,
@@ -68,16 +74,25 @@ export function createServices(config: Config): AppServices {
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
     // One write budget per process, shared by every request: writes ride ARM's throttle instead of hitting it.
     ...(config.writeLimiter ? { writeBudget: createWriteBudget() } : {}),
+    ...(telemetry.enabled ? { observer: armObserver(telemetry) } : {}),
   });
   const serviceBus = new LazyServiceBusClient({ ...config.serviceBus, clientId: config.azureClientId });
+  const publisher = new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource);
+  const queue = new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue);
+  const ledger = createLedger(config);
+  const traced = telemetry.enabled;
   return {
     config,
     arm,
-    publisher: new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource),
-    queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
+    publisher: traced ? tracedPublisher(publisher, telemetry) : publisher,
+    queue: traced ? tracedQueue(queue, telemetry) : queue,
     clock: systemClock,
-    ledger: createLedger(config),
-    close: () => serviceBus.close(),
+    ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
+    telemetry,
+    close: async () => {
+      await telemetry.flush();
+      await serviceBus.close();
+    },
   };
 }
 

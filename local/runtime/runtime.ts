@@ -1,3 +1,4 @@
+import type { Telemetry } from '../../shared/app/telemetry';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -51,6 +52,8 @@ export interface RuntimeOptions {
   emulator?: Parameters<typeof startArmEmulator>[0];
   /** Print every result event published to the embedded broker (a `console` subscription of the topic). */
   printEvents?: boolean;
+  /** Telemetry to use instead of the one the settings choose (tests: an in-memory exporter). */
+  telemetry?: Telemetry;
 }
 
 /** A running local runtime. */
@@ -126,7 +129,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     // as the deployment's app settings do (see README, Deploy).
     settings['CHANGE_REQUESTS_QUEUE'] ??= config.changeRequestsQueue;
     settings['RESULTS_TOPIC'] ??= config.resultsTopic;
-    const services = createServices(loadConfig(settings));
+    const services = createServices(loadConfig(settings), options.telemetry);
     cleanups.push(() => services.close());
     const registrations = functionRegistrations(
       () => services,
@@ -190,6 +193,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
         if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
         if (message.sessionId !== undefined) meta['sessionId'] = message.sessionId;
+        // As the host passes them: the trace context travels there (Diagnostic-Id, traceparent).
+        if (message.applicationProperties !== undefined) meta['applicationProperties'] = message.applicationProperties;
         await handler(message.body, context(fn, meta));
       };
       const queueName = resolve(fn.trigger.queueName);

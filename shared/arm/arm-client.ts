@@ -62,6 +62,7 @@ import {
   type WritePermit,
 } from './write-budget';
 import { isRecord } from '../is-record';
+import type { ArmObserver } from './arm-observer';
 
 /** Receives retry notices (never bodies, never headers). */
 export interface ArmClientLogger {
@@ -102,6 +103,8 @@ export interface ArmClientOptions {
    * writes go out at ARM's refill rate instead of bursting into 429s. Reads are never held back. Default: none.
    */
   writeBudget?: WriteBudget;
+  /** Told about every send and every write-budget wait (traces, metrics). Default: none. */
+  observer?: ArmObserver;
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
@@ -344,6 +347,7 @@ class ArmClient implements ArmBackendClient {
   private readonly settings: RetrySettings;
   private readonly logger: ArmClientLogger | undefined;
   private readonly writeBudget: WriteBudget | undefined;
+  private readonly observer: ArmObserver | undefined;
 
   constructor(private readonly options: ArmClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, '');
@@ -361,6 +365,7 @@ class ArmClient implements ArmBackendClient {
     };
     this.logger = options.logger;
     this.writeBudget = options.writeBudget;
+    this.observer = options.observer;
     this.clientBoundsAttempts = options.httpClient === undefined;
     this.httpClient = options.httpClient ?? createNodeHttpsClient();
     this.pipeline = this.buildPipeline();
@@ -650,8 +655,11 @@ class ArmClient implements ArmBackendClient {
         return call.transient('Timeout');
       }
       // Without a budget (or for a read) no permit is asked for: not even an await is spent on it.
+      const waitFrom = this.observer === undefined ? 0 : this.clock.now();
       const permit = this.needsPermit(spec) ? await this.writePermit(call, spec) : undefined;
+      if (permit !== undefined) this.observer?.limiterWaited(this.clock.now() - waitFrom);
       if (permit !== undefined && permit.kind !== 'granted') return permit;
+      const observed = this.observer?.attemptStarted(spec.method, spec.role);
       const remaining = call.deadline - this.clock.now();
       const timeoutMs = Math.min(this.perAttemptTimeoutMs, Math.max(remaining, MIN_ATTEMPT_TIMEOUT_MS));
       let attempt: Attempt | undefined;
@@ -661,6 +669,11 @@ class ArmClient implements ArmBackendClient {
         // Settled on every path: a permit never settled would count as in flight for ever.
         permit?.permit.settle(attempt?.kind === 'answer' ? attempt.writeObservation : undefined);
       }
+      observed?.answered(
+        attempt.kind === 'answer'
+          ? { status: attempt.status, armRequestId: attempt.headers.requestId, errorCode: attempt.armError?.code }
+          : { errorCode: attempt.kind === 'network' ? attempt.outcome.errorCode : 'Aborted' },
+      );
       sends += 1;
       if (spec.role === 'operation') call.attempts += 1;
       else call.reads += 1;
@@ -693,6 +706,7 @@ class ArmClient implements ArmBackendClient {
       this.recordFailure(call, spec, attempt);
       call.lastCode = decision.code;
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
+      observed?.retrying(decision.code, decision.delayMs);
 
       this.logger?.warn('Retrying ARM request', {
         method: spec.method,

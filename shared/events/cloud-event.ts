@@ -16,6 +16,11 @@ export const ResultEventSchema = z.object({
   time: z.string(),
   datacontenttype: z.literal('application/json'),
   data: OutcomeSchema,
+  traceparent: z
+    .string()
+    .optional()
+    .describe('CloudEvents distributed tracing extension: the W3C traceparent of the span that published it'),
+  tracestate: z.string().optional().describe('CloudEvents distributed tracing extension: the W3C tracestate'),
 });
 
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
@@ -33,7 +38,12 @@ export function eventIdFor(outcome: Pick<Outcome, 'requestId' | 'status' | 'erro
 }
 
 /** Builds the result event of an outcome. The outcome must already be redacted (the engine's outcomes are). */
-export function toResultEvent(outcome: Outcome, source: string, time: Date): ResultEvent {
+export function toResultEvent(
+  outcome: Outcome,
+  source: string,
+  time: Date,
+  trace?: { traceparent: string; tracestate?: string },
+): ResultEvent {
   const event: ResultEvent = {
     specversion: '1.0',
     id: eventIdFor(outcome),
@@ -44,6 +54,10 @@ export function toResultEvent(outcome: Outcome, source: string, time: Date): Res
     data: outcome,
   };
   if (outcome.target !== undefined) event.subject = outcome.target;
+  if (trace !== undefined) {
+    event.traceparent = trace.traceparent;
+    if (trace.tracestate !== undefined) event.tracestate = trace.tracestate;
+  }
   return event;
 }
 

@@ -3,9 +3,15 @@ import type { Outcome } from '../contract/outcome';
 import type { LazyServiceBusClient } from '../messaging/service-bus-client';
 import { eventProperties, toResultEvent } from './cloud-event';
 
+/** How to publish: the request's correlation id, and the trace the event continues (CloudEvents distributed tracing). */
+export interface PublishOptions {
+  correlationId?: string | undefined;
+  trace?: { traceparent: string; tracestate?: string } | undefined;
+}
+
 /** Publishes outcomes as result events. Throws when the event could not be published (the caller must not settle). */
 export interface ResultPublisher {
-  publish(outcome: Outcome, options?: { correlationId?: string | undefined }): Promise<void>;
+  publish(outcome: Outcome, options?: PublishOptions): Promise<void>;
   /** Optionally prepares the connection before the first publish. */
   warm?(): Promise<void>;
 }
@@ -16,8 +22,9 @@ export function toResultMessage(
   source: string,
   time: Date,
   correlationId: string | undefined,
+  trace?: PublishOptions['trace'],
 ): ServiceBusMessage {
-  const event = toResultEvent(outcome, source, time);
+  const event = toResultEvent(outcome, source, time, trace);
   const message: ServiceBusMessage = {
     body: event,
     contentType: 'application/cloudevents+json',
@@ -25,6 +32,8 @@ export function toResultMessage(
     subject: event.type,
     applicationProperties: eventProperties(outcome),
   };
+  // As the Service Bus SDK would set it, so a consumer's own tracing continues the trace too.
+  if (trace !== undefined) message.applicationProperties!['Diagnostic-Id'] = trace.traceparent;
   if (correlationId !== undefined) message.correlationId = correlationId;
   return message;
 }
@@ -41,9 +50,9 @@ export class ServiceBusResultPublisher implements ResultPublisher {
   ) {}
 
   /** Sends one result event; the SDK retries transient broker errors, and a final failure is thrown. */
-  async publish(outcome: Outcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
+  async publish(outcome: Outcome, options: PublishOptions = {}): Promise<void> {
     const sender = await this.getSender();
-    await sender.sendMessages(toResultMessage(outcome, this.source, this.now(), options.correlationId));
+    await sender.sendMessages(toResultMessage(outcome, this.source, this.now(), options.correlationId, options.trace));
   }
 
   /**

@@ -7,6 +7,8 @@ export interface QueuedChange {
   messageId: string;
   correlationId?: string | undefined;
   sessionId?: string | undefined;
+  /** Extra application properties (the trace context: Diagnostic-Id, traceparent). */
+  applicationProperties?: Record<string, string> | undefined;
 }
 
 /** Sends change requests to the change-request queue. */
@@ -55,5 +57,6 @@ function toMessage(change: QueuedChange): ServiceBusMessage {
   };
   if (change.correlationId !== undefined) message.correlationId = change.correlationId;
   if (change.sessionId !== undefined) message.sessionId = change.sessionId;
+  if (change.applicationProperties !== undefined) message.applicationProperties = change.applicationProperties;
   return message;
 }

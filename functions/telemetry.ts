@@ -1,0 +1,145 @@
+/**
+ * Telemetry at the edges: one span per trigger invocation (continuing the caller's trace), and the ARM client's
+ * observer. The use cases below see only the telemetry port.
+ */
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { ArmAttemptHandle, ArmObserver } from '../shared/arm/arm-observer';
+import {
+  carrierFrom,
+  type Attributes,
+  type SpanKind,
+  type Telemetry,
+  type TraceCarrier,
+} from '../shared/app/telemetry';
+import type { FunctionRegistration } from './registrations';
+
+type AnyHandler = (input: unknown, context: InvocationContext) => Promise<unknown>;
+
+/** The span of one invocation: its kind, attributes, and the remote parent it continues. */
+function triggerSpan(
+  kind: string,
+  input: unknown,
+  context: InvocationContext,
+): { kind: SpanKind; attributes: Attributes; parent: TraceCarrier | undefined } {
+  // In Azure the host traces the invocation itself (telemetryMode: OpenTelemetry) and hands its span over.
+  const host = carrierFrom(context.traceContext?.traceParent, context.traceContext?.traceState);
+  const meta = context.triggerMetadata ?? {};
+  switch (kind) {
+    case 'http': {
+      const request = input as HttpRequest;
+      const inbound = carrierFrom(request.headers.get('traceparent'), request.headers.get('tracestate'));
+      return {
+        kind: 'server',
+        attributes: { 'http.request.method': request.method, 'url.path': pathOf(request.url) },
+        parent: host ?? inbound,
+      };
+    }
+    case 'serviceBusQueue': {
+      const props = (meta['applicationProperties'] ?? {}) as Record<string, unknown>;
+      const sent = carrierFrom(props['traceparent'] ?? props['Diagnostic-Id'], props['tracestate']);
+      return {
+        kind: 'consumer',
+        attributes: {
+          'messaging.system': 'servicebus',
+          'messaging.message.id': typeof meta['messageId'] === 'string' ? meta['messageId'] : undefined,
+        },
+        parent: host ?? sent,
+      };
+    }
+    case 'timer':
+      return { kind: 'internal', attributes: {}, parent: host };
+    default: {
+      // Event Grid: a CloudEvent carries the distributed-tracing extension.
+      const event = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+      const eventType = event['type'] ?? event['eventType'];
+      return {
+        kind: 'consumer',
+        attributes: { 'cloudevents.event_type': typeof eventType === 'string' ? eventType : undefined },
+        parent: host ?? carrierFrom(event['traceparent'], event['tracestate']),
+      };
+    }
+  }
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The registration with its handler in a span named after the function. Errors are recorded and rethrown; an
+ * HTTP answer's status is recorded. Telemetry off: the handler runs as is. Circuit-breaker events are counted.
+ */
+export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: () => Telemetry): R {
+  const handler = fn.handler as AnyHandler;
+  const kind: string = fn.kind;
+  const traced: AnyHandler = async (input, context) => {
+    let t: Telemetry;
+    try {
+      t = telemetry();
+    } catch {
+      return handler(input, context); // invalid configuration: the handler reports it
+    }
+    if (!t.enabled) return handler(input, context);
+    const span = triggerSpan(kind, input, context);
+    return t.inSpan(fn.name, span, async (handle) => {
+      const eventType = span.attributes['cloudevents.event_type'];
+      if (typeof eventType === 'string' && /CircuitBreaker/i.test(eventType)) {
+        t.count('breaker.events', 1, { type: eventType });
+      }
+      const result = await handler(input, context);
+      if (kind === 'http') {
+        const status = (result as HttpResponseInit | undefined)?.status ?? 200;
+        handle.set({ 'http.response.status_code': status });
+        if (status >= 500) handle.fail({ name: `HTTP ${status}` });
+      }
+      return result;
+    });
+  };
+  return { ...fn, handler: traced };
+}
+
+/** The ARM client's sends as client spans and metrics (attempts, 429s, 412s, retry waits, write-limiter waits). */
+export function armObserver(telemetry: Telemetry): ArmObserver {
+  return {
+    limiterWaited(ms) {
+      telemetry.record('arm.write_limiter_wait', ms / 1000);
+    },
+    attemptStarted(method, role): ArmAttemptHandle {
+      const span = telemetry.startSpan(`ARM ${method}`, {
+        kind: 'client',
+        attributes: { 'http.request.method': method, 'arm.role': role },
+      });
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        span.end();
+      };
+      return {
+        answered({ status, armRequestId, errorCode }) {
+          span.set({
+            'http.response.status_code': status,
+            'arm.request_id': armRequestId,
+            'arm.error_code': errorCode,
+          });
+          const dimensions = { method, role, status: status ?? 0 };
+          telemetry.count('arm.attempts', 1, dimensions);
+          if (status === 429) telemetry.count('arm.throttled', 1, { method });
+          if (status === 412) telemetry.count('arm.precondition_failed', 1, { method });
+          if (status === undefined || status >= 500) span.fail({ name: errorCode ?? `HTTP ${status}` });
+          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle).
+          queueMicrotask(end);
+        },
+        retrying(reason, waitMs) {
+          span.set({ 'arm.retry.reason': reason, 'arm.retry.wait_ms': waitMs });
+          telemetry.record('arm.retry_wait', waitMs / 1000, { reason });
+          end();
+        },
+      };
+    },
+  };
+}

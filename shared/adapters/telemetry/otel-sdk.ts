@@ -1,0 +1,34 @@
+/**
+ * Entry of the lazily loaded telemetry file of the package (`telemetry.js`, see scripts/package.ts): the SDK, the
+ * exporters and our adapter. Nothing imports it statically.
+ */
+import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { Telemetry } from '../../app/telemetry';
+import { AzureMonitorSpanExporter, azureMonitorCredential, parseConnectionString } from './azure-monitor-exporter';
+import { OtlpJsonMetricExporter } from './otlp-metric-exporter';
+import { createOtelTelemetry } from './otel-telemetry';
+import type { ExportPlan } from './select-telemetry';
+
+export { createOtelTelemetry };
+
+/** The OpenTelemetry telemetry for an export plan. */
+export function telemetryFor(plan: ExportPlan): Telemetry {
+  switch (plan.kind) {
+    case 'console':
+      return createOtelTelemetry({ spanExporter: new ConsoleSpanExporter(), exportEachSpan: true });
+    case 'otlp': {
+      const base = plan.endpoint.replace(/\/+$/, '');
+      return createOtelTelemetry({
+        spanExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
+        metricExporter: new OtlpJsonMetricExporter(`${base}/v1/metrics`),
+      });
+    }
+    case 'azureMonitor': {
+      const target = parseConnectionString(plan.connectionString);
+      return createOtelTelemetry({
+        spanExporter: new AzureMonitorSpanExporter(target, azureMonitorCredential(plan.authentication)),
+      });
+    }
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The telemetry port on the OpenTelemetry SDK. Loaded only when an exporter is configured (see
+ * `select-telemetry.ts`), so a process with telemetry off never loads the SDK.
+ *
+ * No global is registered (tracer provider, context manager, propagator): the app's spans are made through this
+ * object, with the active span kept in an AsyncLocalStorage of our own. Several instances can live in one process
+ * (tests), and nothing else in the process is traced by accident.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Context,
+  type Counter,
+  type Histogram,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  SimpleSpanProcessor,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import type {
+  Attributes,
+  CounterName,
+  HistogramName,
+  SpanHandle,
+  SpanKind as PortSpanKind,
+  SpanOptions,
+  Telemetry,
+  TraceCarrier,
+} from '../../app/telemetry';
+
+export interface OtelTelemetryOptions {
+  /** Where spans go; none means no tracing (metrics only). */
+  spanExporter?: SpanExporter | undefined;
+  /** Export spans one by one as they end (console, in-memory) instead of in batches (network exporters). */
+  exportEachSpan?: boolean;
+  /** Where metrics go; none means no metrics. */
+  metricExporter?: PushMetricExporter | undefined;
+  /** Metric export interval. Default 60 s. */
+  metricIntervalMs?: number;
+  serviceName?: string;
+}
+
+export interface OtelTelemetry extends Telemetry {
+  /** Flushes and stops the exporters. */
+  shutdown(): Promise<void>;
+}
+
+const KINDS: Record<PortSpanKind, SpanKind> = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+  internal: SpanKind.INTERNAL,
+};
+
+/** Attributes without the undefined values. */
+function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  if (attributes === undefined) return out;
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value;
+  return out;
+}
+
+/** An error's type, never its message: messages may quote input, and input may hold a secret. */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.name;
+  return typeof error === 'object' && error !== null ? 'Object' : typeof error;
+}
+
+function handleOf(span: Span): SpanHandle {
+  return {
+    set: (attributes) => {
+      span.setAttributes(clean(attributes));
+    },
+    fail: (error) => {
+      const type = errorType(error);
+      span.setAttribute('error.type', type);
+      span.addEvent('exception', { 'exception.type': type });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+    },
+  };
+}
+
+export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetry {
+  const resource = resourceFromAttributes({ 'service.name': options.serviceName ?? 'apim-backend-changes' });
+  const spanProcessors =
+    options.spanExporter === undefined
+      ? []
+      : [
+          options.exportEachSpan === true
+            ? new SimpleSpanProcessor(options.spanExporter)
+            : new BatchSpanProcessor(options.spanExporter),
+        ];
+  const tracerProvider = new BasicTracerProvider({ resource, spanProcessors });
+  const tracer: Tracer = tracerProvider.getTracer('apim-backend-changes');
+  const meterProvider =
+    options.metricExporter === undefined
+      ? undefined
+      : new MeterProvider({
+          resource,
+          readers: [
+            new PeriodicExportingMetricReader({
+              exporter: options.metricExporter,
+              exportIntervalMillis: options.metricIntervalMs ?? 60_000,
+            }),
+          ],
+        });
+  const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
+  const counters = new Map<string, Counter>();
+  const histograms = new Map<string, Histogram>();
+  const propagator = new W3CTraceContextPropagator();
+  const storage = new AsyncLocalStorage<Context>();
+  const active = (): Context => storage.getStore() ?? ROOT_CONTEXT;
+
+  const parentOf = (options: SpanOptions): Context =>
+    options.parent === undefined
+      ? active()
+      : propagator.extract(ROOT_CONTEXT, { ...options.parent }, defaultTextMapGetter);
+
+  return {
+    enabled: true,
+    async inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+      const parent = parentOf(spanOptions);
+      const span = tracer.startSpan(
+        name,
+        { kind: KINDS[spanOptions.kind ?? 'internal'], attributes: clean(spanOptions.attributes) },
+        parent,
+      );
+      const handle = handleOf(span);
+      try {
+        return await storage.run(trace.setSpan(parent, span), () => fn(handle));
+      } catch (error) {
+        handle.fail(error);
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+    startSpan(name, spanOptions) {
+      const span = tracer.startSpan(
+        name,
+        { kind: KINDS[spanOptions.kind ?? 'internal'], attributes: clean(spanOptions.attributes) },
+        parentOf(spanOptions),
+      );
+      return { ...handleOf(span), end: () => span.end() };
+    },
+    carrier(): TraceCarrier | undefined {
+      const carrier: Record<string, string> = {};
+      propagator.inject(active(), carrier, defaultTextMapSetter);
+      const { traceparent, tracestate } = carrier;
+      if (traceparent === undefined) return undefined;
+      return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+    },
+    count(name: CounterName, value: number, attributes?: Attributes): void {
+      if (meter === undefined) return;
+      let counter = counters.get(name);
+      if (counter === undefined) counters.set(name, (counter = meter.createCounter(name)));
+      counter.add(value, clean(attributes));
+    },
+    record(name: HistogramName, value: number, attributes?: Attributes): void {
+      if (meter === undefined) return;
+      let histogram = histograms.get(name);
+      if (histogram === undefined) histograms.set(name, (histogram = meter.createHistogram(name, { unit: 's' })));
+      histogram.record(value, clean(attributes));
+    },
+    async flush(): Promise<void> {
+      await tracerProvider.forceFlush();
+      await meterProvider?.forceFlush();
+    },
+    async shutdown(): Promise<void> {
+      await tracerProvider.shutdown();
+      await meterProvider?.shutdown();
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The telemetry port: spans and metrics as the app needs them, nothing of OpenTelemetry's API. The use cases and
+ * the function adapters call this; `shared/adapters/telemetry` implements it with the OpenTelemetry SDK, loaded only
+ * when an exporter is configured. With telemetry off, {@link noTelemetry} costs one function call per span.
+ *
+ * Attribute values must never hold secrets: callers pass ids, names, counts and status codes, never bodies, headers
+ * or messages that might quote them.
+ */
+
+export type AttributeValue = string | number | boolean;
+export type Attributes = Readonly<Record<string, AttributeValue | undefined>>;
+
+/** W3C Trace Context, as carried on HTTP headers, Service Bus application properties and CloudEvents. */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
+}
+
+export type SpanKind = 'server' | 'client' | 'producer' | 'consumer' | 'internal';
+
+/** The span a callback runs in. */
+export interface SpanHandle {
+  /** Adds attributes (undefined values are skipped). */
+  set(attributes: Attributes): void;
+  /** Marks the span failed; an Error's name (not its message, which may quote input) is recorded. */
+  fail(error: unknown): void;
+}
+
+export interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  /** Continue this remote trace instead of the current span (an inbound traceparent). */
+  parent?: TraceCarrier | undefined;
+}
+
+/** Counters, by name. */
+export type CounterName =
+  /** Changes finished, by operation and status. */
+  | 'changes'
+  /** Writes skipped because they would change nothing (SKIP_UNCHANGED). */
+  | 'changes.unchanged'
+  /** ARM sends, by method and status. */
+  | 'arm.attempts'
+  /** ARM answers 429 (throttled). */
+  | 'arm.throttled'
+  /** ARM answers 412 (precondition failed: the ETag moved). */
+  | 'arm.precondition_failed'
+  /** API Management circuit-breaker events received, by type. */
+  | 'breaker.events';
+
+/** Histograms (seconds), by name. */
+export type HistogramName =
+  /** Time of one change, retries included. */
+  | 'change.duration'
+  /** Time waited before an ARM retry (Retry-After or backoff). */
+  | 'arm.retry_wait'
+  /** Time a write waited for the subscription's write budget. */
+  | 'arm.write_limiter_wait';
+
+export interface Telemetry {
+  /** False for {@link noTelemetry}: callers may skip building attributes. */
+  readonly enabled: boolean;
+  /** Runs `fn` in a new span, a child of the current span (or of `options.parent`); ends it when `fn` settles. */
+  inSpan<T>(name: string, options: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
+  /**
+   * Starts a span that the caller ends, a child of the current span; it cannot have children of its own (use
+   * {@link inSpan} for that). For spans whose end is not the end of a callback: one ARM send.
+   */
+  startSpan(name: string, options: SpanOptions): SpanHandle & { end(): void };
+  /** The current span as W3C Trace Context, to put on an outgoing message or event; undefined when off. */
+  carrier(): TraceCarrier | undefined;
+  count(name: CounterName, value: number, attributes?: Attributes): void;
+  record(name: HistogramName, value: number, attributes?: Attributes): void;
+  /** Exports what is buffered (before a process ends, or a test reads the exporter). */
+  flush(): Promise<void>;
+}
+
+const NO_SPAN: SpanHandle = { set: () => undefined, fail: () => undefined };
+
+/** Telemetry off: spans are plain calls, metrics are dropped. */
+export const noTelemetry: Telemetry = {
+  enabled: false,
+  inSpan: (_name, _options, fn) => fn(NO_SPAN),
+  startSpan: () => ({ ...NO_SPAN, end: () => undefined }),
+  carrier: () => undefined,
+  count: () => undefined,
+  record: () => undefined,
+  flush: () => Promise.resolve(),
+};
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** A carrier from untrusted input (a header, a message property): undefined unless it is a well-formed traceparent. */
+export function carrierFrom(traceparent: unknown, tracestate?: unknown): TraceCarrier | undefined {
+  if (typeof traceparent !== 'string') return undefined;
+  const value = traceparent.trim().toLowerCase();
+  if (!TRACEPARENT.test(value) || /^[0-9a-f]{2}-0{32}-/.test(value) || /-0{16}-/.test(value)) return undefined;
+  return typeof tracestate === 'string' && tracestate.length > 0 && tracestate.length <= 512
+    ? { traceparent: value, tracestate }
+    : { traceparent: value };
+}

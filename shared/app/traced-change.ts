@@ -1,0 +1,44 @@
+/**
+ * One change in one span: what processChange did, as span attributes and metrics (changes by operation and status,
+ * duration, writes skipped as unchanged). ARM attempts, ledger operations and the publish are its children.
+ */
+import type { ErrorBody } from '../contract/error-response';
+import { processChange, type Delivery, type ProcessDeps, type Processed } from '../engine/process-change';
+import type { Telemetry } from './telemetry';
+
+export async function processChangeTraced(
+  telemetry: Telemetry,
+  raw: unknown,
+  delivery: Delivery,
+  deps: ProcessDeps,
+  notJson?: ErrorBody,
+): Promise<Processed> {
+  if (!telemetry.enabled) return processChange(raw, delivery, deps, notJson);
+  return telemetry.inSpan('change', {}, async (span) => {
+    const result = await processChange(raw, delivery, deps, notJson);
+    if (result.kind === 'busy') {
+      span.set({ 'change.requestId': result.requestId, 'change.result': 'busy' });
+      return result;
+    }
+    const { outcome } = result;
+    const dimensions = { operation: outcome.operation ?? 'unknown', status: outcome.status };
+    span.set({
+      'change.requestId': outcome.requestId,
+      'change.operation': outcome.operation,
+      'change.target': outcome.target,
+      'change.status': outcome.status,
+      'change.unchanged': outcome.unchanged ?? false,
+      'change.attempts': outcome.attempts,
+      'change.httpStatus': outcome.httpStatus,
+      'change.errorCode': outcome.error?.code,
+      'change.result': result.kind === 'outcome' && result.duplicate ? 'duplicate' : result.kind,
+    });
+    if (result.kind === 'outcome' && !result.duplicate) {
+      telemetry.count('changes', 1, dimensions);
+      telemetry.record('change.duration', outcome.durationMs / 1000, dimensions);
+      if (outcome.unchanged === true) telemetry.count('changes.unchanged', 1, { operation: dimensions.operation });
+    }
+    if (outcome.status === 'failed') span.fail({ name: outcome.error?.code ?? 'ChangeFailed' });
+    return result;
+  });
+}
