@@ -30,6 +30,15 @@ export const LAZY_CHUNKS: Readonly<Record<string, string>> = {
   '@azure/service-bus': 'service-bus.js',
 };
 
+/**
+ * Modules of ours imported with `await import('./…')` that become their own file, like {@link LAZY_CHUNKS}: the
+ * OpenTelemetry SDK and exporters behind the telemetry port, loaded only when an exporter is configured.
+ * Keys are paths from the repository root.
+ */
+export const LAZY_MODULES: Readonly<Record<string, string>> = {
+  'shared/adapters/telemetry/otel-sdk.ts': 'telemetry.js',
+};
+
 /** Where and from what to build the package. */
 export interface PackageOptions {
   /** The output directory; it is emptied first. */
@@ -85,7 +94,10 @@ const COMMON: BuildOptions = {
  * The stand-in module is CommonJS so that esbuild wraps it in a lazy initialiser (the same
  * `Promise.resolve().then(() => require(...))` tsc emits), not a native `import()` through the ESM loader.
  */
-function lazyChunkPlugin(): Plugin {
+function lazyChunkPlugin(rootDir: string): Plugin {
+  const modules = new Map(
+    Object.entries(LAZY_MODULES).map(([path, file]) => [join(rootDir, path).replace(/\.ts$/, ''), file] as const),
+  );
   const names = Object.keys(LAZY_CHUNKS).map((name) => name.replace(/[/\\^$.*+?()[\]{}|-]/g, '\\$&'));
   return {
     name: 'lazy-chunks',
@@ -94,8 +106,13 @@ function lazyChunkPlugin(): Plugin {
         // A static import must stay a static (bundled) import: only dynamic ones can be deferred.
         args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-chunk' } : undefined,
       );
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind !== 'dynamic-import' || args.namespace === 'lazy-chunk') return undefined;
+        const file = modules.get(join(args.resolveDir, args.path).replace(/\.ts$/, ''));
+        return file === undefined ? undefined : { path: file, namespace: 'lazy-chunk' };
+      });
       b.onLoad({ filter: /.*/, namespace: 'lazy-chunk' }, (args) => ({
-        contents: `module.exports = require(${JSON.stringify(`./${LAZY_CHUNKS[args.path]}`)});`,
+        contents: `module.exports = require(${JSON.stringify(`./${LAZY_CHUNKS[args.path] ?? args.path}`)});`,
         loader: 'js',
       }));
       b.onResolve({ filter: /^\.\//, namespace: 'lazy-chunk' }, (args) => ({ path: args.path, external: true }));
@@ -127,7 +144,7 @@ function listFiles(dir: string, base = dir): PackageFile[] {
 
 /** Every file a build writes into the output directory. */
 function outputFileNames(): Set<string> {
-  const scripts = [BUNDLE_FILE, ...Object.values(LAZY_CHUNKS)];
+  const scripts = [BUNDLE_FILE, ...Object.values(LAZY_CHUNKS), ...Object.values(LAZY_MODULES)];
   return new Set(['host.json', 'package.json', ...scripts, ...scripts.map((file) => `${file}.map`)]);
 }
 
@@ -163,16 +180,19 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
     absWorkingDir: rootDir,
     entryPoints: [join(rootDir, 'functions', 'index.ts')],
     outfile: join(outDir, BUNDLE_FILE),
-    plugins: [lazyChunkPlugin()],
+    plugins: [lazyChunkPlugin(rootDir)],
     metafile: true,
   });
   await build({
     ...COMMON,
     absWorkingDir: rootDir,
-    entryPoints: Object.fromEntries(
-      Object.entries(LAZY_CHUNKS).map(([name, file]) => [file.replace(/\.js$/, ''), name] as const),
-    ),
+    entryPoints: Object.fromEntries([
+      ...Object.entries(LAZY_CHUNKS).map(([name, file]) => [file.replace(/\.js$/, ''), name] as const),
+      ...Object.entries(LAZY_MODULES).map(([path, file]) => [file.replace(/\.js$/, ''), join(rootDir, path)] as const),
+    ]),
     outdir: outDir,
+    // A lazy file's own dynamic imports of lazy packages (telemetry → identity) load the sibling file, not a copy.
+    plugins: [lazyChunkPlugin(rootDir)],
   });
 
   copyFileSync(join(rootDir, 'host.json'), join(outDir, 'host.json'));
@@ -198,7 +218,7 @@ export async function buildPackage(options: PackageOptions): Promise<PackageResu
     files,
     totalBytes: files.reduce((sum, file) => sum + file.bytes, 0),
     external: [...EXTERNAL_MODULES],
-    lazyChunks: Object.values(LAZY_CHUNKS),
+    lazyChunks: [...Object.values(LAZY_CHUNKS), ...Object.values(LAZY_MODULES)],
     inlinedLazyPackages: Object.keys(LAZY_CHUNKS).filter((name) => inMain.has(name)),
   };
 }

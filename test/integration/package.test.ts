@@ -79,6 +79,20 @@ describe('npm run package (the deployable bundle)', () => {
     expect(child.stdout.trim()).toBe('function localhost');
   });
 
+  it('keeps the OpenTelemetry SDK out of the start-up bundle: telemetry.js loads only when an exporter is set', () => {
+    const bundle = readFileSync(join(outDir, 'index.js'), 'utf8');
+    expect(bundle).not.toMatch(/@opentelemetry|BasicTracerProvider|MeterProvider/);
+    expect(bundle).toContain('require("./telemetry.js")');
+    const child = runNode(
+      `const sdk = require('./telemetry.js');
+       const t = sdk.telemetryFor({ kind: 'console' });
+       t.inSpan('probe', {}, async () => t.carrier()).then((c) => console.log(/^00-[0-9a-f]{32}-/.test(c.traceparent)));`,
+      outDir,
+    );
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim().split('\n').pop()).toBe('true');
+  });
+
   it('loads outside the Functions host with an empty environment: test mode, nothing registered, exit 0', () => {
     const child = runNode(`require('./index.js'); console.log('loaded');`, outDir);
     expect(child.status).toBe(0);
