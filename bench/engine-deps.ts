@@ -4,6 +4,7 @@
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
 import { createArmCredential } from '../shared/arm/credential';
+import type { ArmObserver } from '../shared/arm/arm-observer';
 import type { WriteBudget } from '../shared/arm/write-budget';
 import { systemClock } from '../shared/clock';
 import type { EngineDeps } from '../shared/engine/execute-change';
@@ -20,7 +21,7 @@ export interface EmulatorAddress {
 /** A real ARM client (keep-alive, the emulator's CA trusted) for `emulator`, optionally with a write budget. */
 export function benchArmClient(
   emulator: EmulatorAddress,
-  options: { writeBudget?: WriteBudget; deadlineMs?: number } = {},
+  options: { writeBudget?: WriteBudget; deadlineMs?: number; observer?: ArmObserver } = {},
 ): ArmBackendClient {
   return createArmBackendClient({
     endpoint: emulator.url,
@@ -29,6 +30,7 @@ export function benchArmClient(
     caCertPem: emulator.caCertPem,
     ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
     ...(options.writeBudget === undefined ? {} : { writeBudget: options.writeBudget }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
 }
 

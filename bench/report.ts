@@ -8,6 +8,7 @@ import type { CpuResult } from './cpu';
 import type { MemoryResult } from './memory';
 import type { ThrottleResult } from './throttle';
 import type { ThroughputResult } from './throughput';
+import { tracingRows, type TracingResult } from './tracing';
 import type { WritesResult } from './writes';
 
 /** One line of the table. `met` is null for a measure shown for context, without a goal. */
@@ -28,6 +29,8 @@ export interface RawResults {
   memory: MemoryResult;
   writes: WritesResult;
   throttle: ThrottleResult;
+  /** Row 7 (absent in reports written before it existed). */
+  tracing?: TracingResult;
 }
 
 /** The machine the numbers come from. */
@@ -135,6 +138,7 @@ export function buildTable(raw: RawResults): TableRow[] {
     info(r6, 'without: time / ideal', th.withoutLimiter.ofIdeal, '×'),
     info(r6, 'without: 429s / writes', round2(th.withoutLimiter.throttledShare * 100), '%'),
     info(r6, 'without: lost writes', th.withoutLimiter.lost, ''),
+    ...(raw.tracing === undefined ? [] : tracingRows(raw.tracing)),
   ];
 }
 

@@ -7,10 +7,11 @@ import { startChildEmulator, type ChildEmulator } from './child-emulator';
 import { measureColdStart } from './cold-start';
 import { measureCpu } from './cpu';
 import { measureMemory } from './memory';
-import { buildTable, machineInfo, type BenchReport, type RawResults } from './report';
+import { buildTable, formatTable, machineInfo, type BenchReport, type RawResults } from './report';
 import { round } from './stats';
 import { measureThrottle } from './throttle';
 import { measureThroughput } from './throughput';
+import { measureTracing, tracingRows } from './tracing';
 import { measureWrites } from './writes';
 
 /** How to run the benchmark. */
@@ -35,6 +36,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
         throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
+        tracing: { requests: 100, concurrency: CONCURRENCY, rounds: 2, backends: 50 },
       }
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
@@ -43,6 +45,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
+        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
       };
 }
 
@@ -56,6 +59,14 @@ async function withEmulator<T>(
   } finally {
     await emulator.stop();
   }
+}
+
+/** Row 7 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
+export async function runTracingRow(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const result = await withEmulator({ logRequests: false }, (emulator) => measureTracing(emulator, size.tracing));
+  options.log?.(`tracing: off ${result.offPerSecond.join(', ')} req/s; on ${result.onPerSecond.join(', ')} req/s`);
+  return formatTable(tracingRows(result));
 }
 
 /**
@@ -78,9 +89,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   };
 
   const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
-  const { throughput, memory } = await withEmulator({ logRequests: false }, async (emulator) => ({
+  const { throughput, memory, tracing } = await withEmulator({ logRequests: false }, async (emulator) => ({
     throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
     memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
+    tracing: await step('7 tracing', () => measureTracing(emulator, size.tracing)),
   }));
   const coldStart = await step('3 cold start', () => measureColdStart(size.coldStartRuns));
   const writes = await step('5 ARM writes per change', () =>
@@ -92,7 +104,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     ),
   );
 
-  const raw: RawResults = { throughput, cpu, coldStart, memory, writes, throttle };
+  const raw: RawResults = { throughput, cpu, coldStart, memory, writes, throttle, tracing };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),

@@ -3,22 +3,28 @@
  * and riding the throttle, side by side in one run; prints one table and writes it, with the raw numbers and the
  * machine info, to `bench/results.json`.
  *
- * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`.
+ * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json] [--only tracing]`.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable } from './report';
-import { runBench } from './run-bench';
+import { runBench, runTracingRow } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
       out: { type: 'string', default: join(__dirname, 'results.json') },
+      only: { type: 'string' },
     },
   });
   const out = resolve(values.out);
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+  if (values.only !== undefined) {
+    if (values.only !== 'tracing') throw new Error(`--only knows one row: tracing (got ${values.only})`);
+    process.stdout.write(`\n${await runTracingRow({ smoke: values.smoke, log })}\n`);
+    return;
+  }
   const report = await runBench({ smoke: values.smoke, out, log });
   const { machine } = report;
   process.stdout.write(

@@ -1,0 +1,151 @@
+/**
+ * Row 7, the cost of tracing: the same PUT changes through processChange (engine, real ARM client, against the
+ * emulator), each in a trigger span, with telemetry off (the no-op port) and on (the OpenTelemetry SDK with an
+ * in-memory exporter: the SDK's work without a network exporter's), rounds interleaved in the same run.
+ */
+import { cpuUsage } from 'node:process';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import { createOtelTelemetry } from '../shared/adapters/telemetry/otel-telemetry';
+import { noTelemetry, type Telemetry } from '../shared/app/telemetry';
+import { processChangeTraced } from '../shared/app/traced-change';
+import { tracedPublisher } from '../shared/app/traced-ports';
+import type { ProcessDeps } from '../shared/engine/process-change';
+import { armObserver } from '../functions/telemetry';
+import type { ChildEmulator } from './child-emulator';
+import { benchArmClient, benchEngineDeps } from './engine-deps';
+import type { TableRow } from './report';
+import { median, round, runPool } from './stats';
+import { benchPatchBody, benchTarget } from './workload';
+
+export interface TracingOptions {
+  requests: number;
+  concurrency: number;
+  rounds: number;
+  backends: number;
+}
+
+export interface TracingResult {
+  options: TracingOptions;
+  offPerSecond: number[];
+  onPerSecond: number[];
+  medianOff: number;
+  medianOn: number;
+  /** 1 − on/off: the share of throughput tracing costs. */
+  loss: number;
+  /** Median CPU time of this process per change (µs): steadier than throughput on a shared machine. */
+  cpuUsOff: number;
+  cpuUsOn: number;
+  spansPerChange: number;
+}
+
+export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
+  const spans = new InMemorySpanExporter();
+  const on = createOtelTelemetry({
+    spanExporter: spans,
+    exportEachSpan: false,
+    metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    metricIntervalMs: 3_600_000,
+  });
+  const publisher = { publish: () => Promise.resolve() };
+  const depsFor = (telemetry: Telemetry): ProcessDeps => {
+    const arm = benchArmClient(emulator, telemetry.enabled ? { observer: armObserver(telemetry) } : {});
+    return {
+      ...benchEngineDeps(arm, false),
+      ledger: undefined,
+      publisher: telemetry.enabled ? tracedPublisher(publisher, telemetry) : publisher,
+      leaseMs: 180_000,
+    };
+  };
+  const configs = {
+    off: { telemetry: noTelemetry, deps: depsFor(noTelemetry) },
+    on: { telemetry: on, deps: depsFor(on) },
+  };
+
+  const runOnce = async (
+    name: 'off' | 'on',
+    tag: string,
+    count = options.requests,
+  ): Promise<{ perSecond: number; cpuUs: number }> => {
+    const { telemetry, deps } = configs[name];
+    // Bodies without credentials: with them the ledger fingerprint's scrypt (by design slow) would be what is measured.
+    const inputs = Array.from({ length: count }, (_, i) => ({
+      requestId: `${tag}-${i}`,
+      operation: 'createOrUpdate',
+      target: benchTarget(i % options.backends),
+      body: { properties: { protocol: 'http', ...benchPatchBody(i % options.backends, tag).properties } },
+    }));
+    const cpuBefore = cpuUsage();
+    const started = performance.now();
+    await runPool(count, options.concurrency, async (i) => {
+      const delivery = { fallbackRequestId: `${tag}-${i}`, onTransient: 'answer' as const };
+      const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, () =>
+        processChangeTraced(telemetry, inputs[i], delivery, deps),
+      );
+      if (result.kind !== 'outcome' || result.outcome.status !== 'succeeded') throw new Error(`change ${result.kind}`);
+    });
+    const perSecond = (count / (performance.now() - started)) * 1000;
+    const cpu = cpuUsage(cpuBefore);
+    return { perSecond, cpuUs: (cpu.user + cpu.system) / count };
+  };
+
+  const series = { off: [] as number[], on: [] as number[] };
+  const cpu = { off: [] as number[], on: [] as number[] };
+  for (const name of ['off', 'on'] as const) await runOnce(name, `warm-${name}`, Math.min(options.requests, 300));
+  await on.flush();
+  spans.reset();
+  let spanCount = 0;
+  for (let r = 0; r < options.rounds; r++) {
+    for (const name of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      const measured = await runOnce(name, `t${r}-${name}`);
+      series[name].push(round(measured.perSecond, 1));
+      cpu[name].push(round(measured.cpuUs, 1));
+    }
+    // Emptied each round, as an exporter sending them away would: kept, 10⁴ spans would tax the GC instead.
+    await on.flush();
+    spanCount += spans.getFinishedSpans().length;
+    spans.reset();
+  }
+  const spansPerChange = round(spanCount / (options.requests * options.rounds), 1);
+  await on.shutdown();
+  const medianOff = round(median(series.off), 1);
+  const medianOn = round(median(series.on), 1);
+  return {
+    options,
+    offPerSecond: series.off,
+    onPerSecond: series.on,
+    medianOff,
+    medianOn,
+    loss: round(1 - medianOn / medianOff, 3),
+    cpuUsOff: round(median(cpu.off), 1),
+    cpuUsOn: round(median(cpu.on), 1),
+    spansPerChange,
+  };
+}
+
+/** The table rows of row 7. */
+export function tracingRows(result: TracingResult): TableRow[] {
+  const row = `7 tracing (${result.options.requests} PUTs, c=${result.options.concurrency})`;
+  return [
+    { row, measure: 'telemetry off (no-op port)', value: result.medianOff, unit: 'req/s', goal: '', met: null },
+    {
+      row,
+      measure: 'tracing on (SDK, in-memory exporter)',
+      value: result.medianOn,
+      unit: 'req/s',
+      goal: '',
+      met: null,
+    },
+    { row, measure: 'spans per change', value: result.spansPerChange, unit: '', goal: '', met: null },
+    { row, measure: 'CPU per change, off', value: result.cpuUsOff, unit: 'µs', goal: '', met: null },
+    { row, measure: 'CPU per change, tracing on', value: result.cpuUsOn, unit: 'µs', goal: '', met: null },
+    {
+      row,
+      measure: 'throughput lost to tracing',
+      value: round(result.loss * 100, 1),
+      unit: '%',
+      goal: '≤ 10',
+      met: result.loss <= 0.1,
+    },
+  ];
+}
