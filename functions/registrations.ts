@@ -1,6 +1,11 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import {
+  circuitBreakerEventsHandler,
+  circuitBreakerHistoryHandler,
+  circuitBreakerWebhookHandler,
+} from './circuit-breaker-events';
 import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
@@ -11,7 +16,7 @@ export type FunctionRegistration =
   | {
       kind: 'http';
       name: string;
-      trigger: { methods: Array<'GET' | 'POST'>; route: string; authLevel: 'anonymous' | 'function' };
+      trigger: { methods: Array<'GET' | 'POST' | 'OPTIONS'>; route: string; authLevel: 'anonymous' | 'function' };
       handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
     }
   | {
@@ -25,6 +30,12 @@ export type FunctionRegistration =
        */
       trigger: { queueName: string; connection: string; isSessionsEnabled: boolean };
       handler: (message: unknown, context: InvocationContext) => Promise<void>;
+    }
+  | {
+      /** Event Grid trigger: one event per invocation (either schema); a throw makes Event Grid redeliver it. */
+      kind: 'eventGrid';
+      name: string;
+      handler: (event: unknown, context: InvocationContext) => Promise<void>;
     }
   | {
       kind: 'timer';
@@ -69,6 +80,23 @@ export function functionRegistrations(
       kind: 'timer',
       trigger: { schedule: '%RECONNECT_SCHEDULE%' },
       handler: scheduledReconnectHandler(services, () => setting('RECONNECT_SCHEDULE')),
+    },
+    {
+      name: 'circuitBreakerEvents',
+      kind: 'eventGrid',
+      handler: circuitBreakerEventsHandler(services),
+    },
+    {
+      name: 'circuitBreakerWebhook',
+      kind: 'http',
+      trigger: { methods: ['POST', 'OPTIONS'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerWebhookHandler(services),
+    },
+    {
+      name: 'circuitBreakerHistory',
+      kind: 'http',
+      trigger: { methods: ['GET'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerHistoryHandler(services),
     },
     {
       name: 'ledgerCleanup',
