@@ -39,8 +39,10 @@ async function runItems(
       if (!seen.has(item.type)) {
         seen.add(item.type);
         // A *CircuitBreaker* type we do not know may be a renamed breaker event: worth a warning.
-        const log = /circuitbreaker/i.test(item.type) ? logger.warn : logger.info;
-        log('Event type not handled; acknowledged and ignored (logged once per type)', { type: item.type });
+        const props = { type: item.type };
+        const message = 'Event type not handled; acknowledged and ignored (logged once per type)';
+        if (/circuitbreaker/i.test(item.type)) logger.warn(message, props);
+        else logger.info(message, props);
       }
     }
   }

@@ -119,12 +119,7 @@ export async function drainPool(
       changes = [];
       resumed = undefined;
     } else {
-      const decision = planDrain(
-        poolId,
-        read.services,
-        event.backendId,
-        active.map((d) => d.memberId),
-      );
+      const decision = planDrain(poolId, read.services, event.backendId, drainedByOthers);
       if (decision.kind === 'skip') return { pool: poolId, result: 'skipped', reason: decision.reason };
       if (dryRun) return { pool: poolId, result: 'planned', changes: decision.changes };
       const requestId = requestIdFor(event.id, poolId, round);

@@ -97,6 +97,18 @@ describe('drain on Opened, restore on Closed', () => {
     ]);
   });
 
+  it('re-reads and re-decides when the pool changed between our read and our write (412)', async () => {
+    seedPool(stack, 'r-pool', [
+      ['r1', 1],
+      ['r2', 1],
+    ]);
+    stack.emulator.injectFault({ method: 'PATCH', path: '/backends/r-pool', status: 412 });
+    const res = await post([gridEvent('Opened', 'r1', '2026-01-01T00:00:00Z')]);
+    expect(res.jsonBody.events[0].action).toMatchObject({ taken: 'drain', pools: [{ result: 'drained' }] });
+    expect(patches(stack, 'r-pool').map((r) => r.status)).toEqual([412, 200]);
+    expect(memberOf(stack, 'r-pool', 'r1')).toMatchObject({ priority: 2, weight: 1 });
+  });
+
   it('leaves a member someone changed since the drain, and says so', async () => {
     seedPool(stack, 'h-pool', [
       ['h1', 1],

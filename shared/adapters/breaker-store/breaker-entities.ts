@@ -47,7 +47,7 @@ export function toEventEntity(record: Omit<BreakerRecord, 'version'>, writeId: s
 const json = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx) => {
     const parsed = schema.safeParse(JSON.parse(text));
-    if (parsed.success) return parsed.data as z.output<T>;
+    if (parsed.success) return parsed.data;
     ctx.addIssue({ code: 'custom', message: 'invalid JSON value' });
     return z.NEVER;
   });
