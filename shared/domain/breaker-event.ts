@@ -60,7 +60,7 @@ const EventGridEnvelope = z.object({
   topic: z.string().optional(),
   subject: z.string().optional(),
   eventTime: Time,
-  data: z.unknown(),
+  data: z.unknown().optional(),
 });
 
 const CloudEventEnvelope = z.object({
@@ -69,7 +69,7 @@ const CloudEventEnvelope = z.object({
   source: Text,
   subject: z.string().optional(),
   time: Time.optional(),
-  data: z.unknown(),
+  data: z.unknown().optional(),
   specversion: z.literal('1.0').optional(),
   // The Learn example writes `specVersion`.
   specVersion: z.literal('1.0').optional(),
