@@ -183,7 +183,7 @@ interface Envelope {
   source: string;
   subject?: string | undefined;
   time: string;
-  data: unknown;
+  data?: unknown;
   schema: BreakerEvent['schema'];
 }
 
