@@ -65,6 +65,38 @@ export function circuitBreakerEventsHandler(services: ServicesProvider) {
   };
 }
 
+/**
+ * The queue trigger (`%CIRCUIT_BREAKER_QUEUE%`, registered only when that setting is set): an Event Grid subscription
+ * that delivers to a Service Bus queue puts one event (either schema) in each message body. A throw abandons the
+ * message for redelivery; a malformed event is logged and completed (redelivering it cannot help).
+ */
+export function circuitBreakerQueueHandler(services: ServicesProvider) {
+  const seen = new Set<string>();
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    const svc = services();
+    const logger = contextLogger(context);
+    const body = jsonOf(message);
+    const parsed = body === undefined ? undefined : parseDelivery(body);
+    if (parsed === undefined || !parsed.ok) {
+      logger.error('Malformed circuit-breaker event refused', {
+        error: parsed?.error ?? { code: 'InvalidJson', message: 'The message body is not JSON.' },
+      });
+      return;
+    }
+    await runItems(parsed.items, svc, logger, seen);
+  };
+}
+
+/** A message body as JSON: the host hands objects already parsed, strings and bytes as they came. */
+function jsonOf(message: unknown): unknown {
+  if (typeof message !== 'string' && !(message instanceof Uint8Array)) return message;
+  try {
+    return JSON.parse(Buffer.from(message).toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The webhook: Event Grid arrays, single CloudEvents and CloudEvents batches; both handshakes. */
 export function circuitBreakerWebhookHandler(services: ServicesProvider) {
   const seen = new Set<string>();

@@ -4,6 +4,7 @@ import { backendChangesHandler } from './backend-changes';
 import {
   circuitBreakerEventsHandler,
   circuitBreakerHistoryHandler,
+  circuitBreakerQueueHandler,
   circuitBreakerWebhookHandler,
 } from './circuit-breaker-events';
 import { ledgerCleanupHandler } from './ledger-cleanup';
@@ -98,6 +99,21 @@ export function functionRegistrations(
       trigger: { methods: ['GET'], route: 'circuit-breaker-events', authLevel: 'function' },
       handler: circuitBreakerHistoryHandler(services),
     },
+    // Only with CIRCUIT_BREAKER_QUEUE: the host will not index a trigger whose %setting% is missing.
+    ...(setting('CIRCUIT_BREAKER_QUEUE')?.trim()
+      ? [
+          {
+            name: 'circuitBreakerQueue',
+            kind: 'serviceBusQueue' as const,
+            trigger: {
+              queueName: '%CIRCUIT_BREAKER_QUEUE%',
+              connection: 'ServiceBusConnection',
+              isSessionsEnabled: false,
+            },
+            handler: circuitBreakerQueueHandler(services),
+          },
+        ]
+      : []),
     {
       name: 'ledgerCleanup',
       kind: 'timer',

@@ -74,6 +74,7 @@ const ConfigSchema = z.object({
     .transform((v) => (v === undefined || v.trim() === '' ? 'notify' : v.trim().toLowerCase()))
     .pipe(z.enum(['notify', 'plan', 'drain'])),
   CIRCUIT_BREAKER_MAX_DRAINS: int(3, 0, 1000),
+  CIRCUIT_BREAKER_QUEUE: optionalText,
   CIRCUIT_BREAKER_WINDOW: z
     .string()
     .default('PT1H')
@@ -126,7 +127,13 @@ export interface Config {
   webhookSecrets: string[];
   webhookToleranceMs: number;
   /** Circuit-breaker automation: what to do on API Management's breaker events, and its drain limit. */
-  circuitBreaker: { action: 'notify' | 'plan' | 'drain'; maxDrains: number; windowMs: number };
+  circuitBreaker: {
+    action: 'notify' | 'plan' | 'drain';
+    maxDrains: number;
+    windowMs: number;
+    /** A Service Bus queue an Event Grid subscription delivers breaker events to (optional third intake). */
+    queue: string | undefined;
+  };
 }
 
 /** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
@@ -210,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       action: c.CIRCUIT_BREAKER_ACTION,
       maxDrains: c.CIRCUIT_BREAKER_MAX_DRAINS,
       windowMs: c.CIRCUIT_BREAKER_WINDOW,
+      queue: c.CIRCUIT_BREAKER_QUEUE,
     },
   };
 }

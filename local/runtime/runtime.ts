@@ -114,6 +114,9 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
             maxDeliveryCount: config.maxDeliveryCount,
             requiresSession: config.sessions,
           },
+          ...(config.circuitBreaker.queue === undefined
+            ? []
+            : [{ name: config.circuitBreaker.queue, maxDeliveryCount: config.maxDeliveryCount }]),
         ],
         topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
         duplicateDetection: true,

@@ -6,8 +6,10 @@ import { HttpRequest } from '@azure/functions';
 import {
   circuitBreakerEventsHandler,
   circuitBreakerHistoryHandler,
+  circuitBreakerQueueHandler,
   circuitBreakerWebhookHandler,
 } from '../../functions/circuit-breaker-events';
+import { functionRegistrations } from '../../functions/registrations';
 import {
   backendId,
   cloudEvent,
@@ -245,6 +247,26 @@ describe('intakes, schemas and handshakes', () => {
     await trigger(gridEvent('Closed', 't1', '2026-01-01T00:01:00Z'), stack.context('circuitBreakerEvents'));
     expect(memberOf(stack, 't-pool', 't1')).toMatchObject({ priority: 1 });
     expect(patches(stack)).toHaveLength(2);
+  });
+
+  it('the queue trigger (CIRCUIT_BREAKER_QUEUE) takes events an Event Grid subscription put in a queue', async () => {
+    seedPool(stack, 'q-pool', [
+      ['q1', 1],
+      ['q2', 1],
+    ]);
+    const queue = circuitBreakerQueueHandler(() => stack.services);
+    const opened = gridEvent('Opened', 'q1', '2026-01-01T00:00:00Z');
+    await queue(JSON.stringify(opened), stack.context('circuitBreakerQueue'));
+    await queue(Buffer.from(JSON.stringify(opened)), stack.context('circuitBreakerQueue'));
+    expect(patches(stack)).toHaveLength(1);
+    expect(memberOf(stack, 'q-pool', 'q1')).toMatchObject({ priority: 2 });
+    const names = (queueSetting: string | undefined) =>
+      functionRegistrations(
+        () => stack.services,
+        (name) => (name === 'CIRCUIT_BREAKER_QUEUE' ? queueSetting : undefined),
+      ).map((r) => r.name);
+    expect(names(undefined)).not.toContain('circuitBreakerQueue');
+    expect(names('apim-breaker-events')).toContain('circuitBreakerQueue');
   });
 
   it('the webhook takes a single CloudEvent and a CloudEvents batch', async () => {

@@ -13,7 +13,7 @@ describe('loadConfig', () => {
     expect(c.maxDeliveryCount).toBe(10);
     expect(c.deadlineMs).toBe(200_000);
     expect(c.reconnectTargets).toEqual([]);
-    expect(c.circuitBreaker).toEqual({ action: 'notify', maxDrains: 3, windowMs: 3_600_000 });
+    expect(c.circuitBreaker).toEqual({ action: 'notify', maxDrains: 3, windowMs: 3_600_000, queue: undefined });
   });
 
   it('splits RECONNECT_TARGETS on commas and new lines', () => {
