@@ -17,6 +17,7 @@ import type { Telemetry } from '../shared/app/telemetry';
 import { tracedLedger, tracedPublisher, tracedQueue } from '../shared/app/traced-ports';
 import { createTelemetry } from '../shared/adapters/telemetry/select-telemetry';
 import { armObserver } from './telemetry';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-services';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -29,6 +30,8 @@ export interface AppServices {
   ledger: ChangeLedger | undefined;
   /** Traces and metrics; `noTelemetry` unless an exporter is configured. */
   telemetry: Telemetry;
+  /** Circuit-breaker records (beside the ledger) and their publisher. */
+  breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -88,6 +91,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     queue: traced ? tracedQueue(queue, telemetry) : queue,
     clock: systemClock,
     ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
+    breaker: createBreakerAdapters(config, serviceBus),
     telemetry,
     close: async () => {
       await telemetry.flush();

@@ -41,6 +41,8 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
   WEBHOOK_SECRETS: 'secrets: put them in Key Vault and set a Key Vault reference after deployment (infra/README.md)',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Application Insights is the exporter in Azure; OTLP is for other backends',
   OTEL_TRACES_EXPORTER: 'console spans are for local runs',
+  CIRCUIT_BREAKER_QUEUE:
+    'the optional Service Bus intake of breaker events; the template has Event Grid deliver them to circuitBreakerEvents',
 };
 
 /** Settings the host and platform read (not shared/config.ts): allowed in the template. */
@@ -62,12 +64,11 @@ const registrations = functionRegistrations(
   },
   () => undefined,
 );
-const triggerText = JSON.stringify(registrations.map((r) => r.trigger));
+const triggers = registrations.map((r) => ('trigger' in r ? (r.trigger as Record<string, unknown>) : {}));
+const triggerText = JSON.stringify(triggers);
 /** Settings the host resolves in trigger declarations (`%NAME%`): it will not index a function without them. */
 const hostSettings = [...triggerText.matchAll(/%([A-Za-z0-9_]+)%/g)].map((m) => m[1]!);
-const connections = registrations.flatMap((r) =>
-  'connection' in r.trigger && typeof r.trigger.connection === 'string' ? [r.trigger.connection] : [],
-);
+const connections = triggers.flatMap((t) => (typeof t['connection'] === 'string' ? [t['connection']] : []));
 
 /** Built-in role ids from Microsoft Learn, "Azure built-in roles" (Integration, Storage, Monitor). */
 const BUILT_IN_ROLES: Record<string, string> = {
@@ -265,5 +266,7 @@ describe('infra/azuredeploy.json', () => {
       properties: { resourceId: "[format('{0}/functions/circuitBreakerEvents', parameters('functionAppId'))]" },
     });
     expect(template['parameters']['enableCircuitBreakerEvents']['defaultValue']).toBe(false);
+    // The function the subscription delivers to is one of the app's Event Grid functions.
+    expect(registrations.find((r) => r.name === 'circuitBreakerEvents')?.kind).toBe('eventGrid');
   });
 });
