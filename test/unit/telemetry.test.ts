@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { InvocationContext } from '@azure/functions';
+import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { FunctionRegistration } from '../../functions/registrations';
+import { withTelemetry } from '../../functions/telemetry';
 import { carrierFrom, noTelemetry } from '../../shared/app/telemetry';
 import {
   AzureMonitorSpanExporter,
@@ -138,5 +142,50 @@ describe('Azure Monitor exporter (Application Insights ingestion, Entra auth)', 
     } finally {
       server.close();
     }
+  });
+});
+
+describe('trigger spans', () => {
+  it('an Event Grid invocation continues the event traceparent and counts circuit-breaker events by type', async () => {
+    const spans = new InMemorySpanExporter();
+    const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const telemetry = createOtelTelemetry({
+      spanExporter: spans,
+      exportEachSpan: true,
+      metricExporter: metrics,
+      metricIntervalMs: 3_600_000,
+    });
+    const registration: FunctionRegistration = {
+      name: 'circuitBreakerEvents',
+      kind: 'eventGrid',
+      handler: () => Promise.resolve(),
+    };
+    const fn = withTelemetry(registration, () => telemetry);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await fn.handler(
+      { type: 'Microsoft.ApiManagement.CircuitBreaker.Opened', traceparent, data: {} },
+      new InvocationContext({ functionName: 'circuitBreakerEvents' }),
+    );
+    await telemetry.flush();
+    const [span] = spans.getFinishedSpans();
+    expect(span!.name).toBe('circuitBreakerEvents');
+    expect(span!.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    const counted = metrics
+      .getMetrics()
+      .at(-1)!
+      .scopeMetrics.flatMap((scope) => scope.metrics)
+      .find((m) => m.descriptor.name === 'breaker.events');
+    expect(counted?.dataPoints).toEqual([
+      expect.objectContaining({ value: 1, attributes: { type: 'Microsoft.ApiManagement.CircuitBreaker.Opened' } }),
+    ]);
+    await telemetry.shutdown();
+  });
+
+  it('with telemetry off the handler runs as it is', async () => {
+    const handler = jest.fn(() => Promise.resolve());
+    const registration: FunctionRegistration = { name: 'x', kind: 'eventGrid', handler };
+    const fn = withTelemetry(registration, () => noTelemetry);
+    await fn.handler({}, new InvocationContext({ functionName: 'x' }));
+    expect(handler).toHaveBeenCalledTimes(1);
   });
 });
