@@ -3,8 +3,6 @@ export { startArmEmulator } from './start-arm-emulator';
 export type {
   ArmEmulator,
   ArmEmulatorOptions,
-  BackendRecord,
   BucketOptions,
   FaultSpec,
-  RequestLogEntry,
 } from './types';

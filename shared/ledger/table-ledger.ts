@@ -19,22 +19,15 @@ import {
 } from './ledger-types';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 
-/** The ledger table's name when the setting is absent. */
-export const DEFAULT_LEDGER_TABLE = 'backendchanges';
-
-export type TableLedgerOptions = LedgerTableOptions & {
-  /** Bound on each storage call, the SDK's own retries included. Default 15 s. */
-  operationTimeoutMs?: number;
-  /** Aborts storage calls in flight, e.g. at host shutdown. */
-  signal?: AbortSignal;
-};
+/** Bound on each storage call, the SDK's own retries included. */
+const OPERATION_TIMEOUT_MS = 15_000;
 
 /**
  * A ledger on the table `tableName`, created on first use. Storage failures (other than the 404/409/412 the ledger
  * handles itself) and timeouts are thrown, so that the trigger retries.
  */
-export function createTableLedger(options: TableLedgerOptions): ChangeLedger {
-  return new TableLedger(createLedgerTableClient(options), options.operationTimeoutMs ?? 15_000, options.signal);
+export function createTableLedger(options: LedgerTableOptions): ChangeLedger {
+  return new TableLedger(createLedgerTableClient(options));
 }
 
 /** Rounds of read-then-write a claim makes before giving up on a record that keeps changing under it. */
@@ -49,11 +42,7 @@ type WriteResult = { ok: true; record: LedgerRecord } | { ok: false; current: Le
 class TableLedger implements ChangeLedger {
   private tableReady: Promise<void> | undefined;
 
-  constructor(
-    private readonly client: TableClient,
-    private readonly timeoutMs: number,
-    private readonly shutdown: AbortSignal | undefined,
-  ) {}
+  constructor(private readonly client: TableClient) {}
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
     await this.ensureTable();
@@ -289,10 +278,9 @@ class TableLedger implements ChangeLedger {
     return this.tableReady;
   }
 
-  /** A signal for one storage call: its timeout, or shutdown. */
+  /** A signal for one storage call: its timeout. */
   private signal(): AbortSignal {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    return this.shutdown === undefined ? timeout : AbortSignal.any([timeout, this.shutdown]);
+    return AbortSignal.timeout(OPERATION_TIMEOUT_MS);
   }
 }
 
