@@ -62,6 +62,7 @@ import {
   type WritePermit,
 } from './write-budget';
 import { isRecord } from '../is-record';
+import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../config';
 
 /** Receives retry notices (never bodies, never headers). */
 export interface ArmClientLogger {
@@ -81,7 +82,7 @@ export interface ArmClientOptions {
   random?: () => number;
   /** Time one attempt may take before it is abandoned (and retried). Default 30000. */
   perAttemptTimeoutMs?: number;
-  /** Total budget per call when the caller passes no deadline. Default 120000. */
+  /** Total budget per call when the caller passes no deadline. Default: CHANGE_DEADLINE_SECONDS' default (config). */
   deadlineMs?: number;
   /** Cap of the exponential backoff (base 500 ms). Default 30000. ARM's Retry-After is never capped. */
   maxBackoffMs?: number;
@@ -105,7 +106,7 @@ export interface ArmClientOptions {
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
-const DEFAULT_DEADLINE_MS = 120_000;
+const DEFAULT_DEADLINE_MS = DEFAULT_CHANGE_DEADLINE_SECONDS * 1000;
 /** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
 /** How often a create with an unknown outcome is re-read while waiting for a late answer to land. */
