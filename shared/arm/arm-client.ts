@@ -33,6 +33,7 @@ import type { ErrorBody, ErrorDetail } from '../contract/error-response';
 import { systemClock, type Clock } from '../clock';
 import type {
   ArmBackendClient,
+  ArmClientLogger,
   ArmHeaders,
   ArmResult,
   BackendList,
@@ -64,11 +65,6 @@ import {
 import { isRecord } from '../is-record';
 import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../config';
 
-/** Receives retry notices (never bodies, never headers). */
-export interface ArmClientLogger {
-  warn(msg: string, props?: object): void;
-}
-
 /** How to build an ARM client. */
 export interface ArmClientOptions {
   /** ARM base URL, e.g. `https://management.azure.com` (ARM_ENDPOINT). */
@@ -96,6 +92,7 @@ export interface ArmClientOptions {
    */
   httpClient?: HttpClient;
   userAgentPrefix?: string;
+  /** Receives retry notices of calls that bring no logger of their own. */
   logger?: ArmClientLogger;
   /**
    * A process-wide limiter of writes per subscription (see `createWriteBudget`), shared by every client of the
@@ -285,6 +282,7 @@ class CallState {
     readonly subscriptionId: string,
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
+    readonly logger: ArmClientLogger | undefined,
   ) {
     this.lastHeaders = { correlationRequestId: correlationId };
   }
@@ -577,7 +575,7 @@ class ArmClient implements ArmBackendClient {
         call.lastArmError = errorOfAnswer(answer);
         return call.transient('Timeout');
       }
-      this.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
+      call.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
         method,
         url: withoutQuery(url),
         round: rounds,
@@ -695,7 +693,7 @@ class ArmClient implements ArmBackendClient {
       call.lastCode = decision.code;
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
 
-      this.logger?.warn('Retrying ARM request', {
+      call.logger?.warn('Retrying ARM request', {
         method: spec.method,
         url: withoutQuery(spec.url),
         attempt: sends,
@@ -873,7 +871,7 @@ class ArmClient implements ArmBackendClient {
 
   private startCall(options: CallOptions | undefined, subscriptionId: string): CallState {
     const deadline = options?.deadline ?? this.clock.now() + this.deadlineMs;
-    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal);
+    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal, options?.logger ?? this.logger);
   }
 
   private backendUrl(target: BackendTarget): string {

@@ -49,7 +49,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   const refusal = policyRefusal(request, deps.settings);
   if (refusal !== undefined) return finish({ status: 'rejected', attempts: 0, error: refusal });
 
-  const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
+  const call: CallOptions = { deadline: started + deps.settings.deadlineMs, logger: deps.logger };
 
   if (request.dryRun) {
     const current = await deps.arm.get(request.target, call);
