@@ -17,6 +17,7 @@ import {
   type ClaimResult,
   type LedgerRecord,
 } from './ledger-types';
+import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 
 /** Bound on each storage call, the SDK's own retries included. */
@@ -40,9 +41,15 @@ type Stored = { record: LedgerRecord; writeId: string };
 type WriteResult = { ok: true; record: LedgerRecord } | { ok: false; current: LedgerRecord | undefined };
 
 class TableLedger implements ChangeLedger {
-  private tableReady: Promise<void> | undefined;
+  private readonly table: LazyAsync<void>;
 
-  constructor(private readonly client: TableClient) {}
+  constructor(private readonly client: TableClient) {
+    this.table = lazyAsync(() =>
+      client.createTable({ abortSignal: this.signal() }).catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw error; // 409 TableAlreadyExists (the SDK usually swallows it already)
+      }),
+    );
+  }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
     await this.ensureTable();
@@ -268,14 +275,9 @@ class TableLedger implements ChangeLedger {
     }
   }
 
-  /** Creates the table once per ledger; a failed attempt is forgotten so the next call tries again. */
+  /** Creates the table once per ledger (a failed attempt is forgotten, so the next call tries again). */
   private ensureTable(): Promise<void> {
-    this.tableReady ??= this.client.createTable({ abortSignal: this.signal() }).catch((error: unknown) => {
-      if (statusOf(error) === 409) return; // TableAlreadyExists (the SDK usually swallows it already)
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
+    return this.table.get();
   }
 
   /** A signal for one storage call: its timeout. */
