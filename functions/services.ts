@@ -14,6 +14,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-services';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -24,6 +25,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Circuit-breaker records (beside the ledger) and their publisher. */
+  breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };
 }
