@@ -101,7 +101,7 @@ export function functionRegistrations(
       handler: circuitBreakerHistoryHandler(services),
     },
     // Only with CIRCUIT_BREAKER_QUEUE: the host will not index a trigger whose %setting% is missing.
-    ...(setting('CIRCUIT_BREAKER_QUEUE')?.trim()
+    ...(settings.circuitBreakerQueue !== undefined
       ? [
           {
             name: 'circuitBreakerQueue',

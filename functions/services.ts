@@ -14,7 +14,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
-import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-services';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {

@@ -100,6 +100,7 @@ const TriggerSettingsSchema = ConfigSchema.pick({
   CHANGE_REQUESTS_SESSIONS: true,
   ServiceBusConnection: true,
   ServiceBusConnection__fullyQualifiedNamespace: true,
+  CIRCUIT_BREAKER_QUEUE: true,
 }).extend({
   // Resolved by the host in the timer's `%RECONNECT_SCHEDULE%`; read here to name the occurrence a run belongs to.
   RECONNECT_SCHEDULE: optionalText,
@@ -113,6 +114,8 @@ export interface TriggerSettings {
   reconnectSchedule: string | undefined;
   /** ServiceBusConnection or its __fullyQualifiedNamespace is set. */
   serviceBusConfigured: boolean;
+  /** CIRCUIT_BREAKER_QUEUE, when set: the circuit-breaker queue trigger is registered only then. */
+  circuitBreakerQueue: string | undefined;
 }
 
 /** Parses the {@link TriggerSettings}; throws {@link ConfigError} naming an invalid one. */
@@ -123,6 +126,7 @@ export function loadTriggerSettings(env: Record<string, string | undefined> = pr
     reconnectSchedule: c.RECONNECT_SCHEDULE,
     serviceBusConfigured:
       c.ServiceBusConnection !== undefined || c.ServiceBusConnection__fullyQualifiedNamespace !== undefined,
+    circuitBreakerQueue: c.CIRCUIT_BREAKER_QUEUE,
   };
 }
 

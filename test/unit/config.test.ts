@@ -52,6 +52,7 @@ describe('loadTriggerSettings (read when the host indexes the functions)', () =>
       sessions: false,
       reconnectSchedule: undefined,
       serviceBusConfigured: false,
+      circuitBreakerQueue: undefined,
     });
     const env = {
       CHANGE_REQUESTS_SESSIONS: ' Yes ',
@@ -62,6 +63,7 @@ describe('loadTriggerSettings (read when the host indexes the functions)', () =>
       sessions: loadConfig(env).sessions,
       reconnectSchedule: '0 0 3 * * *',
       serviceBusConfigured: true,
+      circuitBreakerQueue: undefined,
     });
     expect(loadTriggerSettings(env).sessions).toBe(true);
   });
