@@ -93,4 +93,3 @@ export interface BreakerPorts {
 export class BreakerRetryError extends Error {
   override readonly name = 'BreakerRetryError';
 }
-
