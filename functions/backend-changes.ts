@@ -5,7 +5,7 @@ import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/chang
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
-import { processChangeTraced } from '../shared/app/traced-change';
+import { processChangeTraced } from './traced-change';
 import type { ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
-import { processChangeTraced } from '../shared/app/traced-change';
+import { processChangeTraced } from './traced-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';

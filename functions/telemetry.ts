@@ -10,7 +10,7 @@ import {
   type SpanKind,
   type Telemetry,
   type TraceCarrier,
-} from '../shared/app/telemetry';
+} from '../shared/app/telemetry-ports';
 import type { FunctionRegistration } from './registrations';
 
 type AnyHandler = (input: unknown, context: InvocationContext) => Promise<unknown>;

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema, SETTING_NAMES } from '../../shared/config';
+import { ConfigSchema, SETTING_NAMES, loadTriggerSettings } from '../../shared/config';
 import { functionRegistrations } from '../../functions/registrations';
 
 type Json = Record<string, any>;
@@ -58,12 +58,9 @@ function settingsWithoutDefault(): string[] {
     .map(([name]) => name);
 }
 
-const registrations = functionRegistrations(
-  () => {
-    throw new Error('not invoked');
-  },
-  () => undefined,
-);
+const registrations = functionRegistrations(() => {
+  throw new Error('not invoked');
+}, loadTriggerSettings({}));
 const triggers = registrations.map((r) => ('trigger' in r ? (r.trigger as Record<string, unknown>) : {}));
 const triggerText = JSON.stringify(triggers);
 /** Settings the host resolves in trigger declarations (`%NAME%`): it will not index a function without them. */

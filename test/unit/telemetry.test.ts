@@ -5,14 +5,14 @@ import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/s
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FunctionRegistration } from '../../functions/registrations';
 import { withTelemetry } from '../../functions/telemetry';
-import { carrierFrom, noTelemetry } from '../../shared/app/telemetry';
+import { carrierFrom, noTelemetry } from '../../shared/app/telemetry-ports';
 import {
   AzureMonitorSpanExporter,
   azureMonitorCredential,
   parseConnectionString,
 } from '../../shared/adapters/telemetry/azure-monitor-exporter';
 import { createOtelTelemetry } from '../../shared/adapters/telemetry/otel-telemetry';
-import { createTelemetry, exportPlan } from '../../shared/adapters/telemetry/select-telemetry';
+import { createTelemetry, exportPlan } from '../../functions/select-telemetry';
 
 const off = {
   appInsightsConnectionString: undefined,

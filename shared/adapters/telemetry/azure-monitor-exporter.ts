@@ -12,7 +12,7 @@ import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { lazyDefaultCredential } from '../../arm/credential';
+import { defaultAzureCredential } from '../../identity';
 
 /** Where to send: the connection string's ingestion endpoint and instrumentation key (an identifier, not a secret once local auth is off). */
 export interface IngestionTarget {
@@ -45,7 +45,7 @@ export function azureMonitorCredential(authentication: string | undefined): Toke
   if (authentication === undefined || !/(^|;)\s*Authorization\s*=\s*AAD\s*(;|$)/i.test(authentication))
     return undefined;
   const clientId = /(?:^|;)\s*ClientId\s*=\s*([^;]+)/i.exec(authentication)?.[1]?.trim();
-  return lazyDefaultCredential(MONITOR_SCOPE, clientId);
+  return defaultAzureCredential(clientId, MONITOR_SCOPE);
 }
 
 /** `d.hh:mm:ss.fff`, Application Insights' duration format. */

@@ -4,13 +4,18 @@
  */
 import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { Telemetry } from '../../app/telemetry';
+import type { Telemetry } from '../../app/telemetry-ports';
 import { AzureMonitorSpanExporter, azureMonitorCredential, parseConnectionString } from './azure-monitor-exporter';
 import { OtlpJsonMetricExporter } from './otlp-metric-exporter';
 import { createOtelTelemetry } from './otel-telemetry';
-import type { ExportPlan } from './select-telemetry';
 
 export { createOtelTelemetry };
+
+/** Where traces and metrics go (chosen from the settings by functions/select-telemetry.ts). */
+export type ExportPlan =
+  | { kind: 'azureMonitor'; connectionString: string; authentication: string | undefined }
+  | { kind: 'otlp'; endpoint: string }
+  | { kind: 'console' };
 
 /** The OpenTelemetry telemetry for an export plan. */
 export function telemetryFor(plan: ExportPlan): Telemetry {

@@ -39,7 +39,7 @@ import type {
   SpanOptions,
   Telemetry,
   TraceCarrier,
-} from '../../app/telemetry';
+} from '../../app/telemetry-ports';
 
 export interface OtelTelemetryOptions {
   /** Where spans go; none means no tracing (metrics only). */

@@ -3,14 +3,10 @@
  * when OTEL_EXPORTER_OTLP_ENDPOINT is, console spans with OTEL_TRACES_EXPORTER=console, otherwise none — and then
  * the OpenTelemetry SDK is never loaded (it is imported dynamically, a separate file of the deployed package).
  */
-import { noTelemetry, type Telemetry } from '../../app/telemetry';
-import type { TelemetrySettings } from '../../config';
+import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
+import type { TelemetrySettings } from '../shared/config';
 
-/** Where traces and metrics go. */
-export type ExportPlan =
-  | { kind: 'azureMonitor'; connectionString: string; authentication: string | undefined }
-  | { kind: 'otlp'; endpoint: string }
-  | { kind: 'console' };
+import type { ExportPlan } from '../shared/adapters/telemetry/otel-sdk';
 
 /** The exporter the settings ask for, or undefined for telemetry off. Azure Monitor wins over OTLP over console. */
 export function exportPlan(settings: TelemetrySettings): ExportPlan | undefined {
@@ -34,7 +30,7 @@ export function createTelemetry(
   const plan = exportPlan(settings);
   if (plan === undefined) return noTelemetry;
   return deferredTelemetry(
-    import('./otel-sdk').then((sdk) => sdk.telemetryFor(plan)),
+    import('../shared/adapters/telemetry/otel-sdk').then((sdk) => sdk.telemetryFor(plan)),
     warn,
   );
 }
