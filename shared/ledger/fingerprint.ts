@@ -29,7 +29,7 @@ export interface RequestFingerprint {
    * Whether a stored fingerprint is this request's: equal, or made under a previous key or by the legacy scheme
    * and matching once recomputed that way (only then is anything recomputed).
    */
-  matches(stored: string): boolean;
+  readonly matches: (stored: string) => boolean;
 }
 
 /** Makes the fingerprints of requests under the configured keys. */
@@ -99,7 +99,7 @@ export function createFingerprinter(keys: FingerprintKeys = {}): Fingerprinter {
           : `${visible}.k-${current.id}.${hmacHex(current, visible, secrets)}`;
       return {
         value,
-        matches(stored: string): boolean {
+        matches: (stored: string): boolean => {
           if (stored === value) return true;
           if (!stored.startsWith(visible)) return false;
           const keyed = KEYED.exec(stored);
