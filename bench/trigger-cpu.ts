@@ -10,6 +10,7 @@ import { backendChangesHandler } from '../functions/backend-changes';
 import { processDeps, type AppServices } from '../functions/services';
 import { loadConfig } from '../shared/config';
 import { systemClock } from '../shared/clock';
+import { silentLogger } from '../shared/logger';
 import type { Outcome } from '../shared/contract/outcome';
 import { toResultMessage } from '../shared/events/result-publisher';
 import { createFingerprinter } from '../shared/ledger/fingerprint';
@@ -140,7 +141,7 @@ const context = { invocationId: 'bench', log: quiet, warn: quiet, error: quiet }
 export async function measureTriggerCpu(options: TriggerCpuOptions): Promise<TriggerCpuResult> {
   const services = benchServices();
   // The deps the handler builds per invocation, checked once here so a wiring mistake fails loudly.
-  if (processDeps(services, context as never).fingerprints === undefined) throw new Error('no fingerprints');
+  if (processDeps(services, silentLogger).fingerprints === undefined) throw new Error('no fingerprints');
   const handler = backendChangesHandler(() => services);
   const totalUs: number[] = [];
   for (let r = -1; r < options.rounds; r++) {
