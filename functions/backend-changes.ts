@@ -79,10 +79,9 @@ export function backendChangesHandler(services: ServicesProvider) {
         },
       };
     }
-    logger.info('Change request finished', {
-      ...summary(result.outcome),
-      duplicate: result.kind === 'outcome' && result.duplicate,
-    });
+    const finished = summary(result.outcome);
+    finished['duplicate'] = result.kind === 'outcome' && result.duplicate;
+    logger.info('Change request finished', finished);
     return outcomeResponse(result.outcome);
   };
 }
