@@ -7,7 +7,9 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { cpuUsage } from 'node:process';
 import { backendChangesHandler } from '../functions/backend-changes';
+import { createBreakerAdapters } from '../functions/circuit-breaker-services';
 import { processDeps, type AppServices } from '../functions/services';
+import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
 import { loadConfig } from '../shared/config';
 import { systemClock } from '../shared/clock';
 import { silentLogger } from '../shared/logger';
@@ -123,6 +125,11 @@ function benchServices(withKey: boolean): AppServices {
     clock: systemClock,
     ledger: memoryLedger(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
+    // Not used on this path; a lazy client that never connects.
+    breaker: createBreakerAdapters(
+      config,
+      new LazyServiceBusClient({ connectionString: undefined, fullyQualifiedNamespace: undefined }),
+    ),
     close: () => Promise.resolve(),
   };
 }

@@ -27,6 +27,9 @@ for (const fn of functionRegistrations(services)) {
         handler: fn.handler,
       });
       break;
+    case 'eventGrid':
+      app.eventGrid(fn.name, { handler: fn.handler });
+      break;
     case 'timer':
       app.timer(fn.name, {
         schedule: fn.trigger.schedule,

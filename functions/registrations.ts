@@ -1,6 +1,12 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import {
+  circuitBreakerEventsHandler,
+  circuitBreakerHistoryHandler,
+  circuitBreakerQueueHandler,
+  circuitBreakerWebhookHandler,
+} from './circuit-breaker-events';
 import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
@@ -11,7 +17,7 @@ export type FunctionRegistration =
   | {
       kind: 'http';
       name: string;
-      trigger: { methods: Array<'GET' | 'POST'>; route: string; authLevel: 'anonymous' | 'function' };
+      trigger: { methods: Array<'GET' | 'POST' | 'OPTIONS'>; route: string; authLevel: 'anonymous' | 'function' };
       handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
     }
   | {
@@ -25,6 +31,12 @@ export type FunctionRegistration =
        */
       trigger: { queueName: string; connection: string; isSessionsEnabled: boolean };
       handler: (message: unknown, context: InvocationContext) => Promise<void>;
+    }
+  | {
+      /** Event Grid trigger: one event per invocation (either schema); a throw makes Event Grid redeliver it. */
+      kind: 'eventGrid';
+      name: string;
+      handler: (event: unknown, context: InvocationContext) => Promise<void>;
     }
   | {
       kind: 'timer';
@@ -70,6 +82,38 @@ export function functionRegistrations(
       trigger: { schedule: '%RECONNECT_SCHEDULE%' },
       handler: scheduledReconnectHandler(services, () => setting('RECONNECT_SCHEDULE')),
     },
+    {
+      name: 'circuitBreakerEvents',
+      kind: 'eventGrid',
+      handler: circuitBreakerEventsHandler(services),
+    },
+    {
+      name: 'circuitBreakerWebhook',
+      kind: 'http',
+      trigger: { methods: ['POST', 'OPTIONS'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerWebhookHandler(services),
+    },
+    {
+      name: 'circuitBreakerHistory',
+      kind: 'http',
+      trigger: { methods: ['GET'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerHistoryHandler(services),
+    },
+    // Only with CIRCUIT_BREAKER_QUEUE: the host will not index a trigger whose %setting% is missing.
+    ...(setting('CIRCUIT_BREAKER_QUEUE')?.trim()
+      ? [
+          {
+            name: 'circuitBreakerQueue',
+            kind: 'serviceBusQueue' as const,
+            trigger: {
+              queueName: '%CIRCUIT_BREAKER_QUEUE%',
+              connection: 'ServiceBusConnection',
+              isSessionsEnabled: false,
+            },
+            handler: circuitBreakerQueueHandler(services),
+          },
+        ]
+      : []),
     {
       name: 'ledgerCleanup',
       kind: 'timer',

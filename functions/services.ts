@@ -14,6 +14,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-services';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -26,6 +27,8 @@ export interface AppServices {
   ledger: ChangeLedger | undefined;
   /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
   fingerprints: Fingerprinter;
+  /** Circuit-breaker records (beside the ledger) and their publisher. */
+  breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -82,6 +85,7 @@ export function createServices(config: Config): AppServices {
     clock: systemClock,
     ledger: createLedger(config),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
+    breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };
 }

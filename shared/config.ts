@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDuration } from './contract/backend-body';
+import { isoDurationToMs } from './domain/breaker-durations';
 
 const bool = (fallback: boolean) =>
   z
@@ -75,6 +76,24 @@ const ConfigSchema = z.object({
   LEDGER_FINGERPRINT_PREVIOUS_KEYS: z.string().default(''),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
+  CIRCUIT_BREAKER_ACTION: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'notify' : v.trim().toLowerCase()))
+    .pipe(z.enum(['notify', 'plan', 'drain'])),
+  CIRCUIT_BREAKER_MAX_DRAINS: int(3, 0, 1000),
+  CIRCUIT_BREAKER_QUEUE: optionalText,
+  CIRCUIT_BREAKER_WINDOW: z
+    .string()
+    .default('PT1H')
+    .transform((v, ctx) => {
+      const ms = isoDurationToMs(v);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 duration such as PT1H (no years or months)' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
 
 /** The names of every setting the app reads through {@link loadConfig}. */
@@ -117,6 +136,14 @@ export interface Config {
   };
   webhookSecrets: string[];
   webhookToleranceMs: number;
+  /** Circuit-breaker automation: what to do on API Management's breaker events, and its drain limit. */
+  circuitBreaker: {
+    action: 'notify' | 'plan' | 'drain';
+    maxDrains: number;
+    windowMs: number;
+    /** A Service Bus queue an Event Grid subscription delivers breaker events to (optional third intake). */
+    queue: string | undefined;
+  };
 }
 
 /** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
@@ -197,6 +224,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,
+    circuitBreaker: {
+      action: c.CIRCUIT_BREAKER_ACTION,
+      maxDrains: c.CIRCUIT_BREAKER_MAX_DRAINS,
+      windowMs: c.CIRCUIT_BREAKER_WINDOW,
+      queue: c.CIRCUIT_BREAKER_QUEUE,
+    },
   };
 }
 

@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(c.maxDeliveryCount).toBe(10);
     expect(c.deadlineMs).toBe(200_000);
     expect(c.reconnectTargets).toEqual([]);
+    expect(c.circuitBreaker).toEqual({ action: 'notify', maxDrains: 3, windowMs: 3_600_000, queue: undefined });
   });
 
   it('splits RECONNECT_TARGETS on commas and new lines', () => {
@@ -27,6 +28,9 @@ describe('loadConfig', () => {
     ['ARM_API_VERSION', 'latest'],
     ['RECONNECT_AFTER', '2 minutes'],
     ['LEDGER_FINGERPRINT_KEY', 'too-short-to-be-a-key'],
+    ['CIRCUIT_BREAKER_ACTION', 'nuke'],
+    ['CIRCUIT_BREAKER_WINDOW', 'P1M'],
+    ['CIRCUIT_BREAKER_MAX_DRAINS', '-1'],
   ])('fails fast naming %s when it is invalid', (name, value) => {
     let thrown: unknown;
     try {
