@@ -7,7 +7,7 @@
 import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { cpuUsage } from 'node:process';
 import { backendChangesHandler } from '../functions/backend-changes';
-import { createBreakerAdapters } from '../functions/circuit-breaker-services';
+import { createBreakerAdapters } from '../functions/circuit-breaker-adapters';
 import { processDeps, type AppServices } from '../functions/services';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
 import { loadConfig } from '../shared/config';

@@ -1,4 +1,4 @@
-import { isConfigError, loadConfig } from '../../shared/config';
+import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -51,5 +51,38 @@ describe('loadConfig', () => {
     const config = loadConfig({ LEDGER_FINGERPRINT_KEY: current, LEDGER_FINGERPRINT_PREVIOUS_KEYS: 'a,b' });
     expect(config.ledger.fingerprintKeys).toEqual({ current, previous: ['a', 'b'] });
     expect(loadConfig({}).ledger.fingerprintKeys).toEqual({ current: undefined, previous: [] });
+  });
+});
+
+describe('loadTriggerSettings (read when the host indexes the functions)', () => {
+  it('reads sessions, the reconnect schedule and whether Service Bus is configured, as loadConfig would', () => {
+    expect(loadTriggerSettings({})).toEqual({
+      sessions: false,
+      reconnectSchedule: undefined,
+      serviceBusConfigured: false,
+      circuitBreakerQueue: undefined,
+    });
+    const env = {
+      CHANGE_REQUESTS_SESSIONS: ' Yes ',
+      RECONNECT_SCHEDULE: '0 0 3 * * *',
+      ServiceBusConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    };
+    expect(loadTriggerSettings(env)).toEqual({
+      sessions: loadConfig(env).sessions,
+      reconnectSchedule: '0 0 3 * * *',
+      serviceBusConfigured: true,
+      circuitBreakerQueue: undefined,
+    });
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+  });
+
+  it('is not stopped by an unrelated invalid setting, which the first invocation reports instead', () => {
+    const env = { ARM_ENDPOINT: 'http://plain', CHANGE_REQUESTS_SESSIONS: 'true' };
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+    expect(() => loadConfig(env)).toThrow(/ARM_ENDPOINT/);
+  });
+
+  it('names CHANGE_REQUESTS_SESSIONS when it is not a boolean', () => {
+    expect(() => loadTriggerSettings({ CHANGE_REQUESTS_SESSIONS: 'sometimes' })).toThrow(/CHANGE_REQUESTS_SESSIONS/);
   });
 });
