@@ -12,6 +12,7 @@ import { round } from './stats';
 import { measureThrottle } from './throttle';
 import { measureThroughput } from './throughput';
 import { measureTracing, tracingRows } from './tracing';
+import { measureTriggerCpu } from './trigger-cpu';
 import { measureWrites } from './writes';
 
 /** How to run the benchmark. */
@@ -32,6 +33,7 @@ function sizes(smoke: boolean) {
     ? {
         throughput: { requests: 200, concurrency: CONCURRENCY, rounds: 2, backends: 100 },
         cpu: { requests: 200, rounds: 2 },
+        triggerCpu: { requests: 200, rounds: 2 },
         coldStartRuns: 1,
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
@@ -41,6 +43,7 @@ function sizes(smoke: boolean) {
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
         cpu: { requests: 5000, rounds: 5 },
+        triggerCpu: { requests: 5000, rounds: 5 },
         coldStartRuns: 7,
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
@@ -89,6 +92,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   };
 
   const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
+  const triggerCpu = await step('2b CPU per request, trigger path', () => measureTriggerCpu(size.triggerCpu));
   const { throughput, memory, tracing } = await withEmulator({ logRequests: false }, async (emulator) => ({
     throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
     memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
@@ -104,7 +108,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     ),
   );
 
-  const raw: RawResults = { throughput, cpu, coldStart, memory, writes, throttle, tracing };
+  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle, tracing };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
 import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
+import { createFingerprinter, type Fingerprinter } from '../shared/ledger/fingerprint';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
@@ -31,6 +32,8 @@ export interface AppServices {
   ledger: ChangeLedger | undefined;
   /** Traces and metrics; `noTelemetry` unless an exporter is configured. */
   telemetry: Telemetry;
+  /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
+  fingerprints: Fingerprinter;
   /** Circuit-breaker records (beside the ledger) and their publisher. */
   breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
@@ -60,6 +63,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    fingerprints: svc.fingerprints,
   };
 }
 
@@ -92,6 +96,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     queue: traced ? tracedQueue(queue, telemetry) : queue,
     clock: systemClock,
     ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
+    fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: createBreakerAdapters(config, serviceBus),
     telemetry,
     close: async () => {
