@@ -39,6 +39,8 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
   AzureWebJobsStorage__accountName: 'superseded by AzureWebJobsStorage__tableServiceUri, which the template sets',
   RECONNECT_AFTER: 'optional properties.after of scheduled reconnects; ARM has its own default',
   WEBHOOK_SECRETS: 'secrets: put them in Key Vault and set a Key Vault reference after deployment (infra/README.md)',
+  LEDGER_FINGERPRINT_KEY: 'a secret: a Key Vault reference set after deployment (infra/README.md)',
+  LEDGER_FINGERPRINT_PREVIOUS_KEYS: 'secrets, and only during a key rotation',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Application Insights is the exporter in Azure; OTLP is for other backends',
   OTEL_TRACES_EXPORTER: 'console spans are for local runs',
   CIRCUIT_BREAKER_QUEUE:
