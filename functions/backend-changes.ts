@@ -65,7 +65,7 @@ export function backendChangesHandler(services: ServicesProvider) {
 
     const result = await processChange(
       raw,
-      { ...delivery, onTransient: 'answer', onPublishFailure: 'defer' },
+      { ...delivery, origin: 'http', onTransient: 'answer', onPublishFailure: 'defer' },
       deps,
       notJson,
     );
@@ -131,6 +131,7 @@ async function acceptAsync(
       target: backendResourceId(request.target),
       leaseMs: deps.leaseMs,
       now: new Date(svc.clock.now()),
+      origin: 'queue',
     });
     if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
 import type { EngineSettings } from '../shared/engine/execute-change';
+import { createTargetQueue, type TargetQueue } from '../shared/engine/target-queue';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
@@ -23,6 +24,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Changes to one backend run one at a time in this process (see target-queue.ts). */
+  targetQueue?: TargetQueue;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    ...(svc.targetQueue === undefined ? {} : { targetQueue: svc.targetQueue }),
   };
 }
 
@@ -77,6 +81,7 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    targetQueue: createTargetQueue(),
     close: () => serviceBus.close(),
   };
 }
