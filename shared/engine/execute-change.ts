@@ -313,8 +313,12 @@ function failure(
       ...armHeaders(result.headers),
     };
   }
-  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail.
-  const error: ErrorBody = { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
+  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail. A write that may
+  // have been applied and cannot be checked (a reconnect) is final: OutcomeUnknown, not retried.
+  const error: ErrorBody =
+    result.outcomeUnknown === true
+      ? { code: 'OutcomeUnknown', message: RECONNECT_MAY_HAVE_BEEN_SENT }
+      : { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
   error.details = [{ code: result.error.code, message: result.error.message }];
   const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = {
     status: 'failed',
@@ -325,6 +329,10 @@ function failure(
   if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
   return out;
 }
+
+const RECONNECT_MAY_HAVE_BEEN_SENT =
+  'ARM may have received the reconnect (no clear answer came back); it is not sent twice. Check the backend, and ' +
+  'send a new request if another reconnect is wanted.';
 
 const TRANSIENT_MESSAGES: Record<TransientCode, string> = {
   Throttled: 'ARM kept throttling the request until the deadline; retry after the advised delay.',
