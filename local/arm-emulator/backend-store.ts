@@ -89,7 +89,9 @@ export class BackendStore {
 export function toContract(record: BackendRecord): Record<string, unknown> {
   const props = record.properties;
   const isPool = typeof props['type'] === 'string' && props['type'].toLowerCase() === 'pool';
-  const properties = isPool ? { title: null, url: null, protocol: null, ...props } : { title: null, ...props };
+  const properties: Record<string, unknown> = isPool
+    ? { title: null, url: null, protocol: null, ...props }
+    : { title: null, ...props };
   const fabric = serviceFabricOf(properties);
   if (fabric !== undefined && typeof fabric['clientCertificateId'] === 'string') {
     const cluster = { ...fabric, clientCertificateThumbprint: thumbprintOf(fabric['clientCertificateId']) };
