@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import { deadLetteredChangeHandler } from './dead-lettered-change';
 import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
@@ -63,6 +64,17 @@ export function functionRegistrations(
         isSessionsEnabled: isTrue(setting('CHANGE_REQUESTS_SESSIONS')),
       },
       handler: processBackendChangeHandler(services),
+    },
+    {
+      // The same queue's dead-letter sub-queue (never session-enabled): closes what will never be delivered again.
+      name: 'processDeadLetteredChange',
+      kind: 'serviceBusQueue',
+      trigger: {
+        queueName: '%CHANGE_REQUESTS_QUEUE%/$DeadLetterQueue',
+        connection: 'ServiceBusConnection',
+        isSessionsEnabled: false,
+      },
+      handler: deadLetteredChangeHandler(services),
     },
     {
       name: 'scheduledReconnect',
