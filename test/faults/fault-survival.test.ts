@@ -392,19 +392,17 @@ describe('fault survival', () => {
     const killed = ids.map((_, i) => update(i, 'r1'));
     const leaseMs = 8_000;
     emulator().injectFault({ method: 'PATCH', path: new RegExp(`/backends/${tag}-`), delayMs: 800, count: ids.length });
-    const worker = spawn(
-      join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [join(ROOT, 'test', 'support', 'crash-worker.ts')],
-      {
-        env: {
-          ...definedSettings(),
-          CRASH_REQUESTS: JSON.stringify(killed),
-          CRASH_LEASE_MS: String(leaseMs),
-          ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+    // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child of its own, which SIGKILL would miss.
+    const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'support', 'crash-worker.ts')], {
+      cwd: ROOT,
+      env: {
+        ...definedSettings(),
+        CRASH_REQUESTS: JSON.stringify(killed),
+        CRASH_LEASE_MS: String(leaseMs),
+        ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
       },
-    );
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
       worker.once('exit', (_code, signal) => resolve(signal)),
     );
