@@ -63,6 +63,19 @@ export class ArmThrottle {
     };
   }
 
+  /** The headers of an answer that took no token (an injected fault answered before the request was handled). */
+  peek(subscriptionId: string, method: string): Record<string, string> {
+    const kind = this.kindOf(method);
+    const now = this.now();
+    const sub = subscriptionId.toLowerCase();
+    const local = this.bucket(`${kind}:${sub}`, this.options[kind] ?? REPORTED[kind], now);
+    const global = this.bucket(`global-${kind}:${sub}`, GLOBAL[kind], now);
+    return {
+      [`x-ms-ratelimit-remaining-subscription-${kind}`]: String(local.peek(now)),
+      [`x-ms-ratelimit-remaining-subscription-global-${kind}`]: String(global.peek(now)),
+    };
+  }
+
   /** Refills every bucket (they are recreated full on next use). */
   reset(): void {
     this.buckets.clear();

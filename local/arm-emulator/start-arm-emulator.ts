@@ -148,7 +148,14 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       return;
     }
     if (fault?.status !== undefined && fault.apply !== true) {
-      send(req, res, faultResponse(fault), method, entry);
+      // Real ARM reports the remaining budget on its errors too (recorded on a 422).
+      const failed = faultResponse(fault);
+      const route = segments ? matchRoute(segments) : ({ kind: 'unknown' } as const);
+      if (route.kind !== 'unknown') {
+        const sub = route.kind === 'collection' ? route.scope.subscriptionId : route.target.subscriptionId;
+        Object.assign(failed.headers, throttle.peek(sub, method), { ...failed.headers });
+      }
+      send(req, res, failed, method, entry);
       return;
     }
     const response = answer(method, rawPath, query, req, body);

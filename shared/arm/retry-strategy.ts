@@ -85,7 +85,9 @@ export function transientCodeOf(outcome: AttemptOutcome): TransientCode | undefi
 const UNKNOWN_OUTCOME_422 = new Set(['Timeout', 'ManagementApiRequestFailed']);
 
 function isResourceProviderTimeout(outcome: Extract<AttemptOutcome, { kind: 'status' }>): boolean {
-  return outcome.status === 422 && outcome.errorCode !== undefined && UNKNOWN_OUTCOME_422.has(outcome.errorCode);
+  if (outcome.status !== 422) return false;
+  // A HEAD's 422 has no body to tell which: taken as the timeout (a read is safely retried, a write re-read first).
+  return outcome.errorCode === undefined || UNKNOWN_OUTCOME_422.has(outcome.errorCode);
 }
 
 /**

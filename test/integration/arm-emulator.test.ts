@@ -408,6 +408,15 @@ describe('ARM emulator', () => {
       expect(fabric.clientCertificateThumbprint).toMatch(/^[0-9A-F]{40}$/);
     });
 
+    test('an injected error also reports the remaining budget', async () => {
+      emu.injectFault({ method: 'GET', status: 422 });
+      const reply = await call(emu, 'GET', b1);
+      expect(reply.status).toBe(422);
+      expect(asError(reply).code).toBe('Timeout');
+      expect(reply.headers['x-ms-ratelimit-remaining-subscription-reads']).toMatch(/^\d+$/);
+      expect(reply.headers['x-ms-ratelimit-remaining-subscription-global-reads']).toMatch(/^\d+$/);
+    });
+
     test('fault `apply`: the write is applied, then answered 422 Timeout', async () => {
       emu.putBackend(`${SERVICE}/backends/b1`, single());
       emu.injectFault({ method: 'PATCH', status: 422, apply: true });

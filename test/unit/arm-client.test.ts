@@ -559,6 +559,12 @@ describe("the resource provider's 422 (recorded: Timeout, ManagementApiRequestFa
     ]);
   });
 
+  it('a HEAD answered 422 (no body to tell the code) is retried', async () => {
+    const { client, http } = setup([{ status: 422 }, { status: 200, headers: { etag: '"v1"' } }]);
+    expect(await client.getEntityTag(target)).toMatchObject({ kind: 'ok', headers: { etag: '"v1"' } });
+    expect(http.sent.map((s) => s.method)).toEqual(['HEAD', 'HEAD']);
+  });
+
   it('another 422 code is a refusal, final', async () => {
     const { client, http } = setup([{ status: 422, body: armError('UnprocessableEntity') }]);
     expect(await client.get(target)).toMatchObject({ kind: 'armError', status: 422 });

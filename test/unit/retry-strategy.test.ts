@@ -34,8 +34,17 @@ describe('transientCodeOf', () => {
     expect(transientCodeOf({ kind: 'status', status })).toBe(code);
   });
 
-  it.each([400, 401, 403, 404, 405, 412, 422, 501])('does not retry HTTP %i', (status) => {
+  it.each([400, 401, 403, 404, 405, 412, 501])('does not retry HTTP %i', (status) => {
     expect(transientCodeOf({ kind: 'status', status })).toBeUndefined();
+  });
+
+  it("retries API Management's 422 timeouts (recorded), and a bodiless 422 (a HEAD), as unknown outcomes", () => {
+    for (const errorCode of ['Timeout', 'ManagementApiRequestFailed', undefined]) {
+      const outcome = { kind: 'status', status: 422, errorCode } as const;
+      expect(transientCodeOf(outcome)).toBe('UpstreamUnavailable');
+      expect(isUnknownOutcome(outcome)).toBe(true);
+    }
+    expect(transientCodeOf({ kind: 'status', status: 422, errorCode: 'UnprocessableEntity' })).toBeUndefined();
   });
 
   it('retries 409 only for PessimisticConcurrencyConflict', () => {
