@@ -28,6 +28,9 @@ export interface FinaliseDeps {
   signal?: AbortSignal;
 }
 
+/** Time one cleanup run spends finalising at most (the timer function has 5 minutes). */
+const SWEEP_BUDGET_MS = 120_000;
+
 const NOT_APPLIED: ErrorBody = {
   code: 'NotApplied',
   message:
@@ -49,8 +52,11 @@ const OUTCOME_UNKNOWN: ErrorBody = {
  */
 export async function finaliseStalledHttp(deps: FinaliseDeps, now: Date, limit = 100): Promise<number> {
   const stalled = await deps.ledger.stalled('http', now, limit);
+  // The timer's run must end well within the function timeout; what is left waits for the next run.
+  const until = deps.clock.now() + SWEEP_BUDGET_MS;
   let finalised = 0;
   for (const record of stalled) {
+    if (deps.clock.now() + deps.readTimeoutMs > until) break;
     const outcome = await recoveredOutcome(record, deps, now);
     if (outcome === undefined) continue;
     if (await closeAndPublish(record, outcome, deps, now)) finalised += 1;
