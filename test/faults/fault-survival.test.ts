@@ -15,6 +15,7 @@ import { fingerprintRequest } from '../../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../../shared/ledger/ledger-types';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID } from '../support/stack';
+import { breakerScenario } from './breaker-faults';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
 const ROOT = join(__dirname, '..', '..');
@@ -48,6 +49,7 @@ beforeAll(async () => {
       CHANGE_DEADLINE_SECONDS: '6',
       ARM_ATTEMPT_TIMEOUT_SECONDS: '1',
       LEDGER_REPUBLISH_AFTER_SECONDS: '0',
+      CIRCUIT_BREAKER_ACTION: 'drain',
     },
   });
   sb = new ServiceBusClient(runtime.settings['ServiceBusConnection']!);
@@ -503,5 +505,13 @@ describe('fault survival', () => {
     expect(finals[0].data.error.message).toContain('MaxDeliveryCountExceeded');
     for (const change of changes)
       expect(await ledger.get(change.requestId)).toMatchObject({ state: 'failed', published: true });
+  }, 120_000);
+
+  it('breaker-events-twice-concurrently-while-throttled: one drain per pool, one breaker event each', async () => {
+    const row = await breakerScenario(runtime, 5);
+    rows.push(row);
+    expect(row.lost).toBe(0);
+    expect(row.duplicatedWrites).toBe(0);
+    expect(row.succeeded).toBe(5);
   }, 120_000);
 });
