@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
 import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
+import { createFingerprinter, type Fingerprinter } from '../shared/ledger/fingerprint';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
@@ -28,6 +29,8 @@ export interface AppServices {
   ledger: ChangeLedger | undefined;
   /** Changes to one backend run one at a time in this process (see target-queue.ts). */
   targetQueue?: TargetQueue;
+  /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
+  fingerprints: Fingerprinter;
   /** Circuit-breaker records (beside the ledger) and their publisher. */
   breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
@@ -58,6 +61,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
     ...(svc.targetQueue === undefined ? {} : { targetQueue: svc.targetQueue }),
+    fingerprints: svc.fingerprints,
   };
 }
 
@@ -86,6 +90,7 @@ export function createServices(config: Config): AppServices {
     clock: systemClock,
     ledger: createLedger(config),
     targetQueue: createTargetQueue(),
+    fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };

@@ -11,7 +11,6 @@ import { ServiceBusClient } from '@azure/service-bus';
 import type { FaultSpec } from '../../local/arm-emulator';
 import { backendResourceId } from '../../shared/arm/resource-id';
 import { parseChangeRequest } from '../../shared/contract/change-request';
-import { fingerprintRequest } from '../../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../../shared/ledger/ledger-types';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID } from '../support/stack';
@@ -486,9 +485,11 @@ describe('fault survival', () => {
     for (const change of changes) {
       const parsed = parseChangeRequest({ requestId: change.requestId, ...change.request });
       if (!parsed.ok) throw new Error('invalid test request');
+      const fingerprints = runtime.services.fingerprints.of(parsed.request);
       await ledger.claim({
         requestId: change.requestId,
-        fingerprint: fingerprintRequest(parsed.request),
+        fingerprint: fingerprints.value,
+        sameRequest: fingerprints.matches,
         operation: parsed.request.operation,
         target: backendResourceId(parsed.request.target),
         leaseMs: 24_000,
