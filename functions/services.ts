@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
 import type { EngineSettings } from '../shared/engine/execute-change';
+import { createTargetQueue, type TargetQueue } from '../shared/engine/target-queue';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
@@ -32,6 +33,8 @@ export interface AppServices {
   ledger: ChangeLedger | undefined;
   /** Traces and metrics; `noTelemetry` unless an exporter is configured. */
   telemetry: Telemetry;
+  /** Changes to one backend run one at a time in this process (see target-queue.ts). */
+  targetQueue?: TargetQueue;
   /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
   fingerprints: Fingerprinter;
   /** Circuit-breaker records (beside the ledger) and their publisher. */
@@ -63,6 +66,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    ...(svc.targetQueue === undefined ? {} : { targetQueue: svc.targetQueue }),
     fingerprints: svc.fingerprints,
   };
 }
@@ -96,6 +100,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     queue: traced ? tracedQueue(queue, telemetry) : queue,
     clock: systemClock,
     ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
+    targetQueue: createTargetQueue(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: createBreakerAdapters(config, serviceBus),
     telemetry,
