@@ -2,39 +2,12 @@
  * Composition of the circuit-breaker use case: its ports from the app's services (the ARM client, the change engine
  * with its ledger and publisher, the breaker records beside the ledger, the results topic).
  */
-import { ServiceBusBreakerPublisher } from '../shared/adapters/breaker-publisher';
-import { createMemoryBreakerStore } from '../shared/adapters/breaker-store/memory-breaker-store';
-import { createTableBreakerStore } from '../shared/adapters/breaker-store/table-breaker-store';
-import type { BreakerPorts, BreakerPublisher, BreakerSettings, BreakerStore } from '../shared/app/breaker-ports';
+import type { BreakerPorts, BreakerSettings } from '../shared/app/breaker-ports';
 import { backendResourceId } from '../shared/arm/resource-id';
-import { lazyDefaultCredential } from '../shared/arm/credential';
 import type { Config } from '../shared/config';
 import { processChange } from '../shared/engine/process-change';
 import type { Logger } from '../shared/logger';
-import type { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
 import { processDeps, type AppServices } from './services';
-
-/** The breaker records and publisher, created with the other services. */
-export interface BreakerAdapters {
-  store: BreakerStore;
-  publisher: BreakerPublisher;
-}
-
-export function createBreakerAdapters(config: Config, serviceBus: LazyServiceBusClient): BreakerAdapters {
-  return {
-    store: createBreakerStore(config),
-    publisher: new ServiceBusBreakerPublisher(serviceBus, config.resultsTopic),
-  };
-}
-
-/** Beside the change ledger (same account, its own table); in memory when the app has no storage account. */
-function createBreakerStore(config: Config): BreakerStore {
-  const { connectionString, tableServiceUri, clientId, tableName } = config.ledger;
-  if (connectionString !== undefined) return createTableBreakerStore({ connectionString, tableName });
-  if (tableServiceUri === undefined) return createMemoryBreakerStore();
-  const credential = lazyDefaultCredential('https://storage.azure.com/.default', clientId ?? config.azureClientId);
-  return createTableBreakerStore({ endpoint: tableServiceUri, credential, tableName });
-}
 
 export function breakerSettings(config: Config): BreakerSettings {
   return {

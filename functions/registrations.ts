@@ -1,4 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import { loadTriggerSettings, type TriggerSettings } from '../shared/config';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
 import {
@@ -51,7 +52,7 @@ export type FunctionRegistration =
  */
 export function functionRegistrations(
   services: ServicesProvider,
-  setting: (name: string) => string | undefined = (name) => process.env[name],
+  settings: TriggerSettings = loadTriggerSettings(),
 ): FunctionRegistration[] {
   return [
     {
@@ -72,7 +73,7 @@ export function functionRegistrations(
       trigger: {
         queueName: '%CHANGE_REQUESTS_QUEUE%',
         connection: 'ServiceBusConnection',
-        isSessionsEnabled: isTrue(setting('CHANGE_REQUESTS_SESSIONS')),
+        isSessionsEnabled: settings.sessions,
       },
       handler: processBackendChangeHandler(services),
     },
@@ -80,7 +81,7 @@ export function functionRegistrations(
       name: 'scheduledReconnect',
       kind: 'timer',
       trigger: { schedule: '%RECONNECT_SCHEDULE%' },
-      handler: scheduledReconnectHandler(services, () => setting('RECONNECT_SCHEDULE')),
+      handler: scheduledReconnectHandler(services, () => settings.reconnectSchedule),
     },
     {
       name: 'circuitBreakerEvents',
@@ -100,7 +101,7 @@ export function functionRegistrations(
       handler: circuitBreakerHistoryHandler(services),
     },
     // Only with CIRCUIT_BREAKER_QUEUE: the host will not index a trigger whose %setting% is missing.
-    ...(setting('CIRCUIT_BREAKER_QUEUE')?.trim()
+    ...(settings.circuitBreakerQueue !== undefined
       ? [
           {
             name: 'circuitBreakerQueue',
@@ -121,12 +122,4 @@ export function functionRegistrations(
       handler: ledgerCleanupHandler(services),
     },
   ];
-}
-
-/**
- * A boolean app setting as shared/config.ts reads it. Read here directly rather than through loadConfig, because
- * the trigger is declared when the host indexes the functions, where an unrelated invalid setting must not fail it.
- */
-function isTrue(value: string | undefined): boolean {
-  return value !== undefined && ['true', '1', 'yes'].includes(value.trim().toLowerCase());
 }

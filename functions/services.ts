@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
-import { createArmCredential, lazyDefaultCredential } from '../shared/arm/credential';
+import { createArmCredential } from '../shared/arm/credential';
 import { createWriteBudget } from '../shared/arm/write-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
+import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
@@ -13,7 +14,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
-import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-services';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -93,7 +94,7 @@ function createLedger(config: Config): ChangeLedger | undefined {
   const { connectionString, tableServiceUri, clientId, tableName } = config.ledger;
   if (connectionString !== undefined) return createTableLedger({ connectionString, tableName });
   if (tableServiceUri === undefined) return undefined;
-  const credential = lazyDefaultCredential('https://storage.azure.com/.default', clientId ?? config.azureClientId);
+  const credential = defaultAzureCredential(clientId ?? config.azureClientId, 'https://storage.azure.com/.default');
   return createTableLedger({ endpoint: tableServiceUri, credential, tableName });
 }
 

@@ -15,7 +15,7 @@ import {
 import { Cron } from 'croner';
 import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
 import { createServices, type AppServices } from '../../functions/services';
-import { loadConfig } from '../../shared/config';
+import { loadConfig, loadTriggerSettings } from '../../shared/config';
 import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';
@@ -131,10 +131,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     settings['RESULTS_TOPIC'] ??= config.resultsTopic;
     const services = createServices(loadConfig(settings));
     cleanups.push(() => services.close());
-    const registrations = functionRegistrations(
-      () => services,
-      (name) => settings[name],
-    );
+    const registrations = functionRegistrations(() => services, loadTriggerSettings(settings));
     const resolve = (value: string): string =>
       value.replace(/%([A-Za-z0-9_]+)%/g, (_, name: string) => settings[name] ?? '');
 

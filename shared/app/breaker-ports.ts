@@ -7,7 +7,6 @@ import type { BackendScope, BackendTarget } from '../arm/resource-id';
 import type { Outcome } from '../contract/outcome';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
-import type { BreakerEvent } from '../domain/breaker-event';
 import type { DrainSnapshot } from '../domain/breaker-policy';
 import type { BreakerEventData, BreakerMode, BreakerRecord, BreakerResultEvent } from '../domain/breaker-record';
 
@@ -99,5 +98,3 @@ export interface BreakerPorts {
 export class BreakerRetryError extends Error {
   override readonly name = 'BreakerRetryError';
 }
-
-export type { BreakerEvent };

@@ -5,7 +5,7 @@
  * `Gateway.CircuitBreakerOpened` spelling of an announcement, Learn's `backendNme` typo).
  */
 import { z } from 'zod';
-import { backendResourceId, parseResourceId, scopeResourceId, type BackendTarget } from '../arm/resource-id';
+import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
 import type { ErrorBody, ErrorDetail } from '../contract/error-response';
 import { segmentProblem } from '../contract/safe-segment';
 import { isRecord } from '../is-record';
@@ -264,11 +264,6 @@ function breakerEvent(e: Envelope, path: (field: string) => string, sourceField:
   };
   if (tripDuration !== undefined) event.tripDuration = tripDuration;
   return { kind: 'breaker', event };
-}
-
-/** The service (or workspace) id of a backend, for matching pool members. */
-export function serviceIdOf(event: BreakerEvent): string {
-  return scopeResourceId(event.backend);
 }
 
 function decode(segment: string | undefined): string | undefined {

@@ -10,6 +10,7 @@ import {
   circuitBreakerWebhookHandler,
 } from '../../functions/circuit-breaker-events';
 import { functionRegistrations } from '../../functions/registrations';
+import { loadTriggerSettings } from '../../shared/config';
 import {
   backendId,
   cloudEvent,
@@ -261,10 +262,9 @@ describe('intakes, schemas and handshakes', () => {
     expect(patches(stack)).toHaveLength(1);
     expect(memberOf(stack, 'q-pool', 'q1')).toMatchObject({ priority: 2 });
     const names = (queueSetting: string | undefined) =>
-      functionRegistrations(
-        () => stack.services,
-        (name) => (name === 'CIRCUIT_BREAKER_QUEUE' ? queueSetting : undefined),
-      ).map((r) => r.name);
+      functionRegistrations(() => stack.services, loadTriggerSettings({ CIRCUIT_BREAKER_QUEUE: queueSetting })).map(
+        (r) => r.name,
+      );
     expect(names(undefined)).not.toContain('circuitBreakerQueue');
     expect(names('apim-breaker-events')).toContain('circuitBreakerQueue');
   });

@@ -1,4 +1,4 @@
-import { isConfigError, loadConfig } from '../../shared/config';
+import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -43,5 +43,38 @@ describe('loadConfig', () => {
 
   it('treats empty settings as unset', () => {
     expect(loadConfig({ ARM_ENDPOINT: '', ALLOW_DELETE: '' }).armEndpoint).toBe('https://management.azure.com');
+  });
+});
+
+describe('loadTriggerSettings (read when the host indexes the functions)', () => {
+  it('reads sessions, the reconnect schedule and whether Service Bus is configured, as loadConfig would', () => {
+    expect(loadTriggerSettings({})).toEqual({
+      sessions: false,
+      reconnectSchedule: undefined,
+      serviceBusConfigured: false,
+      circuitBreakerQueue: undefined,
+    });
+    const env = {
+      CHANGE_REQUESTS_SESSIONS: ' Yes ',
+      RECONNECT_SCHEDULE: '0 0 3 * * *',
+      ServiceBusConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    };
+    expect(loadTriggerSettings(env)).toEqual({
+      sessions: loadConfig(env).sessions,
+      reconnectSchedule: '0 0 3 * * *',
+      serviceBusConfigured: true,
+      circuitBreakerQueue: undefined,
+    });
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+  });
+
+  it('is not stopped by an unrelated invalid setting, which the first invocation reports instead', () => {
+    const env = { ARM_ENDPOINT: 'http://plain', CHANGE_REQUESTS_SESSIONS: 'true' };
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+    expect(() => loadConfig(env)).toThrow(/ARM_ENDPOINT/);
+  });
+
+  it('names CHANGE_REQUESTS_SESSIONS when it is not a boolean', () => {
+    expect(() => loadTriggerSettings({ CHANGE_REQUESTS_SESSIONS: 'sometimes' })).toThrow(/CHANGE_REQUESTS_SESSIONS/);
   });
 });
