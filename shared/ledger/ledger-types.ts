@@ -17,6 +17,7 @@
  * Dry runs must not go through the ledger: the fingerprint ignores `dryRun`, so a recorded dry run would answer for
  * the real request with the same requestId.
  */
+import type { SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
 
 export type LedgerState = 'received' | 'applying' | 'succeeded' | 'failed' | 'rejected';
@@ -35,6 +36,8 @@ export interface LedgerRecord {
   target?: string;
   /** The terminal outcome, secrets redacted; present once the state is terminal. */
   outcome?: Outcome;
+  /** A change set's record (operation `changeSet`): its terminal outcome instead of `outcome`. */
+  setOutcome?: SetOutcome;
   /** The backend's ETag before the change, when the caller knew it. */
   etagBefore?: string;
   /** The ETag ARM returned with the outcome. */
@@ -84,7 +87,11 @@ export interface ChangeLedger {
    * clearing the lease. Throws {@link LedgerConflictError} when the record changed since `record` was read (e.g. the
    * lease expired and another delivery claimed it).
    */
-  complete(record: LedgerRecord, outcome: Outcome, extra: { etagBefore?: string; now: Date }): Promise<LedgerRecord>;
+  complete(
+    record: LedgerRecord,
+    outcome: Outcome | SetOutcome,
+    extra: { etagBefore?: string; now: Date },
+  ): Promise<LedgerRecord>;
   /**
    * Records that this delivery gave up transiently: state `received`, lease cleared, `attempts` added, so a
    * redelivery can claim it at once. Throws {@link LedgerConflictError} like `complete`.
