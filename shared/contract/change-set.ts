@@ -18,6 +18,9 @@ import { OutcomeSchema } from './outcome';
 import { toValidationError } from './validation-error';
 import { isRecord } from '../is-record';
 
+/** The ledger's `operation` of a change set's own record (its items' records carry their own operation). */
+export const CHANGE_SET_OPERATION = 'changeSet';
+
 /** The most changes one set may hold. */
 export const MAX_SET_CHANGES = 50;
 

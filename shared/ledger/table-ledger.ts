@@ -9,7 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { isSetOutcome, type SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
-import { fitOutcome, fitSetOutcome, fromLedgerEntity, LEDGER_ROW_KEY, ledgerPartitionKey, toLedgerEntity } from './ledger-entity';
+import {
+  fitOutcome,
+  fitSetOutcome,
+  fromLedgerEntity,
+  LEDGER_ROW_KEY,
+  ledgerPartitionKey,
+  toLedgerEntity,
+} from './ledger-entity';
 import {
   LedgerConflictError,
   TERMINAL_STATES,

@@ -109,7 +109,8 @@ describe('stableTopologicalOrder', () => {
   });
 });
 
-const SERVICE = '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/s1';
+const SERVICE =
+  '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/s1';
 const target = (id: string) => ({
   subscriptionId: '00000000-0000-0000-0000-000000000000',
   resourceGroupName: 'rg1',
@@ -126,7 +127,9 @@ const pool = (id: string, members: string[], operation: 'createOrUpdate' | 'upda
   ({
     operation,
     target: target(id),
-    body: { properties: { type: 'Pool', pool: { services: members.map((m) => ({ id: `${SERVICE}/backends/${m}` })) } } },
+    body: {
+      properties: { type: 'Pool', pool: { services: members.map((m) => ({ id: `${SERVICE}/backends/${m}` })) } },
+    },
     dryRun: false,
   }) as ChangeRequest;
 const remove = (id: string): ChangeRequest => ({ operation: 'delete', target: target(id), dryRun: false });
@@ -142,7 +145,11 @@ const poolSet = fc
     const singles = names.filter((n) => !pools.has(n));
     const changes = names.map((name, i): ChangeRequest => {
       if (name === 'g' && seed[13]! % 2 === 0) return pool('old', singles.slice(0, 1), 'update');
-      if (pools.has(name)) return pool(name, singles.filter((_, j) => (seed[i + 7]! >> j) & 1));
+      if (pools.has(name))
+        return pool(
+          name,
+          singles.filter((_, j) => (seed[i + 7]! >> j) & 1),
+        );
       return seed[i]! % 3 === 1 ? remove(name) : single(name);
     });
     // Now: every single exists; each existing pool lists a subset of singles.
@@ -187,7 +194,10 @@ describe('dependencies of pools and members', () => {
         items: [
           { name: 'm1', properties: { url: 'https://m1/' } },
           { name: 'm2', properties: { url: 'https://m2/' } },
-          { name: 'p', properties: { type: 'Pool', pool: { services: [{ id: '/backends/m1' }, { id: '/backends/m2' }] } } },
+          {
+            name: 'p',
+            properties: { type: 'Pool', pool: { services: [{ id: '/backends/m1' }, { id: '/backends/m2' }] } },
+          },
         ],
       },
     ]);
