@@ -17,13 +17,13 @@ import {
   type SetOutcome,
 } from '../contract/change-set';
 import type { ErrorDetail } from '../contract/error-response';
-import type { Outcome } from '../contract/outcome';
 import { policyRefusal } from '../engine/execute-change';
 import { waitForDecision, type Delivery, type ProcessDeps } from '../engine/process-change';
+import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
 import { rejectedOutcome, requestIdOf } from '../engine/rejection';
 import { fingerprintRequest } from '../ledger/fingerprint';
-import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
-import { rejectSet, runChangeSet, type ItemJournal, type PreparedSet, type SetRun } from './run-change-set';
+import { LedgerConflictError, type LedgerRecord } from '../ledger/ledger-types';
+import { rejectSet, runChangeSet, type PreparedSet, type SetRun } from './run-change-set';
 import { isRecord } from '../is-record';
 
 /** The result of processing one delivery of a set (as `Processed` is for a single change). */
@@ -220,111 +220,5 @@ async function settleSet(
       await publishSetAndMark(ledger, record, outcome, delivery, deps);
       return { kind: 'outcome', outcome, duplicate: false };
     }
-  }
-}
-
-/** Items recorded in the ledger: already-decided items are not applied again; each applied item's event is published. */
-function ledgerJournal(ledger: ChangeLedger, delivery: Delivery, deps: ProcessDeps): ItemJournal {
-  const now = (): Date => new Date(deps.clock.now());
-  return {
-    async begin(item) {
-      const { request } = item;
-      const claim = await ledger.claim({
-        requestId: request.requestId,
-        fingerprint: fingerprintRequest(request),
-        operation: request.operation,
-        target: backendResourceId(request.target),
-        leaseMs: deps.leaseMs,
-        now: now(),
-      });
-      switch (claim.kind) {
-        case 'busy':
-          return { kind: 'busy' };
-        case 'conflict':
-          // Not reachable through the set's own claim (same set id, same fingerprint, same items); kept honest.
-          return {
-            kind: 'recorded',
-            outcome: {
-              requestId: request.requestId,
-              status: 'rejected',
-              attempts: 0,
-              durationMs: 0,
-              error: { code: 'RequestIdConflict', message: 'A different change is recorded under this item id.' },
-            },
-          };
-        case 'done': {
-          const outcome = claim.record.outcome;
-          if (outcome === undefined) return { kind: 'busy' };
-          if (!claim.record.published && (await publishItem(outcome, delivery, deps))) {
-            await ledger.markPublished(claim.record, now());
-          }
-          return { kind: 'recorded', outcome };
-        }
-        case 'claimed':
-          return {
-            kind: 'run',
-            async finish(outcome, final) {
-              if (!final) {
-                await ledger.release(claim.record, outcome.attempts, now());
-                if (delivery.onTransient === 'answer') await publishItem(outcome, delivery, deps);
-                return;
-              }
-              const etagBefore = outcome.etagBefore === undefined ? {} : { etagBefore: outcome.etagBefore };
-              const record = await ledger.complete(claim.record, outcome, { ...etagBefore, now: now() });
-              if (await publishItem(outcome, delivery, deps)) await ledger.markPublished(record, now());
-            },
-          };
-      }
-    },
-  };
-}
-
-/** Nothing recorded (dry runs, no ledger): an applied item's event is published as it finishes. */
-function publishingJournal(delivery: Delivery, deps: ProcessDeps): ItemJournal {
-  return {
-    begin: (item) =>
-      Promise.resolve({
-        kind: 'run',
-        async finish(outcome: Outcome, final: boolean) {
-          if (item.request.dryRun || (!final && delivery.onTransient === 'redeliver')) return;
-          await publishItem(outcome, delivery, deps);
-        },
-      }),
-  };
-}
-
-async function publishSetAndMark(
-  ledger: ChangeLedger,
-  record: LedgerRecord,
-  outcome: SetOutcome,
-  delivery: Delivery,
-  deps: ProcessDeps,
-): Promise<void> {
-  if (await publishSet(outcome, delivery, deps)) await ledger.markPublished(record, new Date(deps.clock.now()));
-}
-
-function publishItem(outcome: Outcome, delivery: Delivery, deps: ProcessDeps): Promise<boolean> {
-  return guarded(() => deps.publisher.publish(outcome, { correlationId: delivery.correlationId }), delivery, deps);
-}
-
-function publishSet(outcome: SetOutcome, delivery: Delivery, deps: ProcessDeps): Promise<boolean> {
-  return guarded(
-    () => deps.publisher.publishChangeSet(outcome, { correlationId: delivery.correlationId }),
-    delivery,
-    deps,
-  );
-}
-
-/** Publishes; a failure throws unless the delivery defers it (HTTP: the repair sweep publishes recorded events). */
-async function guarded(send: () => Promise<void>, delivery: Delivery, deps: ProcessDeps): Promise<boolean> {
-  try {
-    await send();
-    return true;
-  } catch (error) {
-    if (delivery.onPublishFailure !== 'defer') throw error;
-    deps.logger.error('Publishing a change-set event failed', {
-      error: error instanceof Error ? error.message : String(error),
-    });
-    return false;
   }
 }
