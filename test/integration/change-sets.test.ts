@@ -4,6 +4,7 @@
  * skip, atomic undo (and an undo that must not be forced), exactly-once repeats and resumption after a crash, dry run.
  */
 import { HttpRequest } from '@azure/functions';
+import fc from 'fast-check';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
@@ -282,4 +283,35 @@ describe('change sets', () => {
     const events = await eventsFor('set-secret', 2);
     expect(JSON.stringify(events)).not.toContain(secret);
   });
+
+  it('answers any malformed set with a 4xx naming fields under changes[…], never a throw, never a write', async () => {
+    const change = fc.oneof(
+      fc.constant(single('f1')),
+      fc.constant({ operation: 'delete', target: id('f2') }),
+      fc.record({ operation: fc.string(), target: fc.oneof(fc.string(), fc.constant(id('f3'))) }),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            requestId: fc.oneof(fc.constant('prop-set'), fc.string({ maxLength: 5 })),
+            changes: fc.oneof(fc.array(change, { maxLength: 4 }), fc.jsonValue({ maxDepth: 1 })),
+            atomic: fc.oneof(fc.boolean(), fc.jsonValue({ maxDepth: 0 })),
+          },
+          { requiredKeys: ['changes'] },
+        ),
+        async (payload) => {
+          stack.emulator.reset();
+          const res = await post({ ...payload, requestId: `prop-${Math.random().toString(16).slice(2, 10)}` });
+          expect(res.status).toBeLessThan(500);
+          if (res.status >= 400 && res.jsonBody.status === 'rejected') {
+            expect(writes()).toEqual([]);
+            for (const d of res.jsonBody.error.details ?? []) expect(typeof d.target === 'string').toBe(true);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  }, 60_000);
 });
