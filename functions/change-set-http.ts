@@ -1,5 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { prepareChangeSet, processChangeSet } from '../shared/app/apply-change-set';
+import { prepareChangeSet, processChangeSet } from '../shared/engine/apply-change-set';
 import { CHANGE_SET_OPERATION, type SetOutcome } from '../shared/contract/change-set';
 import type { Outcome } from '../shared/contract/outcome';
 import type { Delivery, ProcessDeps } from '../shared/engine/process-change';

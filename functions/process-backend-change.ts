@@ -3,7 +3,7 @@ import type { InvocationContext } from '@azure/functions';
 import { isChangeSetInput, type SetOutcome } from '../shared/contract/change-set';
 import type { Outcome } from '../shared/contract/outcome';
 import { processChange, type Processed } from '../shared/engine/process-change';
-import { processChangeSet, type ProcessedSet } from '../shared/app/apply-change-set';
+import { processChangeSet, type ProcessedSet } from '../shared/engine/apply-change-set';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';

@@ -9,7 +9,7 @@ import { backendChangeStatusHandler } from '../../functions/backend-change-statu
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { processDeps } from '../../functions/services';
-import { processChangeSet } from '../../shared/app/apply-change-set';
+import { processChangeSet } from '../../shared/engine/apply-change-set';
 import type { ChangeLedger } from '../../shared/ledger/ledger-types';
 import { silentLogger } from '../../shared/logger';
 import { SERVICE_ID, startStack, type Stack } from '../support/stack';
@@ -305,7 +305,7 @@ describe('change sets', () => {
           stack.emulator.reset();
           const res = await post({ ...payload, requestId: `prop-${Math.random().toString(16).slice(2, 10)}` });
           expect(res.status).toBeLessThan(500);
-          if (res.status >= 400 && res.jsonBody.status === 'rejected') {
+          if (res.status! >= 400 && res.jsonBody.status === 'rejected') {
             expect(writes()).toEqual([]);
             for (const d of res.jsonBody.error.details ?? []) expect(typeof d.target === 'string').toBe(true);
           }

@@ -1,5 +1,5 @@
 import { setHttpStatus } from '../../functions/change-set-http';
-import { prepareChangeSet } from '../../shared/app/apply-change-set';
+import { prepareChangeSet } from '../../shared/engine/apply-change-set';
 import { isChangeSetInput, parseChangeSet, type SetOutcome } from '../../shared/contract/change-set';
 import { systemClock } from '../../shared/clock';
 import { currentState, memberKey } from '../../shared/domain/set-graph';

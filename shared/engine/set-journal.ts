@@ -5,7 +5,7 @@
 import { backendResourceId } from '../arm/resource-id';
 import type { SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
-import { waitForDecision, type Delivery, type ProcessDeps } from '../engine/process-change';
+import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
 import { fingerprintRequest } from '../ledger/fingerprint';
 import type { ChangeLedger, LedgerRecord } from '../ledger/ledger-types';
 import type { ItemJournal, ItemStart, SetItem } from './run-change-set';

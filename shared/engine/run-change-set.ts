@@ -14,8 +14,8 @@ import { isTransientFailure, type Outcome } from '../contract/outcome';
 import { currentState } from '../domain/set-graph';
 import { dependencies, stableTopologicalOrder } from '../domain/set-order';
 import { scopesToRead, setProblems } from '../domain/set-rules';
-import { executeChange, type EngineDeps } from '../engine/execute-change';
-import { redactSecrets } from '../engine/redact';
+import { executeChange, type EngineDeps } from './execute-change';
+import { redactSecrets } from './redact';
 import { checkUnknownWrite, readBefore, undoSteps, type AppliedStep, type Before } from './set-undo';
 
 /** One change of a set, with its item requestId (`<set>/<index>`). */
@@ -65,7 +65,7 @@ export async function runChangeSet(
   const started = deps.clock.now();
   const end = started + deps.settings.deadlineMs;
   const forwardEnd = set.atomic && !set.dryRun ? end - deps.settings.deadlineMs * UNDO_SHARE : end;
-  const call = (until: number): CallOptions => ({ deadline: until, ...(deps.signal ? { signal: deps.signal } : {}) });
+  const call = (until: number): CallOptions => ({ deadline: until, logger: deps.logger });
   const finish = (status: SetStatus, order: number[], items: SetItemOutcome[], extra: Partial<SetOutcome> = {}) => {
     const outcome: SetOutcome = {
       requestId: set.requestId,

@@ -17,10 +17,10 @@ import {
   type SetOutcome,
 } from '../contract/change-set';
 import type { ErrorDetail } from '../contract/error-response';
-import { policyRefusal } from '../engine/execute-change';
-import { waitForDecision, type Delivery, type ProcessDeps } from '../engine/process-change';
+import { policyRefusal } from './execute-change';
+import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
 import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
-import { rejectedOutcome, requestIdOf } from '../engine/rejection';
+import { rejectedOutcome, requestIdOf } from './rejection';
 import { fingerprintRequest } from '../ledger/fingerprint';
 import { LedgerConflictError, type LedgerRecord } from '../ledger/ledger-types';
 import { rejectSet, runChangeSet, type PreparedSet, type SetRun } from './run-change-set';

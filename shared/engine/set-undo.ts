@@ -12,8 +12,8 @@ import type { ArmBackendClient, ArmResult, CallOptions } from '../arm/arm-client
 import type { Undo } from '../contract/change-set';
 import type { ChangeRequest } from '../contract/change-request';
 import type { ErrorBody } from '../contract/error-response';
-import { comparableState } from '../engine/plan';
-import { redactSecrets, scrubSecretValues, secretValues } from '../engine/redact';
+import { comparableState } from './plan';
+import { redactSecrets, scrubSecretValues, secretValues } from './redact';
 
 /** The state of a target read before the set wrote it. */
 export type Before = { exists: false } | { exists: true; etag: string | undefined; body: unknown };
