@@ -79,12 +79,12 @@ async function acceptSetAsync(
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
-  const prepared = prepareChangeSet(raw, delivery.fallbackRequestId, deps);
+  const prepared = prepareChangeSet(raw, delivery.fallbackRequestId, { ...deps, fingerprints: svc.fingerprints });
   if (!prepared.ok || prepared.set.dryRun) return undefined;
   const { set, fingerprint } = prepared;
   if (svc.ledger !== undefined) {
     const known = await svc.ledger.get(set.requestId);
-    if (known !== undefined && (known.fingerprint !== fingerprint || TERMINAL_STATES.has(known.state)))
+    if (known !== undefined && (!fingerprint.matches(known.fingerprint) || TERMINAL_STATES.has(known.state)))
       return undefined;
   }
   const first = set.items[0]!.request.target;
@@ -101,7 +101,8 @@ async function acceptSetAsync(
     const now = new Date(svc.clock.now());
     const claim = await svc.ledger.claim({
       requestId: set.requestId,
-      fingerprint,
+      fingerprint: fingerprint.value,
+      sameRequest: fingerprint.matches,
       operation: CHANGE_SET_OPERATION,
       leaseMs: deps.leaseMs,
       now,

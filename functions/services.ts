@@ -7,6 +7,7 @@ import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
 import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
+import { createFingerprinter, type Fingerprinter } from '../shared/ledger/fingerprint';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
@@ -25,6 +26,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
+  fingerprints: Fingerprinter;
   /** Circuit-breaker records (beside the ledger) and their publisher. */
   breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
@@ -54,6 +57,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    fingerprints: svc.fingerprints,
   };
 }
 
@@ -81,6 +85,7 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };

@@ -15,15 +15,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  bearerTokenAuthenticationPolicy,
-  createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
   RestError,
-  userAgentPolicy,
   type HttpClient,
   type HttpMethods,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
@@ -40,6 +36,7 @@ import type {
   CallOptions,
   TransientCode,
 } from './arm-client-types';
+import { createArmPipeline, type ArmPipeline } from './arm-pipeline';
 import { armTokenScope } from './credential';
 import { isApplied } from './desired-state';
 import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE } from './node-https-client';
@@ -324,7 +321,7 @@ class CallState {
 }
 
 class ArmClient implements ArmBackendClient {
-  private readonly pipeline: Pipeline;
+  private readonly pipeline: ArmPipeline;
   private readonly httpClient: HttpClient;
   /**
    * True for our own HTTP client, which bounds each exchange by `request.timeout` and ends it at once on
@@ -365,20 +362,19 @@ class ArmClient implements ArmBackendClient {
     this.pipeline = this.buildPipeline();
   }
 
-  /** One pipeline per client, built by hand so that none of core-rest-pipeline's retry policies is in it. */
-  private buildPipeline(): Pipeline {
+  /**
+   * One send step per client (see `arm-pipeline.ts`): user agent, extra-CA agent and bearer token without
+   * core-rest-pipeline's per-request policy chain, and none of its retry policies.
+   */
+  private buildPipeline(): ArmPipeline {
     const { userAgentPrefix, caCertPem, credential } = this.options;
-    const pipeline = createEmptyPipeline();
-    pipeline.addPolicy(userAgentPolicy(userAgentPrefix === undefined ? {} : { userAgentPrefix }));
-    if (caCertPem !== undefined && caCertPem !== '') pipeline.addPolicy(tlsTrustPolicy(caCertPem));
-    pipeline.addPolicy(
-      bearerTokenAuthenticationPolicy({
-        // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
-        credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
-        scopes: armTokenScope(this.endpoint),
-      }),
-    );
-    return pipeline;
+    return createArmPipeline({
+      userAgentPrefix,
+      agent: caCertPem !== undefined && caCertPem !== '' ? tlsTrustPolicy(caCertPem).agent : undefined,
+      // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
+      credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
+      scopes: armTokenScope(this.endpoint),
+    });
   }
 
   // ---- operations -------------------------------------------------------------------------------------------------

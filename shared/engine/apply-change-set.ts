@@ -21,7 +21,7 @@ import { policyRefusal } from './execute-change';
 import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
 import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
 import { rejectedOutcome, requestIdOf } from './rejection';
-import { fingerprintRequest } from '../ledger/fingerprint';
+import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
 import { LedgerConflictError, type LedgerRecord } from '../ledger/ledger-types';
 import { rejectSet, runChangeSet, type PreparedSet, type SetRun } from './run-change-set';
 import { isRecord } from '../is-record';
@@ -36,8 +36,11 @@ export type ProcessedSet =
 export function prepareChangeSet(
   raw: unknown,
   fallbackRequestId: string,
-  deps: Pick<ProcessDeps, 'settings' | 'clock'>,
-): { ok: true; set: PreparedSet; fingerprint: string } | { ok: false; outcome: SetOutcome; fingerprint: string } {
+  deps: Pick<ProcessDeps, 'settings' | 'clock' | 'fingerprints'>,
+):
+  | { ok: true; set: PreparedSet; fingerprint: RequestFingerprint }
+  | { ok: false; outcome: SetOutcome; fingerprint: RequestFingerprint } {
+  const fingerprints: Fingerprinter = deps.fingerprints ?? legacyFingerprinter();
   const parsed = parseChangeSet(raw);
   const requestId = (parsed.ok ? parsed.set.requestId : undefined) ?? requestIdOf(raw) ?? fallbackRequestId;
   if (!parsed.ok) {
@@ -59,10 +62,10 @@ export function prepareChangeSet(
       error: parsed.error,
       durationMs: 0,
     };
-    return { ok: false, outcome, fingerprint: fingerprintRequest({ invalidSet: raw ?? null }) };
+    return { ok: false, outcome, fingerprint: fingerprints.of({ invalidSet: raw ?? null }) };
   }
   const set = toPrepared(parsed.set, requestId);
-  const fingerprint = setFingerprint(set);
+  const fingerprint = setFingerprint(set, fingerprints);
   const refusals: ErrorDetail[] = [];
   let code = 'ScopeNotAllowed';
   for (const item of set.items) {
@@ -106,12 +109,12 @@ function toPrepared(set: ChangeSet, requestId: string): PreparedSet {
 }
 
 /** What makes two sets the same: their changes (targets by lower-cased ARM id) and `atomic`; not dryRun or ids. */
-function setFingerprint(set: PreparedSet): string {
+function setFingerprint(set: PreparedSet, fingerprints: Fingerprinter): RequestFingerprint {
   const changes = set.items.map(({ request }) => {
     const { requestId: _id, dryRun: _dry, ...rest } = request;
     return { ...rest, target: backendResourceId(request.target).toLowerCase() };
   });
-  return fingerprintRequest({ changeSet: changes, atomic: set.atomic });
+  return fingerprints.of({ changeSet: changes, atomic: set.atomic });
 }
 
 /**
@@ -144,7 +147,7 @@ export async function processChangeSet(raw: unknown, delivery: Delivery, deps: P
 
 async function settleSet(
   requestId: string,
-  fingerprint: string,
+  fingerprint: RequestFingerprint,
   delivery: Delivery,
   deps: ProcessDeps,
   run: () => Promise<SetRun>,
@@ -160,7 +163,8 @@ async function settleSet(
   const now = (): Date => new Date(deps.clock.now());
   const claim = await ledger.claim({
     requestId,
-    fingerprint,
+    fingerprint: fingerprint.value,
+    sameRequest: fingerprint.matches,
     operation: CHANGE_SET_OPERATION,
     leaseMs: deps.leaseMs,
     now: now(),

@@ -6,7 +6,7 @@ import { backendResourceId } from '../arm/resource-id';
 import type { SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
 import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
-import { fingerprintRequest } from '../ledger/fingerprint';
+import { legacyFingerprinter } from '../ledger/fingerprint';
 import type { ChangeLedger, LedgerRecord } from '../ledger/ledger-types';
 import type { ItemJournal, ItemStart, SetItem } from './run-change-set';
 
@@ -17,7 +17,7 @@ export function ledgerJournal(ledger: ChangeLedger, delivery: Delivery, deps: Pr
     const { request } = item;
     const claim = await ledger.claim({
       requestId: request.requestId,
-      fingerprint: fingerprintRequest(request),
+      ...itemFingerprint(request, deps),
       operation: request.operation,
       target: backendResourceId(request.target),
       leaseMs: deps.leaseMs,
@@ -68,6 +68,14 @@ export function ledgerJournal(ledger: ChangeLedger, delivery: Delivery, deps: Pr
     }
   };
   return { begin: (item) => begin(item) };
+}
+
+function itemFingerprint(
+  request: unknown,
+  deps: ProcessDeps,
+): { fingerprint: string; sameRequest: (stored: string) => boolean } {
+  const f = (deps.fingerprints ?? legacyFingerprinter()).of(request);
+  return { fingerprint: f.value, sameRequest: f.matches };
 }
 
 /** Nothing recorded (dry runs, no ledger): an applied item's event is published as it finishes. */

@@ -89,7 +89,9 @@ class TableLedger implements ChangeLedger {
       }
       const { record, writeId } = stored;
       if (ourWrite !== undefined && writeId === ourWrite) return { kind: 'claimed', record };
-      if (record.fingerprint !== input.fingerprint) return { kind: 'conflict', record };
+      if (record.fingerprint !== input.fingerprint && input.sameRequest?.(record.fingerprint) !== true) {
+        return { kind: 'conflict', record };
+      }
       if (TERMINAL_STATES.has(record.state)) return { kind: 'done', record };
       if (record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > input.now.getTime()) {
         return { kind: 'busy', record };
