@@ -23,6 +23,9 @@ const MAX_OUTCOME_CHARS = 400_000;
 
 const OUTCOME_PREFIX = 'outcome';
 
+/** `intentEtag` of a write whose backend did not exist. ETags are quoted, so no ETag can be this. */
+const ABSENT = 'absent';
+
 /**
  * The partition key of a requestId. RequestIds are `[A-Za-z0-9._:-]`, all allowed in keys; anything else (Table keys
  * forbid `/ \ # ?` and control characters, and `'` and `%` are troublesome in URLs) is written `~XXXX` (its UTF-16
@@ -58,6 +61,12 @@ export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: s
   if (record.etagBefore !== undefined) entity.etagBefore = record.etagBefore;
   if (record.etagAfter !== undefined) entity.etagAfter = record.etagAfter;
   if (record.leaseUntil !== undefined) entity.leaseUntil = record.leaseUntil;
+  if (record.origin !== undefined) entity.origin = record.origin;
+  if (record.retryable === true) entity.retryable = true;
+  if (record.intent !== undefined) {
+    entity.intentEtag = record.intent.etag ?? ABSENT;
+    entity.intentHash = record.intent.stateHash;
+  }
   if (record.outcome !== undefined || record.setOutcome !== undefined) {
     const stored = record.setOutcome === undefined ? fitOutcome(record.outcome!) : fitSetOutcome(record.setOutcome);
     if (record.setOutcome !== undefined) entity.outcomeKind = SET_OUTCOME_KIND;
@@ -88,6 +97,10 @@ const StoredSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   leaseUntil: z.string().optional(),
+  origin: z.enum(['http', 'queue']).optional(),
+  retryable: z.boolean().optional(),
+  intentEtag: z.string().optional(),
+  intentHash: z.string().optional(),
   writeId: z.string(),
   outcomeParts: z.number().int().min(1).optional(),
   outcomeKind: z.literal(SET_OUTCOME_KIND_LITERAL).optional(),
@@ -107,8 +120,11 @@ export function fromLedgerEntity(entity: Record<string, unknown>): { record: Led
       `Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
     );
   }
-  const { writeId, outcomeParts, outcomeKind, etag, ...stored } = parsed.data;
+  const { writeId, outcomeParts, outcomeKind, etag, intentEtag, intentHash, ...stored } = parsed.data;
   const record: LedgerRecord = { ...withoutUndefined(stored), version: etag };
+  if (intentEtag !== undefined && intentHash !== undefined) {
+    record.intent = { etag: intentEtag === ABSENT ? null : intentEtag, stateHash: intentHash };
+  }
   if (outcomeParts !== undefined && outcomeKind === SET_OUTCOME_KIND) {
     record.setOutcome = readSetOutcome(readJson(entity, outcomeParts, stored.requestId), stored.requestId);
   } else if (outcomeParts !== undefined) {

@@ -218,6 +218,9 @@ describe('change sets', () => {
       markPublished: (record, now) => real.markPublished(record, now),
       unpublished: (olderThan, limit) => real.unpublished(olderThan, limit),
       purge: (cutoff) => real.purge(cutoff),
+      recordIntent: (record, intent, now) => real.recordIntent(record, intent, now),
+      close: (record, outcome, now) => real.close(record, outcome, now),
+      stalled: (origin, now, limit) => real.stalled(origin, now, limit),
       complete: async (record, outcome, extra) => {
         if (record.requestId === 'set-crash/1' && crashes++ === 0) throw new Error('process crashed');
         return real.complete(record, outcome, extra);
