@@ -194,7 +194,21 @@ async function settleSet(
       return { kind: 'outcome', outcome, duplicate: false };
     }
     case 'done': {
-      const outcome = claim.record.setOutcome;
+      // A set closed by the dead-letter or stalled-delivery sweep holds a plain outcome: answer it as the set's.
+      const closed = claim.record.outcome;
+      const outcome: SetOutcome | undefined =
+        claim.record.setOutcome ??
+        (closed === undefined
+          ? undefined
+          : {
+              requestId,
+              status: closed.status,
+              atomic: false,
+              order: [],
+              items: [],
+              ...(closed.error === undefined ? {} : { error: closed.error }),
+              durationMs: closed.durationMs,
+            });
       if (outcome === undefined) return { kind: 'busy', requestId };
       if (!claim.record.published) await publishSetAndMark(ledger, claim.record, outcome, delivery, deps);
       deps.logger.info('Duplicate change set answered from the ledger', { requestId, status: outcome.status });
