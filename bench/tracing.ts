@@ -47,7 +47,7 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
     metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
     metricIntervalMs: 3_600_000,
   });
-  const publisher = { publish: () => Promise.resolve() };
+  const publisher = { publish: () => Promise.resolve(), publishChangeSet: () => Promise.resolve() };
   const depsFor = (telemetry: Telemetry): ProcessDeps => {
     const arm = benchArmClient(emulator, telemetry.enabled ? { observer: armObserver(telemetry) } : {});
     return {

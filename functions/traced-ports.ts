@@ -48,6 +48,8 @@ export function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry
         { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
         () => publisher.publish(outcome, { ...options, trace: telemetry.carrier() }),
       ),
+    publishChangeSet: (outcome, options) =>
+      telemetry.inSpan('publish change set', { kind: 'producer' }, () => publisher.publishChangeSet(outcome, options)),
   };
   if (publisher.warm !== undefined) traced.warm = () => publisher.warm!();
   return traced;
