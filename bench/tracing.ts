@@ -127,18 +127,18 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
 export function tracingRows(result: TracingResult): TableRow[] {
   const row = `7 tracing (${result.options.requests} PUTs, c=${result.options.concurrency})`;
   return [
-    { row, measure: 'telemetry off (no-op port)', value: result.medianOff, unit: 'req/s', goal: '', met: null },
+    { row, measure: 'telemetry off (no-op port)', value: result.medianOff, unit: 'req/s', goal: '—', met: null },
     {
       row,
       measure: 'tracing on (SDK, in-memory exporter)',
       value: result.medianOn,
       unit: 'req/s',
-      goal: '',
+      goal: '—',
       met: null,
     },
-    { row, measure: 'spans per change', value: result.spansPerChange, unit: '', goal: '', met: null },
-    { row, measure: 'CPU per change, off', value: result.cpuUsOff, unit: 'µs', goal: '', met: null },
-    { row, measure: 'CPU per change, tracing on', value: result.cpuUsOn, unit: 'µs', goal: '', met: null },
+    { row, measure: 'spans per change', value: result.spansPerChange, unit: '', goal: '—', met: null },
+    { row, measure: 'CPU per change, off', value: result.cpuUsOff, unit: 'µs', goal: '—', met: null },
+    { row, measure: 'CPU per change, tracing on', value: result.cpuUsOn, unit: 'µs', goal: '—', met: null },
     {
       row,
       measure: 'throughput lost to tracing',
