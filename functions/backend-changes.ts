@@ -7,16 +7,22 @@ import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
 import { processChange, type ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
+import { exceedsDepth } from '../shared/contract/json-depth';
 import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
-import { backendSessionId } from '../shared/messaging/session-id';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
+import { isReservedRequestId } from '../shared/engine/reserved-ids';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookCall,
+} from '../shared/webhook/signature';
 import { contextLogger } from './context-logger';
+import { acceptedResponse, enqueueChange, hasQueue, queueUnavailable, worthHandingOff } from './http-handoff';
 import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
 
 const NOT_JSON = notJsonError('The body');
-const HTTP_DEADLINE_MAX_MS = 150_000;
 
 /**
  * `POST /api/backend-changes`: one change request per call. Synchronous by default (the outcome, with ARM's
@@ -32,9 +38,24 @@ export function backendChangesHandler(services: ServicesProvider) {
     }
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-    const text = await request.text();
-    if (Buffer.byteLength(text, 'utf8') > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-    if (!signatureAccepted(svc, request, text)) {
+    // The raw bytes: the signature is verified over exactly what was sent, never over a decoded and re-encoded text.
+    const bytes = Buffer.from(await request.arrayBuffer());
+    if (bytes.length > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
+    const keyHeader = request.headers.get(IDEMPOTENCY_KEY_HEADER);
+    const key = keyHeader?.trim();
+    if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
+      // Ignoring it would apply a retried call twice: refuse it.
+      return fieldError(
+        'Idempotency-Key',
+        'InvalidFormat',
+        "Must be 1–128 characters of letters, digits, '.', '_', ':' and '-'.",
+      );
+    }
+    if (key !== undefined && isReservedRequestId(key)) {
+      return fieldError('Idempotency-Key', 'ReservedRequestId', 'This form is reserved for scheduled reconnects.');
+    }
+    const verified = verifyCall(svc, request, bytes, key);
+    if (verified === false) {
       logger.warn('Webhook signature verification failed');
       return plainError(401, 'Unauthorized', 'Signature verification failed.');
     }
@@ -42,20 +63,21 @@ export function backendChangesHandler(services: ServicesProvider) {
     let raw: unknown;
     let notJson: ErrorBody | undefined;
     try {
-      raw = JSON.parse(text);
+      raw = JSON.parse(bytes.toString('utf8'));
     } catch {
       notJson = NOT_JSON;
     }
     const base = processDeps(svc, logger);
-    // Azure's front end cuts an HTTP call at 230 s: finish well before it, publishing included.
+    // Webhook senders give up after seconds (GitHub after 10) and resend: a synchronous call gets a short budget,
+    // and what is still transient then is handed to the queue (202) rather than holding the caller.
     const deps = {
       ...base,
-      settings: { ...base.settings, deadlineMs: Math.min(base.settings.deadlineMs, HTTP_DEADLINE_MAX_MS) },
+      settings: { ...base.settings, deadlineMs: Math.min(base.settings.deadlineMs, svc.config.httpSyncMs) },
     };
-    // A caller that cannot put a requestId in the body can send an Idempotency-Key header: a retried call is then
-    // answered from the ledger instead of being applied again.
-    const key = request.headers.get('idempotency-key')?.trim();
-    const fallbackRequestId = key !== undefined && REQUEST_ID_PATTERN.test(key) ? key : randomUUID();
+    // Without a requestId in the body: the Idempotency-Key header (signed, with WEBHOOK_SECRETS); for a signed call
+    // without one, an id derived from the signature, so a replay of the captured call is answered as a duplicate;
+    // otherwise a new id.
+    const fallbackRequestId = key ?? (verified === true ? randomUUID() : `webhook-${verified.replayId.slice(0, 40)}`);
     const delivery = { fallbackRequestId, correlationId: context.invocationId } as const;
 
     if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
@@ -63,12 +85,20 @@ export function backendChangesHandler(services: ServicesProvider) {
       if (accepted !== undefined) return accepted;
     }
 
+    const queue = hasQueue(svc);
     const result = await processChange(
       raw,
-      { ...delivery, onTransient: 'answer', onPublishFailure: 'defer' },
+      {
+        ...delivery,
+        onTransient: 'answer',
+        onPublishFailure: 'defer',
+        reservedIds: { policy: 'refuse' },
+        ...(queue ? { handOff: worthHandingOff } : {}),
+      },
       deps,
       notJson,
     );
+    if (result.kind === 'redeliver') return handOff(raw, result.outcome, svc, context.invocationId, logger);
     if (result.kind === 'busy') {
       return {
         status: 409,
@@ -101,9 +131,12 @@ async function acceptAsync(
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
+  // Too deep to validate safely, or a reserved id: refused synchronously by processChange.
+  if (exceedsDepth(raw)) return undefined;
   const parsed = parseChangeRequest(raw);
   if (!parsed.ok || parsed.request.dryRun) return undefined;
   const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
+  if (isReservedRequestId(request.requestId)) return undefined;
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
   const fingerprint = fingerprintRequest(request);
   if (svc.ledger !== undefined) {
@@ -112,15 +145,15 @@ async function acceptAsync(
     if (known !== undefined && (known.fingerprint !== fingerprint || TERMINAL_STATES.has(known.state)))
       return undefined;
   }
-  const body = { ...(raw as Record<string, unknown>), requestId: request.requestId };
-  await svc.queue.enqueue([
-    {
-      body,
-      messageId: request.requestId,
-      correlationId: delivery.correlationId,
-      sessionId: svc.config.sessions ? backendSessionId(request.target) : undefined,
-    },
-  ]);
+  try {
+    await enqueueChange(svc, raw, request, delivery.correlationId);
+  } catch (error) {
+    deps.logger.error('Enqueueing an async change request failed', {
+      requestId: request.requestId,
+      error: String(error),
+    });
+    return queueUnavailable();
+  }
   if (svc.ledger !== undefined) {
     // Registered after it is safely queued, so a failed enqueue leaves no record that waits for ever. The queue
     // consumer may already hold or have finished it (busy, done): then there is nothing to register.
@@ -138,23 +171,61 @@ async function acceptAsync(
     requestId: request.requestId,
     target: backendResourceId(request.target),
   });
-  return {
-    status: 202,
-    headers: {
-      'content-type': 'application/json',
-      location: `/api/backend-changes/${encodeURIComponent(request.requestId)}`,
-    },
-    jsonBody: { requestId: request.requestId, status: 'accepted' },
-  };
+  return acceptedResponse(request.requestId);
 }
 
-function signatureAccepted(svc: AppServices, request: HttpRequest, text: string): boolean {
+/**
+ * A synchronous change still transient at the end of its budget (HTTP_SYNC_SECONDS): its record was released, so
+ * the queue can take it over; answer 202 with the status URL and ARM's advice as Retry-After. When the queue does
+ * not take it, the caller gets the transient outcome (429/503 with Retry-After) and may retry the same requestId.
+ */
+async function handOff(
+  raw: unknown,
+  outcome: Outcome,
+  svc: AppServices,
+  correlationId: string,
+  logger: ProcessDeps['logger'],
+): Promise<HttpResponseInit> {
+  const parsed = parseChangeRequest(raw);
+  if (parsed.ok) {
+    try {
+      await enqueueChange(svc, raw, { ...parsed.request, requestId: outcome.requestId }, correlationId);
+      logger.info('Change still transient at the end of the synchronous budget; handed to the queue', {
+        ...summary(outcome),
+      });
+      return acceptedResponse(outcome.requestId, outcome.retryAfterMs);
+    } catch (error) {
+      logger.error('Handing a transient change to the queue failed', {
+        requestId: outcome.requestId,
+        error: String(error),
+      });
+    }
+  }
+  return outcomeResponse(outcome);
+}
+
+/**
+ * `true` when no secrets are configured; `false` when the signature fails; otherwise the signed call's replay id.
+ * With secrets, an Idempotency-Key is part of the signed content (see shared/webhook/signature.ts).
+ */
+function verifyCall(
+  svc: AppServices,
+  request: HttpRequest,
+  bytes: Uint8Array,
+  idempotencyKey: string | undefined,
+): { replayId: string } | boolean {
   if (svc.config.webhookSecrets.length === 0) return true;
-  return verifySignature(
-    { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
-    { signature: request.headers.get(SIGNATURE_HEADER), timestamp: request.headers.get(TIMESTAMP_HEADER) },
-    text,
-    svc.clock.now(),
+  return (
+    verifyWebhookCall(
+      { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
+      {
+        signature: request.headers.get(SIGNATURE_HEADER),
+        timestamp: request.headers.get(TIMESTAMP_HEADER),
+        idempotencyKey,
+      },
+      bytes,
+      svc.clock.now(),
+    ) ?? false
   );
 }
 
@@ -174,6 +245,16 @@ export function summary(outcome: Outcome): Record<string, unknown> {
 
 function tooLarge(limit: number): HttpResponseInit {
   return plainError(413, 'PayloadTooLarge', `The body is larger than ${limit} bytes.`);
+}
+
+function fieldError(target: string, code: string, message: string): HttpResponseInit {
+  return {
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    jsonBody: {
+      error: { code: 'ValidationError', message: `${target}: ${message}`, details: [{ code, target, message }] },
+    },
+  };
 }
 
 function plainError(status: number, code: string, message: string): HttpResponseInit {

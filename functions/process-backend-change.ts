@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { processChange } from '../shared/engine/process-change';
+import { requestIdOfMessage } from '../shared/messaging/message-request-id';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
@@ -26,6 +27,8 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const meta = context.triggerMetadata ?? {};
     const messageId =
       typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
+    // A messageId that is no valid requestId still names the request, by an id derived from it (GET finds it).
+    const { requestId: fallbackRequestId, derivedFrom } = requestIdOfMessage(messageId);
     const correlationId = typeof meta['correlationId'] === 'string' ? meta['correlationId'] : undefined;
     const deliveryCount = metadataInt(meta['deliveryCount']);
     if (deliveryCount === undefined) logger.warn('The trigger gave no deliveryCount; treating this as delivery 1');
@@ -35,7 +38,14 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const raw = decodeBody(message);
     const result = await processChange(
       raw,
-      { fallbackRequestId: messageId, correlationId, onTransient: last ? 'final' : 'redeliver' },
+      {
+        fallbackRequestId,
+        originalMessageId: derivedFrom,
+        correlationId,
+        onTransient: last ? 'final' : 'redeliver',
+        // Only the timer's own reconnect may use the timer's requestIds (any sender could otherwise block it).
+        reservedIds: { policy: 'timer', after: svc.config.reconnectAfter },
+      },
       processDeps(svc, logger),
       raw === undefined ? NOT_JSON : undefined,
     );
