@@ -98,18 +98,29 @@ export function splitPath(path: string): string[] {
 }
 
 /**
- * The secret values a body carries (by path, and URL userinfo), for scrubbing them from text that might echo them.
- * A proxy's `username:password` is included too, so its base64 (Basic authentication) is scrubbed as well.
+ * The secret values a body carries (by path, and in URL userinfo): what fingerprints cover and scrubbing removes.
  */
 export function secretValues(value: unknown): string[] {
+  return collectSecrets(value, false);
+}
+
+/**
+ * {@link secretValues} plus each proxy's `username:password`, so that its base64 (Basic authentication, as ARM or
+ * a proxy may echo it) is scrubbed as well.
+ */
+export function scrubbableSecrets(value: unknown): string[] {
+  return collectSecrets(value, true);
+}
+
+function collectSecrets(value: unknown, withPairs: boolean): string[] {
   const found: string[] = [];
   const visit = (item: unknown, path: string[]): void => {
     if (Array.isArray(item)) item.forEach((element) => visit(element, path));
     else if (item !== null && typeof item === 'object') {
       const record = item as Record<string, unknown>;
-      if (path[path.length - 1] === 'proxy' && typeof record['password'] === 'string') {
-        const user = typeof record['username'] === 'string' ? record['username'] : '';
-        if (record['password'] !== '') found.push(`${user}:${record['password']}`);
+      const password = record['password'];
+      if (withPairs && path[path.length - 1] === 'proxy' && typeof password === 'string' && password !== '') {
+        found.push(`${typeof record['username'] === 'string' ? record['username'] : ''}:${password}`);
       }
       for (const [key, child] of Object.entries(record)) visit(child, [...path, key]);
     } else if (typeof item === 'string' && item.length > 0) {

@@ -1,6 +1,6 @@
 import { capErrorBody } from '../contract/error-cap';
 import type { Outcome } from '../contract/outcome';
-import { redactSecrets, scrubSecretValues, secretValues } from './redact';
+import { redactSecrets, scrubbableSecrets, scrubSecretValues } from './redact';
 
 /**
  * The last step before an outcome leaves the engine (answer, record, event, log): secrets redacted by path, every
@@ -9,7 +9,7 @@ import { redactSecrets, scrubSecretValues, secretValues } from './redact';
  * fields (requestId, target, ETags) are left alone: they are ours or ARM's, never a secret, and must stay exact.
  */
 export function sanitizeOutcome(outcome: Outcome, request: unknown): Outcome {
-  const secrets = secretValues(request);
+  const secrets = scrubbableSecrets(request);
   const out: Outcome = { ...outcome };
   if (out.backend !== undefined) out.backend = scrubSecretValues(redactSecrets(out.backend), secrets);
   if (out.plan !== undefined) out.plan = scrubSecretValues(out.plan, secrets);
