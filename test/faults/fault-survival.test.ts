@@ -300,7 +300,11 @@ describe('fault survival', () => {
     );
     await broker().restart();
     expect(statuses).toEqual([201, 201, 201, 201, 201]);
-    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, { method: 'POST', body: '{"input":""}' });
+    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, {
+      method: 'POST',
+      headers: { 'x-functions-key': runtime.masterKey },
+      body: '{"input":""}',
+    });
     expect(sweep.status).toBe(202);
     const row = await measure('broker-unavailable-during-http', changes, { timeoutMs: 30_000 });
     expect(row.lost).toBe(0);
