@@ -275,7 +275,8 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       return Promise.resolve();
     });
 
-    // HTTP: /api/<route> and the admin API.
+    // HTTP: /api/<route> and the admin API. Admin invocations run in the background; stop() waits for them a while.
+    const background = new Set<Promise<void>>();
     const server: Server = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => {
         if (error instanceof BodyTooLargeError && !res.headersSent) {
@@ -316,7 +317,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         // As the host does: accepted at once, run in the background. A queue function failing transiently retries
         // ARM until its deadline; the caller is not held for that (it was once answered after 178 s).
         res.writeHead(202).end();
-        runFunction(name, input).catch((error: unknown) => log(`[${name}] admin invocation failed: ${String(error)}`));
+        const run = runFunction(name, input)
+          .catch((error: unknown) => log(`[${name}] admin invocation failed: ${String(error)}`))
+          .finally(() => background.delete(run));
+        background.add(run);
         return;
       }
       for (const fn of registrations) {
@@ -343,6 +347,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         }),
     );
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    cleanups.push(() => settledWithin(Promise.all(background), SESSION_STOP_WAIT_MS));
 
     return {
       url: baseUrl,
