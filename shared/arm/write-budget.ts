@@ -36,10 +36,10 @@ export const REMAINING_DELETES_HEADER = 'x-ms-ratelimit-remaining-subscription-d
 /** How long to pause after a 429 that gave no Retry-After: ARM answers in whole seconds, so one second. */
 const DEFAULT_PAUSE_MS = 1_000;
 /** A rate sample needs this many answered writes (floored `remaining` makes short windows noisy)… */
-const SAMPLE_TAKES = 20;
+const SAMPLE_TAKES = 5;
 /** …and at least this long, or is taken anyway after the longer span (slow traffic). */
 const MIN_SAMPLE_MS = 250;
-const MAX_SAMPLE_MS = 2_000;
+const MAX_SAMPLE_MS = 1_000;
 /** Weight of a new rate sample against the current estimate. */
 const SAMPLE_WEIGHT = 0.3;
 /**
@@ -49,8 +49,13 @@ const SAMPLE_WEIGHT = 0.3;
 const LEARNED_RATE_MARGIN = 0.95;
 /** Factor a rate is cut by when the shared bucket shows no refill left for this process, or on a 429. */
 const CONTENDED_BACKOFF = 0.5;
+/** Factor a rate is cut by on a new throttling episode: a 429 is the strongest sign of a shared bucket. */
+const THROTTLED_BACKOFF = 0.5;
+/** Factor a backed-off rate grows by with each answer that shows the bucket at least half full (unused refill). */
+const PLENTY_GROWTH = 1.05;
 /** Writes let out at once before ARM has answered any: other instances may be starting on the same bucket. */
 const INITIAL_IN_FLIGHT = 4;
+
 /** Weight of a new answer's latency in the moving average. */
 const LATENCY_WEIGHT = 0.2;
 /** Bounds on a learned rate, tokens per second: a wild sample must not stall writers or unleash a burst. */
@@ -271,6 +276,7 @@ class SubscriptionBudget {
   private grant(): WritePermit {
     if (this.tokens !== undefined) this.tokens -= 1;
     this.inFlight += 1;
+
     const sentAt = this.clock.now();
     let settled = false;
     return {
@@ -384,6 +390,12 @@ class SubscriptionBudget {
     if (remaining !== undefined) {
       this.capacity = Math.max(this.capacity, took ? remaining + 1 : remaining);
       this.learnRate(now, remaining);
+      // A backed-off rate with the bucket at least half full: the refill goes unused (the other instances slowed down
+      // too, or left). Grow back; a full bucket teaches nothing else (no rate sample while it may have filled).
+      if (took && this.capacityKnown && remaining >= this.capacity / 2 && this.rate < this.defaultRate) {
+        this.rate = Math.min(this.defaultRate, this.rate * PLENTY_GROWTH);
+        this.pace = this.rate * LEARNED_RATE_MARGIN;
+      }
       // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
       // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
       // after refill worth the span: writes are as far from ARM's bucket as the answered one was.
@@ -435,7 +447,7 @@ class SubscriptionBudget {
 
   /** Multiplicative decrease of the rate (the shared bucket has less refill for us than we thought). */
   private backOff(): void {
-    this.rate = Math.max(MIN_RATE_PER_SECOND / 1000, this.rate * CONTENDED_BACKOFF);
+    this.rate = Math.max(MIN_RATE_PER_SECOND / 1000, this.rate * THROTTLED_BACKOFF);
     this.rateLearned = true;
     this.pace = this.rate * LEARNED_RATE_MARGIN;
   }
