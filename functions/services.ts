@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
-import { createArmCredential, lazyDefaultCredential } from '../shared/arm/credential';
+import { createArmCredential } from '../shared/arm/credential';
 import { createWriteBudget } from '../shared/arm/write-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
+import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
@@ -13,6 +14,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -23,6 +25,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Circuit-breaker records (beside the ledger) and their publisher. */
+  breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -78,6 +82,7 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };
 }
@@ -90,7 +95,7 @@ function createLedger(config: Config): ChangeLedger | undefined {
   const { connectionString, tableServiceUri, clientId, tableName } = config.ledger;
   if (connectionString !== undefined) return createTableLedger({ connectionString, tableName });
   if (tableServiceUri === undefined) return undefined;
-  const credential = lazyDefaultCredential('https://storage.azure.com/.default', clientId ?? config.azureClientId);
+  const credential = defaultAzureCredential(clientId ?? config.azureClientId, 'https://storage.azure.com/.default');
   return createTableLedger({ endpoint: tableServiceUri, credential, tableName });
 }
 

@@ -8,10 +8,19 @@ export interface ArmHeaders {
   correlationRequestId?: string;
 }
 
-/** Per-call options: an abort signal and an absolute deadline (epoch ms) for the whole call, retries included. */
+/** Receives retry notices (never bodies, never headers): the invocation's log in production. */
+export interface ArmClientLogger {
+  warn(msg: string, props?: object): void;
+}
+
+/**
+ * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, and the
+ * logger of the invocation making the call (instead of the client's own), so its retries show in that invocation's log.
+ */
 export interface CallOptions {
   signal?: AbortSignal;
   deadline?: number;
+  logger?: ArmClientLogger;
 }
 
 /** Codes for failures that retrying later may cure. */

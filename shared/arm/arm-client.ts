@@ -33,6 +33,7 @@ import type { ErrorBody, ErrorDetail } from '../contract/error-response';
 import { systemClock, type Clock } from '../clock';
 import type {
   ArmBackendClient,
+  ArmClientLogger,
   ArmHeaders,
   ArmResult,
   BackendList,
@@ -62,11 +63,7 @@ import {
   type WritePermit,
 } from './write-budget';
 import { isRecord } from '../is-record';
-
-/** Receives retry notices (never bodies, never headers). */
-export interface ArmClientLogger {
-  warn(msg: string, props?: object): void;
-}
+import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../config';
 
 /** How to build an ARM client. */
 export interface ArmClientOptions {
@@ -81,7 +78,7 @@ export interface ArmClientOptions {
   random?: () => number;
   /** Time one attempt may take before it is abandoned (and retried). Default 30000. */
   perAttemptTimeoutMs?: number;
-  /** Total budget per call when the caller passes no deadline. Default 120000. */
+  /** Total budget per call when the caller passes no deadline. Default: CHANGE_DEADLINE_SECONDS' default (config). */
   deadlineMs?: number;
   /** Cap of the exponential backoff (base 500 ms). Default 30000. ARM's Retry-After is never capped. */
   maxBackoffMs?: number;
@@ -95,6 +92,7 @@ export interface ArmClientOptions {
    */
   httpClient?: HttpClient;
   userAgentPrefix?: string;
+  /** Receives retry notices of calls that bring no logger of their own. */
   logger?: ArmClientLogger;
   /**
    * A process-wide limiter of writes per subscription (see `createWriteBudget`), shared by every client of the
@@ -105,7 +103,7 @@ export interface ArmClientOptions {
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
-const DEFAULT_DEADLINE_MS = 120_000;
+const DEFAULT_DEADLINE_MS = DEFAULT_CHANGE_DEADLINE_SECONDS * 1000;
 /** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
 /** How often a create with an unknown outcome is re-read while waiting for a late answer to land. */
@@ -284,6 +282,7 @@ class CallState {
     readonly subscriptionId: string,
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
+    readonly logger: ArmClientLogger | undefined,
   ) {
     this.lastHeaders = { correlationRequestId: correlationId };
   }
@@ -576,7 +575,7 @@ class ArmClient implements ArmBackendClient {
         call.lastArmError = errorOfAnswer(answer);
         return call.transient('Timeout');
       }
-      this.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
+      call.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
         method,
         url: withoutQuery(url),
         round: rounds,
@@ -694,7 +693,7 @@ class ArmClient implements ArmBackendClient {
       call.lastCode = decision.code;
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
 
-      this.logger?.warn('Retrying ARM request', {
+      call.logger?.warn('Retrying ARM request', {
         method: spec.method,
         url: withoutQuery(spec.url),
         attempt: sends,
@@ -872,7 +871,7 @@ class ArmClient implements ArmBackendClient {
 
   private startCall(options: CallOptions | undefined, subscriptionId: string): CallState {
     const deadline = options?.deadline ?? this.clock.now() + this.deadlineMs;
-    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal);
+    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal, options?.logger ?? this.logger);
   }
 
   private backendUrl(target: BackendTarget): string {

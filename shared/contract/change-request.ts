@@ -16,7 +16,7 @@
 import { z } from 'zod';
 import { sameScope, type BackendTarget } from '../arm/resource-id';
 import type { ErrorBody } from './error-response';
-import { OperationSchema } from './outcome';
+import { OperationSchema, type Operation } from './outcome';
 import {
   BackendBodySchema,
   BackendPatchBodySchema,
@@ -140,14 +140,12 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx): void
  */
 export interface ChangeRequest {
   requestId?: string;
-  operation: 'createOrUpdate' | 'update' | 'reconnect' | 'delete';
+  operation: Operation;
   target: BackendTarget;
   ifMatch?: string;
   body?: BackendBody | BackendPatchBody | ReconnectBody;
   dryRun: boolean;
 }
-
-export type Operation = ChangeRequest['operation'];
 
 /**
  * The change request schema. Input: the JSON as sent (target as object or ARM id string). Output: `ChangeRequest`.

@@ -16,10 +16,6 @@ export interface EngineDeps {
   clock: Clock;
   logger: Logger;
   settings: EngineSettings;
-  /** Aborts the whole change (the function is shutting down). */
-  signal?: AbortSignal;
-  /** Generates a requestId when the request has none. */
-  newId?: () => string;
 }
 
 /** The settings the engine obeys. */
@@ -40,7 +36,7 @@ export interface EngineSettings {
 export async function executeChange(request: ChangeRequest, deps: EngineDeps): Promise<Outcome> {
   const started = deps.clock.now();
   const base = {
-    requestId: request.requestId ?? (deps.newId ?? randomUUID)(),
+    requestId: request.requestId ?? randomUUID(),
     operation: request.operation,
     target: backendResourceId(request.target),
   };
@@ -53,8 +49,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   const refusal = policyRefusal(request, deps.settings);
   if (refusal !== undefined) return finish({ status: 'rejected', attempts: 0, error: refusal });
 
-  const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
-  if (deps.signal) call.signal = deps.signal;
+  const call: CallOptions = { deadline: started + deps.settings.deadlineMs, logger: deps.logger };
 
   if (request.dryRun) {
     const current = await deps.arm.get(request.target, call);

@@ -292,7 +292,7 @@ async function waitForDecision(
     if (deps.clock.now() >= leaseEnd) return 'claimable';
     if (deps.clock.now() + BUSY_POLL_MS > until) return undefined;
     try {
-      await deps.clock.sleep(BUSY_POLL_MS, deps.signal);
+      await deps.clock.sleep(BUSY_POLL_MS);
     } catch {
       return undefined; // aborted: the function is stopping
     }

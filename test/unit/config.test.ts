@@ -1,4 +1,4 @@
-import { isConfigError, loadConfig } from '../../shared/config';
+import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -13,6 +13,7 @@ describe('loadConfig', () => {
     expect(c.maxDeliveryCount).toBe(10);
     expect(c.deadlineMs).toBe(200_000);
     expect(c.reconnectTargets).toEqual([]);
+    expect(c.circuitBreaker).toEqual({ action: 'notify', maxDrains: 3, windowMs: 3_600_000, queue: undefined });
   });
 
   it('splits RECONNECT_TARGETS on commas and new lines', () => {
@@ -26,6 +27,9 @@ describe('loadConfig', () => {
     ['CHANGE_DEADLINE_SECONDS', '0'],
     ['ARM_API_VERSION', 'latest'],
     ['RECONNECT_AFTER', '2 minutes'],
+    ['CIRCUIT_BREAKER_ACTION', 'nuke'],
+    ['CIRCUIT_BREAKER_WINDOW', 'P1M'],
+    ['CIRCUIT_BREAKER_MAX_DRAINS', '-1'],
   ])('fails fast naming %s when it is invalid', (name, value) => {
     let thrown: unknown;
     try {
@@ -39,5 +43,38 @@ describe('loadConfig', () => {
 
   it('treats empty settings as unset', () => {
     expect(loadConfig({ ARM_ENDPOINT: '', ALLOW_DELETE: '' }).armEndpoint).toBe('https://management.azure.com');
+  });
+});
+
+describe('loadTriggerSettings (read when the host indexes the functions)', () => {
+  it('reads sessions, the reconnect schedule and whether Service Bus is configured, as loadConfig would', () => {
+    expect(loadTriggerSettings({})).toEqual({
+      sessions: false,
+      reconnectSchedule: undefined,
+      serviceBusConfigured: false,
+      circuitBreakerQueue: undefined,
+    });
+    const env = {
+      CHANGE_REQUESTS_SESSIONS: ' Yes ',
+      RECONNECT_SCHEDULE: '0 0 3 * * *',
+      ServiceBusConnection__fullyQualifiedNamespace: 'ns.servicebus.windows.net',
+    };
+    expect(loadTriggerSettings(env)).toEqual({
+      sessions: loadConfig(env).sessions,
+      reconnectSchedule: '0 0 3 * * *',
+      serviceBusConfigured: true,
+      circuitBreakerQueue: undefined,
+    });
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+  });
+
+  it('is not stopped by an unrelated invalid setting, which the first invocation reports instead', () => {
+    const env = { ARM_ENDPOINT: 'http://plain', CHANGE_REQUESTS_SESSIONS: 'true' };
+    expect(loadTriggerSettings(env).sessions).toBe(true);
+    expect(() => loadConfig(env)).toThrow(/ARM_ENDPOINT/);
+  });
+
+  it('names CHANGE_REQUESTS_SESSIONS when it is not a boolean', () => {
+    expect(() => loadTriggerSettings({ CHANGE_REQUESTS_SESSIONS: 'sometimes' })).toThrow(/CHANGE_REQUESTS_SESSIONS/);
   });
 });
