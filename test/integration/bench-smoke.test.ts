@@ -48,7 +48,15 @@ describe('npm run bench (smoke)', () => {
   });
 
   it('keeps the raw numbers and the machine they were measured on', () => {
-    expect(Object.keys(report.raw).sort()).toEqual(['coldStart', 'cpu', 'memory', 'scaleOut', 'throttle', 'throughput', 'writes']);
+    expect(Object.keys(report.raw).sort()).toEqual([
+      'coldStart',
+      'cpu',
+      'memory',
+      'scaleOut',
+      'throttle',
+      'throughput',
+      'writes',
+    ]);
     expect(report.raw.throughput.bare.perSecond).toHaveLength(2);
     expect(report.raw.throughput.engine.medianPerSecond).toBeGreaterThan(0);
     expect(report.raw.coldStart.oursMs).toHaveLength(1);

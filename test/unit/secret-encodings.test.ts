@@ -12,7 +12,8 @@ const SECRET = 'Sup3r"Secret/Value+With=Stuff';
 const PROXY_PASSWORD = 'proxy-p4ss-long-enough';
 const request = {
   operation: 'createOrUpdate',
-  target: '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/a/backends/b',
+  target:
+    '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ApiManagement/service/a/backends/b',
   body: {
     properties: {
       url: 'https://svc:url-passw0rd-xyz@backend.example/api',

@@ -116,7 +116,7 @@ describe('while the budget is unknown or plentiful', () => {
     expect(granted).toHaveLength(4);
     expect(clock.pending).toBe(0);
     // An answer without a figure: this ARM reports no budget, so every write goes out at once, without timers.
-    permitOf(granted[0]!.result!).settle({ throttled: false });
+    permitOf(granted[0]!.result).settle({ throttled: false });
     await flush();
     expect(waits.every((w) => w.result?.kind === 'granted')).toBe(true);
     expect(clock.pending).toBe(0);
