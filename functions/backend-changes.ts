@@ -5,10 +5,9 @@ import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/chang
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
-import { processChange, type ProcessDeps } from '../shared/engine/process-change';
+import { processChange, withRequestId, type Delivery, type ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
 import { exceedsDepth } from '../shared/contract/json-depth';
-import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
 import { isReservedRequestId } from '../shared/engine/reserved-ids';
 import {
@@ -41,8 +40,7 @@ export function backendChangesHandler(services: ServicesProvider) {
     // The raw bytes: the signature is verified over exactly what was sent, never over a decoded and re-encoded text.
     const bytes = Buffer.from(await request.arrayBuffer());
     if (bytes.length > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-    const keyHeader = request.headers.get(IDEMPOTENCY_KEY_HEADER);
-    const key = keyHeader?.trim();
+    const key = request.headers.get(IDEMPOTENCY_KEY_HEADER)?.trim();
     if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
       // Ignoring it would apply a retried call twice: refuse it.
       return fieldError(
@@ -67,37 +65,31 @@ export function backendChangesHandler(services: ServicesProvider) {
     } catch {
       notJson = NOT_JSON;
     }
-    const base = processDeps(svc, logger);
+    const deps = processDeps(svc, logger);
     // Webhook senders give up after seconds (GitHub after 10) and resend: a synchronous call gets a short budget,
-    // and what is still transient then is handed to the queue (202) rather than holding the caller.
-    const deps = {
-      ...base,
-      settings: { ...base.settings, deadlineMs: Math.min(base.settings.deadlineMs, svc.config.httpSyncMs) },
-    };
+    // and what is still transient then is handed to the queue (202) rather than holding the caller. (processDeps
+    // returns fresh objects, so they are adjusted in place rather than copied by spreads.)
+    deps.settings.deadlineMs = Math.min(deps.settings.deadlineMs, svc.config.httpSyncMs);
     // Without a requestId in the body: the Idempotency-Key header (signed, with WEBHOOK_SECRETS); for a signed call
     // without one, an id derived from the signature, so a replay of the captured call is answered as a duplicate;
     // otherwise a new id.
     const fallbackRequestId = key ?? (verified === true ? randomUUID() : `webhook-${verified.replayId.slice(0, 40)}`);
-    const delivery = { fallbackRequestId, correlationId: context.invocationId } as const;
+    const delivery: Delivery = {
+      fallbackRequestId,
+      correlationId: context.invocationId,
+      origin: 'http',
+      onTransient: 'answer',
+      onPublishFailure: 'defer',
+      reservedIds: { policy: 'refuse' },
+    };
+    if (hasQueue(svc)) delivery.handOff = worthHandingOff;
 
     if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
       const accepted = await acceptAsync(raw, delivery, svc, deps);
       if (accepted !== undefined) return accepted;
     }
 
-    const queue = hasQueue(svc);
-    const result = await processChange(
-      raw,
-      {
-        ...delivery,
-        onTransient: 'answer',
-        onPublishFailure: 'defer',
-        reservedIds: { policy: 'refuse' },
-        ...(queue ? { handOff: worthHandingOff } : {}),
-      },
-      deps,
-      notJson,
-    );
+    const result = await processChange(raw, delivery, deps, notJson);
     if (result.kind === 'redeliver') return handOff(raw, result.outcome, svc, context.invocationId, logger);
     if (result.kind === 'busy') {
       return {
@@ -112,10 +104,9 @@ export function backendChangesHandler(services: ServicesProvider) {
         },
       };
     }
-    logger.info('Change request finished', {
-      ...summary(result.outcome),
-      duplicate: result.kind === 'outcome' && result.duplicate,
-    });
+    const finished = summary(result.outcome);
+    finished['duplicate'] = result.kind === 'outcome' && result.duplicate;
+    logger.info('Change request finished', finished);
     return outcomeResponse(result.outcome);
   };
 }
@@ -127,7 +118,7 @@ export function backendChangesHandler(services: ServicesProvider) {
  */
 async function acceptAsync(
   raw: unknown,
-  delivery: { fallbackRequestId: string; correlationId: string },
+  delivery: Delivery,
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
@@ -135,43 +126,45 @@ async function acceptAsync(
   if (exceedsDepth(raw)) return undefined;
   const parsed = parseChangeRequest(raw);
   if (!parsed.ok || parsed.request.dryRun) return undefined;
-  const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
-  if (isReservedRequestId(request.requestId)) return undefined;
+  const request = withRequestId(parsed.request, delivery.fallbackRequestId);
+  const requestId = request.requestId!;
+  if (isReservedRequestId(requestId)) return undefined;
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
-  const fingerprint = fingerprintRequest(request);
-  if (svc.ledger !== undefined) {
+  // Fingerprinted once, and only with a ledger; a synchronous answer after all (below) reuses it.
+  const fingerprint = svc.ledger === undefined ? undefined : svc.fingerprints.of(request);
+  delivery.fingerprint = fingerprint;
+  if (svc.ledger !== undefined && fingerprint !== undefined) {
     // Decided or conflicting requests are answered synchronously from the ledger (by processChange).
-    const known = await svc.ledger.get(request.requestId);
-    if (known !== undefined && (known.fingerprint !== fingerprint || TERMINAL_STATES.has(known.state)))
+    const known = await svc.ledger.get(requestId);
+    if (known !== undefined && (!fingerprint.matches(known.fingerprint) || TERMINAL_STATES.has(known.state)))
       return undefined;
   }
   try {
-    await enqueueChange(svc, raw, request, delivery.correlationId);
+    await enqueueChange(svc, raw, { ...request, requestId }, delivery.correlationId ?? '');
   } catch (error) {
-    deps.logger.error('Enqueueing an async change request failed', {
-      requestId: request.requestId,
-      error: String(error),
-    });
+    deps.logger.error('Enqueueing an async change request failed', { requestId, error: String(error) });
     return queueUnavailable();
   }
-  if (svc.ledger !== undefined) {
+  if (svc.ledger !== undefined && fingerprint !== undefined) {
     // Registered after it is safely queued, so a failed enqueue leaves no record that waits for ever. The queue
     // consumer may already hold or have finished it (busy, done): then there is nothing to register.
     const claim = await svc.ledger.claim({
-      requestId: request.requestId,
-      fingerprint,
+      requestId,
+      fingerprint: fingerprint.value,
+      sameRequest: fingerprint.matches,
       operation: request.operation,
       target: backendResourceId(request.target),
       leaseMs: deps.leaseMs,
       now: new Date(svc.clock.now()),
+      origin: 'queue',
     });
     if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
   }
   deps.logger.info('Change request accepted for asynchronous processing', {
-    requestId: request.requestId,
+    requestId,
     target: backendResourceId(request.target),
   });
-  return acceptedResponse(request.requestId);
+  return acceptedResponse(requestId);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The Azure Functions entry point (`main` in package.json): registers every function of the registration list
  * with the host, and starts opening the Service Bus link in the background (see below).
  */
+import './compile-cache';
 import { app } from '@azure/functions';
 import { loadTriggerSettings } from '../shared/config';
 import { functionRegistrations } from './registrations';

@@ -23,6 +23,12 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A key for request fingerprints: a secret with enough entropy that it cannot be guessed itself. */
+const fingerprintKey = z
+  .string()
+  .transform((v) => v.trim())
+  .pipe(z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)'));
+
 /** CHANGE_DEADLINE_SECONDS' default: the one default of a change's total budget (the ARM client's too). */
 export const DEFAULT_CHANGE_DEADLINE_SECONDS = 200;
 
@@ -73,6 +79,8 @@ const ConfigSchema = z.object({
     .default('backendchanges'),
   LEDGER_RETENTION_DAYS: int(30, 1, 3650),
   LEDGER_REPUBLISH_AFTER_SECONDS: int(60, 0, 86400),
+  LEDGER_FINGERPRINT_KEY: fingerprintKey.optional(),
+  LEDGER_FINGERPRINT_PREVIOUS_KEYS: z.string().default(''),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
   CIRCUIT_BREAKER_ACTION: z
@@ -173,6 +181,8 @@ export interface Config {
     tableName: string;
     retentionMs: number;
     republishAfterMs: number;
+    /** Keys of the request fingerprints; no current key means the slow legacy scheme (see fingerprint.ts). */
+    fingerprintKeys: { current: string | undefined; previous: string[] };
   };
   webhookSecrets: string[];
   webhookToleranceMs: number;
@@ -250,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tableName: c.LEDGER_TABLE,
       retentionMs: c.LEDGER_RETENTION_DAYS * 86_400_000,
       republishAfterMs: c.LEDGER_REPUBLISH_AFTER_SECONDS * 1000,
+      fingerprintKeys: { current: c.LEDGER_FINGERPRINT_KEY, previous: list(c.LEDGER_FINGERPRINT_PREVIOUS_KEYS) },
     },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,

@@ -15,15 +15,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  bearerTokenAuthenticationPolicy,
-  createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
   RestError,
-  userAgentPolicy,
   type HttpClient,
   type HttpMethods,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
@@ -40,6 +36,7 @@ import type {
   CallOptions,
   TransientCode,
 } from './arm-client-types';
+import { createArmPipeline, type ArmPipeline } from './arm-pipeline';
 import { armTokenScope } from './credential';
 import { isApplied } from './desired-state';
 import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE } from './node-https-client';
@@ -144,6 +141,10 @@ interface RequestSpec {
   ifMatch?: string;
   /** `operation` sends count in `attempts`, `read` sends (ETag reads, outcome checks) in `reads`. */
   role: 'operation' | 'read';
+  /** Never re-sent once a send may have been applied (the call then ends `outcomeUnknown`). */
+  atMostOnce?: boolean;
+  /** A PUT of a backend known not to exist before it: a read confirming it was created by it answers 201. */
+  creates?: boolean;
 }
 
 /**
@@ -301,6 +302,13 @@ class CallState {
     return result;
   }
 
+  /** A write that may have been applied and is not sent again. */
+  unknownOutcome(): TransientResult {
+    const result = this.transient('UpstreamUnavailable');
+    result.outcomeUnknown = true;
+    return result;
+  }
+
   aborted(): TransientResult {
     const result = this.transient('Timeout');
     result.error = { code: 'RequestAborted', message: 'The call was aborted by its caller.' };
@@ -324,7 +332,7 @@ class CallState {
 }
 
 class ArmClient implements ArmBackendClient {
-  private readonly pipeline: Pipeline;
+  private readonly pipeline: ArmPipeline;
   private readonly httpClient: HttpClient;
   /**
    * True for our own HTTP client, which bounds each exchange by `request.timeout` and ends it at once on
@@ -365,20 +373,19 @@ class ArmClient implements ArmBackendClient {
     this.pipeline = this.buildPipeline();
   }
 
-  /** One pipeline per client, built by hand so that none of core-rest-pipeline's retry policies is in it. */
-  private buildPipeline(): Pipeline {
+  /**
+   * One send step per client (see `arm-pipeline.ts`): user agent, extra-CA agent and bearer token without
+   * core-rest-pipeline's per-request policy chain, and none of its retry policies.
+   */
+  private buildPipeline(): ArmPipeline {
     const { userAgentPrefix, caCertPem, credential } = this.options;
-    const pipeline = createEmptyPipeline();
-    pipeline.addPolicy(userAgentPolicy(userAgentPrefix === undefined ? {} : { userAgentPrefix }));
-    if (caCertPem !== undefined && caCertPem !== '') pipeline.addPolicy(tlsTrustPolicy(caCertPem));
-    pipeline.addPolicy(
-      bearerTokenAuthenticationPolicy({
-        // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
-        credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
-        scopes: armTokenScope(this.endpoint),
-      }),
-    );
-    return pipeline;
+    return createArmPipeline({
+      userAgentPrefix,
+      agent: caCertPem !== undefined && caCertPem !== '' ? tlsTrustPolicy(caCertPem).agent : undefined,
+      // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
+      credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
+      scopes: armTokenScope(this.endpoint),
+    });
   }
 
   // ---- operations -------------------------------------------------------------------------------------------------
@@ -458,9 +465,10 @@ class ArmClient implements ArmBackendClient {
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target.subscriptionId);
     const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.apiVersionQuery}`;
-    const spec: RequestSpec = { method: 'POST', url, role: 'operation' };
+    // A reconnect leaves nothing to observe, so nothing can tell whether a send that may have arrived did: it is
+    // never sent twice (a second reconnect drops the gateway's connections to the backend again).
+    const spec: RequestSpec = { method: 'POST', url, role: 'operation', atMostOnce: true };
     if (body !== undefined) spec.body = JSON.stringify(body);
-    // No verification read: a reconnect leaves nothing to observe, and sending it twice is harmless.
     const answer = await this.exchange(call, spec);
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
@@ -519,8 +527,10 @@ class ArmClient implements ArmBackendClient {
     const spec: RequestSpec = { method, url, body: json, role: 'operation' };
     // A PUT without a known ETag: nothing to make it conditional on (a create, or a caller that did not read).
     // Not an async function: the common unconditional PUT passes through without allocating the loop's frame.
-    if (method === 'PUT' && (known === null || known === undefined))
+    if (method === 'PUT' && (known === null || known === undefined)) {
+      if (known === null) spec.creates = true;
       return this.putUnconditionally(call, spec, desired);
+    }
     return this.writeConditionally(call, spec, desired, known ?? undefined);
   }
 
@@ -611,7 +621,11 @@ class ArmClient implements ArmBackendClient {
     for (;;) {
       const read = await this.exchange(call, { method: 'GET', url: spec.url, role: 'read' });
       if (read.kind !== 'answer') return undefined;
-      if (isSuccess(read.status) && isApplied(read.body, desired)) return call.ok(read.status, read.headers, read.body);
+      if (isSuccess(read.status) && isApplied(read.body, desired)) {
+        // Our write created it when it did not exist before (known, or seen missing since): report what happened.
+        return call.ok(spec.creates === true ? 201 : read.status, read.headers, read.body);
+      }
+      if (read.status === 404) spec.creates = true;
       // Someone else's backend, or still nothing after the window: send (again).
       if (read.status !== 404 || this.clock.now() + CREATE_SETTLE_POLL_MS > settleBy) return undefined;
       if (!(await this.pause(CREATE_SETTLE_POLL_MS, call))) return undefined;
@@ -691,6 +705,7 @@ class ArmClient implements ArmBackendClient {
       }
       this.recordFailure(call, spec, attempt);
       call.lastCode = decision.code;
+      if (spec.atMostOnce === true && call.ambiguous) return call.unknownOutcome();
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
 
       call.logger?.warn('Retrying ARM request', {
@@ -741,8 +756,10 @@ class ArmClient implements ArmBackendClient {
       call.lastHeaders = attempt.headers;
       if (attempt.armError) call.lastArmError = attempt.armError;
       call.lastFailure = `ARM answered HTTP ${attempt.status}`;
-      // A gateway error may come after the write was applied.
-      if (spec.role === 'operation' && attempt.status >= 500) call.ambiguous = true;
+      // A gateway error (or the resource provider's 422 timeout) may come after the write was applied.
+      if (spec.role === 'operation' && (attempt.status >= 500 || isUnknownOutcome(attempt.outcome))) {
+        call.ambiguous = true;
+      }
     } else {
       call.lastFailure = attempt.message;
       if (spec.role === 'operation' && isUnknownOutcome(attempt.outcome)) call.ambiguous = true;

@@ -164,32 +164,36 @@ export const ChangeRequestSchema = z
   .transform((request, ctx): ChangeRequest => {
     // zod still runs a transform after issues that only name unknown keys; those requests are refused already.
     if (ctx.issues.length > 0) return z.NEVER;
-    const common: Omit<ChangeRequest, 'operation' | 'body'> = {
-      target: request.target,
-      dryRun: request.dryRun ?? false,
-      ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
-      ...(request.ifMatch === undefined ? {} : { ifMatch: request.ifMatch }),
+    // Built by assignment: a spread followed by added properties (`{ ...common, operation, body }`) takes V8's slow
+    // path, microseconds per request.
+    const out = { target: request.target, dryRun: request.dryRun ?? false } as ChangeRequest;
+    if (request.requestId !== undefined) out.requestId = request.requestId;
+    if (request.ifMatch !== undefined) out.ifMatch = request.ifMatch;
+    const withBody = (operation: ChangeRequest['operation'], body?: unknown): ChangeRequest => {
+      (out as { operation: string }).operation = operation;
+      if (body !== undefined) (out as { body?: unknown }).body = body;
+      return out;
     };
     // The bodies were validated by checkOperationRules; parse again here for the normalised output.
     switch (request.operation) {
       case 'createOrUpdate': {
         const body = BackendBodySchema.safeParse(request.body);
-        if (body.success) return { ...common, operation: 'createOrUpdate', body: body.data };
+        if (body.success) return withBody('createOrUpdate', body.data);
         break;
       }
       case 'update': {
         const body = BackendPatchBodySchema.safeParse(request.body);
-        if (body.success) return { ...common, operation: 'update', body: body.data };
+        if (body.success) return withBody('update', body.data);
         break;
       }
       case 'reconnect': {
-        if (request.body === undefined) return { ...common, operation: 'reconnect' };
+        if (request.body === undefined) return withBody('reconnect');
         const body = ReconnectBodySchema.safeParse(request.body);
-        if (body.success) return { ...common, operation: 'reconnect', body: body.data };
+        if (body.success) return withBody('reconnect', body.data);
         break;
       }
       case 'delete':
-        return { ...common, operation: 'delete' };
+        return withBody('delete');
     }
     ctx.addIssue({ code: 'custom', path: ['body'], message: 'Invalid body.', params: { code: 'InvalidValue' } });
     return z.NEVER;

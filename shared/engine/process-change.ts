@@ -3,13 +3,21 @@ import { parseChangeRequest, type ChangeRequest } from '../contract/change-reque
 import type { ErrorBody } from '../contract/error-response';
 import { isTransientFailure, type Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
-import { fingerprintRequest } from '../ledger/fingerprint';
-import { LedgerConflictError, TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
-import { exceedsDepth, shallowIdentity, tooDeepError } from '../contract/json-depth';
+import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
+import {
+  LedgerConflictError,
+  TERMINAL_STATES,
+  type ChangeLedger,
+  type ClaimInput,
+  type LedgerOrigin,
+  type LedgerRecord,
+} from '../ledger/ledger-types';
 import { executeChange, type EngineDeps } from './execute-change';
+import { exceedsDepth, shallowIdentity, tooDeepError } from '../contract/json-depth';
 import { rejectedOutcome, requestIdOf } from './rejection';
 import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from './reserved-ids';
 import { sanitizeOutcome } from './sanitize-outcome';
+import type { IntentPort } from './write-intent';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
 export interface ProcessDeps extends EngineDeps {
@@ -17,6 +25,8 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
+  /** Fingerprints requests for the ledger (from LEDGER_FINGERPRINT_KEY). Default: the keyless legacy scheme. */
+  fingerprints?: Fingerprinter;
 }
 
 /**
@@ -32,6 +42,8 @@ export interface Delivery {
   /** The requestId to use when the input carries none (the queue message id, or a new UUID). */
   fallbackRequestId: string;
   correlationId?: string | undefined;
+  /** Where the request came from (decides who finalises its record if the delivery stops). Default `queue`. */
+  origin?: LedgerOrigin;
   onTransient: TransientPolicy;
   /**
    * When publishing the result event fails after the outcome was recorded: `throw` (a queue message stays
@@ -39,6 +51,8 @@ export interface Delivery {
    * stays unpublished and the repair sweep publishes it).
    */
   onPublishFailure?: 'throw' | 'defer';
+  /** The request's fingerprint when the trigger already computed it (respond-async): computed once per request. */
+  fingerprint?: RequestFingerprint | undefined;
   /**
    * The timer's requestId namespace (see reserved-ids.ts): `refuse` it (HTTP callers), or accept it only for the
    * timer's own request (`timer`, the queue, with the configured reconnect `after`). Unset: not checked.
@@ -87,13 +101,20 @@ export async function processChange(
   if (!parsed.ok) {
     const outcome = mark(rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId), delivery);
     // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.
-    return settle(outcome, fingerprintRequest({ invalid: raw ?? null }), delivery, deps, () =>
-      Promise.resolve(outcome),
+    return settle(
+      outcome,
+      () => fingerprintOf(deps, { invalid: raw ?? null }),
+      delivery,
+      deps,
+      () => Promise.resolve(outcome),
     );
   }
-  const request: ChangeRequest = { ...parsed.request, requestId };
-  const execute = async (): Promise<Outcome> =>
-    mark(sanitizeOutcome(await executeChange(request, deps), raw), delivery);
+  const request = withRequestId(parsed.request, delivery.fallbackRequestId);
+  const execute = async (intent?: IntentPort): Promise<Outcome> =>
+    mark(
+      sanitizeOutcome(await executeChange(request, intent === undefined ? deps : { ...deps, intent }), raw),
+      delivery,
+    );
   if (request.dryRun) {
     // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
     const outcome = await execute();
@@ -103,7 +124,7 @@ export async function processChange(
   return settle(
     mark(
       {
-        requestId,
+        requestId: request.requestId!,
         operation: request.operation,
         target: backendResourceId(request.target),
         status: 'rejected',
@@ -112,7 +133,7 @@ export async function processChange(
       },
       delivery,
     ),
-    fingerprintRequest(request),
+    () => delivery.fingerprint ?? fingerprintOf(deps, request),
     delivery,
     deps,
     execute,
@@ -143,12 +164,39 @@ function handedOff(outcome: Outcome, delivery: Delivery): boolean {
   return delivery.onTransient === 'answer' && delivery.handOff !== undefined && delivery.handOff(outcome);
 }
 
+/** The request with its requestId set (the fallback when it has none), copied without a spread. */
+export function withRequestId(request: ChangeRequest, fallbackRequestId: string): ChangeRequest {
+  if (request.requestId !== undefined) return request;
+  const copy = Object.assign({}, request);
+  copy.requestId = fallbackRequestId;
+  return copy;
+}
+
+/** The request's fingerprint, warning once per process when no key is set and the slow legacy hash is used. */
+function fingerprintOf(deps: ProcessDeps, request: unknown): RequestFingerprint {
+  const fingerprints = deps.fingerprints ?? legacyFingerprinter();
+  const fingerprint = fingerprints.of(request);
+  if (fingerprints.legacy && fingerprint.value.length > 64 && !legacyWarned) {
+    legacyWarned = true;
+    deps.logger.warn(
+      'LEDGER_FINGERPRINT_KEY is not set: requests carrying secrets are fingerprinted with scrypt (~13 ms of CPU ' +
+        'each). Set it (see README, Change ledger fingerprints).',
+    );
+  }
+  return fingerprint;
+}
+let legacyWarned = false;
+
+/**
+ * Settles one delivery through the ledger. `fingerprintOf` is called only when there is a ledger: without one,
+ * nothing is deduplicated and the fingerprint would be wasted work.
+ */
 async function settle(
   identity: Outcome,
-  fingerprint: string,
+  fingerprintOfRequest: () => RequestFingerprint,
   delivery: Delivery,
   deps: ProcessDeps,
-  run: () => Promise<Outcome>,
+  run: (intent?: IntentPort) => Promise<Outcome>,
   request?: ChangeRequest,
   reclaimed = false,
 ): Promise<Processed> {
@@ -162,14 +210,18 @@ async function settle(
   }
 
   const now = (): Date => new Date(deps.clock.now());
-  const claim = await ledger.claim({
+  const fingerprint = fingerprintOfRequest();
+  const claimInput: ClaimInput = {
     requestId: identity.requestId,
-    fingerprint,
-    ...(identity.operation !== undefined ? { operation: identity.operation } : {}),
-    ...(identity.target !== undefined ? { target: identity.target } : {}),
+    fingerprint: fingerprint.value,
+    sameRequest: fingerprint.matches,
     leaseMs: deps.leaseMs,
     now: now(),
-  });
+    origin: delivery.origin ?? 'queue',
+  };
+  if (identity.operation !== undefined) claimInput.operation = identity.operation;
+  if (identity.target !== undefined) claimInput.target = identity.target;
+  const claim = await ledger.claim(claimInput);
 
   switch (claim.kind) {
     case 'busy': {
@@ -178,7 +230,7 @@ async function settle(
       const decided = await waitForDecision(ledger, identity.requestId, claim.record, deps);
       if (decided === 'claimable' && !reclaimed) {
         // The holder released it or its lease ran out (it crashed): claim it for this delivery.
-        return settle(identity, fingerprint, delivery, deps, run, request, true);
+        return settle(identity, () => fingerprint, delivery, deps, run, request, true);
       }
       if (decided === 'claimable' || decided?.outcome === undefined)
         return { kind: 'busy', requestId: identity.requestId };
@@ -219,19 +271,41 @@ async function settle(
           deliveries: claim.record.deliveries,
         });
       }
-      const outcome = await run();
-      if (isTransientFailure(outcome) && delivery.onTransient !== 'final') {
-        await ledger.release(claim.record, outcome.attempts, now());
-        if (delivery.onTransient === 'redeliver' || handedOff(outcome, delivery)) return { kind: 'redeliver', outcome };
-        await publish(outcome, delivery, deps);
-        return { kind: 'outcome', outcome, duplicate: false };
+      let held = claim.record;
+      const intent: IntentPort = {
+        recorded: held.intent,
+        record: async (next) => {
+          held = await ledger.recordIntent(held, next, now());
+        },
+      };
+      let outcome: Outcome;
+      try {
+        outcome = await run(intent);
+      } catch (error) {
+        // Our lease ran out before the first write and another delivery took over: nothing was written here.
+        if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };
+        throw error;
+      }
+      // A reconnect failing transiently was known not to be sent (an unknown one ends as OutcomeUnknown): the next
+      // delivery may send it.
+      const clearIntent = identity.operation === 'reconnect';
+      const transient = isTransientFailure(outcome) && delivery.onTransient !== 'final';
+      // HTTP hands a change still transient at the end of its budget to the queue: released, like a redelivery.
+      if (transient && (delivery.onTransient === 'redeliver' || handedOff(outcome, delivery))) {
+        await ledger.release(held, outcome.attempts, now(), { clearIntent });
+        return { kind: 'redeliver', outcome };
       }
       let record: LedgerRecord;
       try {
-        record = await ledger.complete(claim.record, outcome, {
-          ...(outcome.etagBefore === undefined ? {} : { etagBefore: outcome.etagBefore }),
-          now: now(),
-        });
+        // HTTP's transient failure is the caller's answer: recorded (GET shows it) and published, yet a retry of
+        // the same requestId may claim it again.
+        const extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean } = { now: now() };
+        if (outcome.etagBefore !== undefined) extra.etagBefore = outcome.etagBefore;
+        if (transient) {
+          extra.retryable = true;
+          extra.clearIntent = clearIntent;
+        }
+        record = await ledger.complete(held, outcome, extra);
       } catch (error) {
         // Our lease ran out and another delivery took over: it will record and publish; do not publish twice.
         if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };

@@ -34,13 +34,19 @@ function walk(value: unknown, path: string[]): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) {
     // Array indices do not change whether a value is secret: keep the key path of the array itself.
-    return value.map((item) => walk(item, path));
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], path);
+    return copy;
   }
   if (typeof value === 'object') {
+    // Keys and lookups rather than Object.entries: no [key, value] pair array per object.
+    const source = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const keys = Object.keys(source);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       path.push(key);
-      out[key] = walk(item, path);
+      out[key] = walk(source[key], path);
       path.pop();
     }
     return out;
@@ -114,21 +120,28 @@ export function scrubbableSecrets(value: unknown): string[] {
 
 function collectSecrets(value: unknown, withPairs: boolean): string[] {
   const found: string[] = [];
-  const visit = (item: unknown, path: string[]): void => {
-    if (Array.isArray(item)) item.forEach((element) => visit(element, path));
+  // One path stack, pushed and popped, instead of a copied path per property.
+  const path: string[] = [];
+  const visit = (item: unknown): void => {
+    if (Array.isArray(item)) for (let i = 0; i < item.length; i++) visit(item[i]);
     else if (item !== null && typeof item === 'object') {
-      const record = item as Record<string, unknown>;
-      const password = record['password'];
+      const source = item as Record<string, unknown>;
+      const password = source['password'];
       if (withPairs && path[path.length - 1] === 'proxy' && typeof password === 'string' && password !== '') {
-        found.push(`${typeof record['username'] === 'string' ? record['username'] : ''}:${password}`);
+        found.push(`${typeof source['username'] === 'string' ? source['username'] : ''}:${password}`);
       }
-      for (const [key, child] of Object.entries(record)) visit(child, [...path, key]);
+      const keys = Object.keys(source);
+      for (let i = 0; i < keys.length; i++) {
+        path.push(keys[i]!);
+        visit(source[keys[i]!]);
+        path.pop();
+      }
     } else if (typeof item === 'string' && item.length > 0) {
       if (isSecretPath(path)) found.push(item);
-      else found.push(...urlSecrets(item));
+      else if (item.includes('@')) found.push(...urlSecrets(item));
     }
   };
-  visit(value, []);
+  visit(value);
   return found;
 }
 

@@ -1,4 +1,5 @@
 import type { ServiceBusClient } from '@azure/service-bus';
+import { noDelayForDevelopmentEndpoint } from './amqp-no-delay';
 import { defaultAzureCredential } from '../identity';
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 
@@ -17,7 +18,10 @@ async function createServiceBusClient(settings: ServiceBusSettings): Promise<Ser
   const { ServiceBusClient } = await import('@azure/service-bus');
   // Bounded retries of the SDK's own policy (a well-kept one): transient broker errors are retried, then thrown.
   const options = { retryOptions: { maxRetries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4000, timeoutInMs: 20000 } };
-  if (settings.connectionString !== undefined) return new ServiceBusClient(settings.connectionString, options);
+  if (settings.connectionString !== undefined) {
+    noDelayForDevelopmentEndpoint(settings.connectionString);
+    return new ServiceBusClient(settings.connectionString, options);
+  }
   if (settings.fullyQualifiedNamespace !== undefined) {
     return new ServiceBusClient(settings.fullyQualifiedNamespace, defaultAzureCredential(settings.clientId), options);
   }

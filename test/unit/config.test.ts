@@ -27,6 +27,7 @@ describe('loadConfig', () => {
     ['CHANGE_DEADLINE_SECONDS', '0'],
     ['ARM_API_VERSION', 'latest'],
     ['RECONNECT_AFTER', '2 minutes'],
+    ['LEDGER_FINGERPRINT_KEY', 'too-short-to-be-a-key'],
     ['CIRCUIT_BREAKER_ACTION', 'nuke'],
     ['CIRCUIT_BREAKER_WINDOW', 'P1M'],
     ['CIRCUIT_BREAKER_MAX_DRAINS', '-1'],
@@ -43,6 +44,13 @@ describe('loadConfig', () => {
 
   it('treats empty settings as unset', () => {
     expect(loadConfig({ ARM_ENDPOINT: '', ALLOW_DELETE: '' }).armEndpoint).toBe('https://management.azure.com');
+  });
+
+  it('reads the fingerprint keys: the current one and the previous ones of a rotation', () => {
+    const current = 'c'.repeat(44);
+    const config = loadConfig({ LEDGER_FINGERPRINT_KEY: current, LEDGER_FINGERPRINT_PREVIOUS_KEYS: 'a,b' });
+    expect(config.ledger.fingerprintKeys).toEqual({ current, previous: ['a', 'b'] });
+    expect(loadConfig({}).ledger.fingerprintKeys).toEqual({ current: undefined, previous: [] });
   });
 });
 
