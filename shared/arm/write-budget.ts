@@ -53,8 +53,6 @@ const CONTENDED_BACKOFF = 0.5;
 const THROTTLED_BACKOFF = 0.5;
 /** Factor a backed-off rate grows by with each answer that shows the bucket at least half full (unused refill). */
 const PLENTY_GROWTH = 1.05;
-/** Writes let out at once before ARM has answered any: other instances may be starting on the same bucket. */
-const INITIAL_IN_FLIGHT = 4;
 
 /** Weight of a new answer's latency in the moving average. */
 const LATENCY_WEIGHT = 0.2;
@@ -174,8 +172,6 @@ class SubscriptionBudget {
   /** Rate learning: where the current sample window started, and the writes answered since. */
   private anchor: { at: number; remaining: number; takes: number } | undefined;
   private lastSeen: { at: number; remaining: number } | undefined;
-  /** Whether any write was answered yet (until then, see {@link mayGo}). */
-  private answered = false;
 
   constructor(
     private readonly clock: Clock,
@@ -202,13 +198,9 @@ class SubscriptionBudget {
     return this.enqueue(now, signal, deadline);
   }
 
-  /**
-   * Whether a write may go now. Before ARM has answered anything, a few at a time: several instances may be starting
-   * on the same bucket at once, and a burst from each would overrun it together.
-   */
+  /** Whether a write may go now: while nothing is known (optimistic) or a token is left. */
   private mayGo(): boolean {
-    if (this.tokens === undefined) return this.answered || this.inFlight < INITIAL_IN_FLIGHT;
-    return this.tokens >= 1 - EPSILON;
+    return this.tokens === undefined || this.tokens >= 1 - EPSILON;
   }
 
   /**
@@ -381,7 +373,6 @@ class SubscriptionBudget {
     const remaining = observation.remaining ?? (throttled ? 0 : undefined);
     const took = sentAt !== undefined && !throttled;
     if (sentAt !== undefined) {
-      this.answered = true;
       const span = Math.max(0, now - sentAt);
       this.latency = this.latency === 0 ? span : this.latency + LATENCY_WEIGHT * (span - this.latency);
     }

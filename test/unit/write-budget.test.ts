@@ -107,18 +107,11 @@ async function budgetWithRemaining(remaining: number, clock = new ManualClock())
 }
 
 describe('while the budget is unknown or plentiful', () => {
-  it('before ARM has answered anything lets 4 writes out at once (other instances may share the bucket), then the rest', async () => {
+  it('lets every write out at once, without timers, before ARM has reported anything', async () => {
     const clock = new ManualClock();
     const budget = createWriteBudget({ clock });
-    const waits = Array.from({ length: 50 }, () => track(budget.acquire(SUB), clock));
-    await flush();
-    const granted = waits.filter((w) => w.result?.kind === 'granted');
-    expect(granted).toHaveLength(4);
-    expect(clock.pending).toBe(0);
-    // An answer without a figure: this ARM reports no budget, so every write goes out at once, without timers.
-    permitOf(granted[0]!.result).settle({ throttled: false });
-    await flush();
-    expect(waits.every((w) => w.result?.kind === 'granted')).toBe(true);
+    const waits = await Promise.all(Array.from({ length: 50 }, () => budget.acquire(SUB)));
+    expect(waits.every((w) => w.kind === 'granted')).toBe(true);
     expect(clock.pending).toBe(0);
   });
 
