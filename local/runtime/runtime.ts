@@ -38,6 +38,8 @@ const SESSION_ACCEPT_WAIT_MS = 2000;
 const SESSION_STOP_WAIT_MS = 10_000;
 /** With a real Service Bus namespace, renew a held session's lock for up to this long (the SDK's default). */
 const SESSION_LOCK_RENEWAL_MS = 5 * 60_000;
+/** The longest the admin API waits for the function it runs before answering 202 (it then runs on). */
+const ADMIN_WAIT_MS = 5_000;
 /** Pause after an unexpected receiver failure (e.g. broker unavailable) before accepting again. */
 const SESSION_RETRY_DELAY_MS = 1000;
 
@@ -328,13 +330,15 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
           writeJson(res, 404, { error: { code: 'NotFound', message: `No non-HTTP function named ${name}` } });
           return;
         }
-        // As the host does: accepted at once, run in the background. A queue function failing transiently retries
-        // ARM until its deadline; the caller is not held for that (it was once answered after 178 s).
-        res.writeHead(202).end();
+        // Accepted (202) once the function finished, or after ADMIN_WAIT_MS while it goes on in the background: a
+        // queue function failing transiently retries ARM until its deadline, and the caller is not held for that (it
+        // was once answered after 178 s). Quick functions (a cleanup sweep) have finished when the answer comes.
         const run = runFunction(name, input)
           .catch((error: unknown) => log(`[${name}] admin invocation failed: ${String(error)}`))
           .finally(() => background.delete(run));
         background.add(run);
+        await settledWithin(run, ADMIN_WAIT_MS);
+        res.writeHead(202).end();
         return;
       }
       if (path === '/runtime/webhooks/eventgrid' && req.method === 'POST') {

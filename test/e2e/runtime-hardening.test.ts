@@ -55,7 +55,8 @@ describe('the admin API (item 5)', () => {
       const started = Date.now();
       const res = await admin('processBackendChange', change('adm-3'), runtime.masterKey);
       expect(res.status).toBe(202);
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Answered after at most 5 s (the local runtime's admin wait), not after the change's 30 s deadline.
+      expect(Date.now() - started).toBeLessThan(7000);
     } finally {
       runtime.emulator!.clearFaults();
     }
