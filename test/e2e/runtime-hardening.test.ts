@@ -61,7 +61,11 @@ describe('the admin API (item 5)', () => {
       runtime.emulator!.clearFaults();
     }
     // The background invocation goes on: once ARM recovers it applies the change.
-    for (let i = 0; i < 200 && puts('adm-3') < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const created = () =>
+      runtime.emulator!.requests.some(
+        (r) => r.method === 'PUT' && r.path.endsWith('/backends/adm-3') && r.status === 201,
+      );
+    for (let i = 0; i < 200 && !created(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(
       runtime
         .emulator!.requests.filter((r) => r.method === 'PUT' && r.path.endsWith('/backends/adm-3'))
