@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { backendResourceId } from '../shared/arm/resource-id';
 import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/change-request';
+import { isChangeSetInput } from '../shared/contract/change-set';
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
@@ -16,6 +17,7 @@ import {
   TIMESTAMP_HEADER,
   verifyWebhookCall,
 } from '../shared/webhook/signature';
+import { answerChangeSet } from './change-set-http';
 import { contextLogger } from './context-logger';
 import { acceptedResponse, enqueueChange, hasQueue, queueUnavailable, worthHandingOff } from './http-handoff';
 import { outcomeResponse } from './outcome-response';
@@ -84,7 +86,9 @@ export function backendChangesHandler(services: ServicesProvider) {
     };
     if (hasQueue(svc)) delivery.handOff = worthHandingOff;
 
-    if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
+    const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
+    if (notJson === undefined && isChangeSetInput(raw)) return answerChangeSet(raw, delivery, svc, deps, respondAsync);
+    if (notJson === undefined && respondAsync) {
       const accepted = await acceptAsync(raw, delivery, svc, deps);
       if (accepted !== undefined) return accepted;
     }

@@ -7,7 +7,8 @@ import type { ServicesProvider } from './services';
 /**
  * Timer: ledger maintenance. Finalises HTTP requests whose process died mid-change (lease run out: decided from ARM's
  * current state and the recorded write intent), publishes result events whose publishing had failed (so no outcome
- * stays unannounced), then deletes records last updated longer ago than the retention (LEDGER_RETENTION_DAYS).
+ * stays unannounced), then deletes records (and processed circuit-breaker records) last updated longer ago than the
+ * retention (LEDGER_RETENTION_DAYS).
  */
 export function ledgerCleanupHandler(services: ServicesProvider) {
   return async (_timer: Timer | undefined, context: InvocationContext): Promise<void> => {
@@ -27,6 +28,14 @@ export function ledgerCleanupHandler(services: ServicesProvider) {
     });
     const cutoff = new Date(now.getTime() - svc.config.ledger.retentionMs);
     const deleted = await svc.ledger.purge(cutoff);
-    logger.info('Ledger maintenance finished', { finalised, republished, cutoff: cutoff.toISOString(), deleted });
+    // The circuit-breaker records beside the ledger share its retention.
+    const breakerDeleted = await svc.breaker.store.purge(cutoff);
+    logger.info('Ledger maintenance finished', {
+      finalised,
+      republished,
+      cutoff: cutoff.toISOString(),
+      deleted,
+      breakerDeleted,
+    });
   };
 }
