@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import type { ColdStartResult } from './cold-start';
 import type { CpuResult } from './cpu';
 import type { MemoryResult } from './memory';
+import type { ScaleOutResult } from './scale-out';
 import type { ThrottleResult } from './throttle';
 import type { ThroughputResult } from './throughput';
 import { tracingRows, type TracingResult } from './tracing';
@@ -31,7 +32,8 @@ export interface RawResults {
   memory: MemoryResult;
   writes: WritesResult;
   throttle: ThrottleResult;
-  /** Row 7 (absent in reports written before it existed). */
+  scaleOut: ScaleOutResult;
+  /** Row 8 (absent in reports written before it existed). */
   tracing?: TracingResult;
 }
 
@@ -155,6 +157,18 @@ export function buildTable(raw: RawResults): TableRow[] {
     info(r6, 'without: 429s / writes', round2(th.withoutLimiter.throttledShare * 100), '%'),
     info(r6, 'without: lost writes', th.withoutLimiter.lost, ''),
     ...(raw.tracing === undefined ? [] : tracingRows(raw.tracing)),
+    ...scaleOutRows(raw.scaleOut),
+  ];
+}
+
+/** Row 7's lines (also printed alone by `--only scale-out`). */
+export function scaleOutRows(so: ScaleOutResult): TableRow[] {
+  const r7 = `7 scale-out (${so.workers} workers × c=${so.concurrencyPerWorker}, ${so.writes} writes, ${so.bucket.capacity}/${so.bucket.refillPerSecond} per s)`;
+  return [
+    info(r7, 'ideal time (N − capacity) / refill', so.idealSeconds, 's'),
+    atMost(r7, 'time / ideal', so.ofIdeal, '×', 1.15),
+    atMost(r7, '429s / writes', round2(so.throttledShare * 100), '%', 5),
+    exactly(r7, 'lost writes', so.lost, '', 0),
   ];
 }
 

@@ -9,6 +9,7 @@ import { measureCpu } from './cpu';
 import { measureMemory } from './memory';
 import { buildTable, formatTable, machineInfo, type BenchReport, type RawResults } from './report';
 import { round } from './stats';
+import { measureScaleOut, type ScaleOutResult } from './scale-out';
 import { measureThrottle } from './throttle';
 import { measureThroughput } from './throughput';
 import { measureTracing, tracingRows } from './tracing';
@@ -26,6 +27,8 @@ export interface BenchOptions {
 }
 
 const CONCURRENCY = 32;
+/** Row 7 at full size: 4 instances × 8 concurrent writes share the bucket of row 6. */
+const SCALE_OUT = { workers: 4, writes: 300, concurrencyPerWorker: 8, bucket: { capacity: 20, refillPerSecond: 10 } };
 
 /** The sizes of each row. */
 function sizes(smoke: boolean) {
@@ -39,6 +42,7 @@ function sizes(smoke: boolean) {
         writes: { requests: 200, concurrency: CONCURRENCY },
         throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
         tracing: { requests: 100, concurrency: CONCURRENCY, rounds: 2, backends: 50 },
+        scaleOut: { workers: 2, writes: 40, concurrencyPerWorker: 8, bucket: { capacity: 10, refillPerSecond: 20 } },
       }
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
@@ -49,6 +53,7 @@ function sizes(smoke: boolean) {
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
         tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
+        scaleOut: SCALE_OUT,
       };
 }
 
@@ -64,7 +69,7 @@ async function withEmulator<T>(
   }
 }
 
-/** Row 7 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
+/** Row 8 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
 export async function runTracingRow(options: BenchOptions = {}): Promise<string> {
   const size = sizes(options.smoke ?? false);
   const result = await withEmulator({ logRequests: false }, (emulator) => measureTracing(emulator, size.tracing));
@@ -96,7 +101,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   const { throughput, memory, tracing } = await withEmulator({ logRequests: false }, async (emulator) => ({
     throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
     memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
-    tracing: await step('7 tracing', () => measureTracing(emulator, size.tracing)),
+    tracing: await step('8 tracing', () => measureTracing(emulator, size.tracing)),
   }));
   const coldStart = await step('3 cold start', () => measureColdStart(size.coldStartRuns));
   const writes = await step('5 ARM writes per change', () =>
@@ -108,7 +113,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     ),
   );
 
-  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle, tracing };
+  const scaleOut = await step('7 scale-out', () => runScaleOut(size.scaleOut));
+
+  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle, scaleOut, tracing };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),
@@ -122,4 +129,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
   }
   return report;
+}
+
+/** Row 7 alone (`npm run bench -- --only scale-out`): its own throttled emulator, full size unless `smoke`. */
+export function runScaleOut(size: typeof SCALE_OUT = SCALE_OUT): Promise<ScaleOutResult> {
+  return withEmulator({ logRequests: true, throttle: { writes: size.bucket } }, (emulator) =>
+    measureScaleOut(emulator, size),
+  );
 }

@@ -3,12 +3,13 @@
  * and riding the throttle, side by side in one run; prints one table and writes it, with the raw numbers and the
  * machine info, to `bench/results.json`.
  *
- * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json] [--only tracing]`.
+ * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only scale-out` runs row 7 alone (no JSON),
+ * `--only tracing` row 8.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatTable } from './report';
-import { runBench, runTracingRow } from './run-bench';
+import { formatTable, scaleOutRows } from './report';
+import { runBench, runScaleOut, runTracingRow } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -18,10 +19,15 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
+  if (values.only !== undefined && values.only !== 'tracing') {
+    if (values.only !== 'scale-out') throw new Error(`--only knows 'scale-out' and 'tracing', not '${values.only}'`);
+    const result = await runScaleOut();
+    process.stdout.write(`${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}\n`);
+    return;
+  }
   const out = resolve(values.out);
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   if (values.only !== undefined) {
-    if (values.only !== 'tracing') throw new Error(`--only knows one row: tracing (got ${values.only})`);
     process.stdout.write(`\n${await runTracingRow({ smoke: values.smoke, log })}\n`);
     return;
   }

@@ -1,5 +1,5 @@
 /**
- * Row 7, the cost of tracing: the same PUT changes through processChange (engine, real ARM client, against the
+ * Row 8, the cost of tracing: the same PUT changes through processChange (engine, real ARM client, against the
  * emulator), each in a trigger span, with telemetry off (the no-op port) and on (the OpenTelemetry SDK with an
  * in-memory exporter: the SDK's work without a network exporter's), rounds interleaved in the same run.
  */
@@ -123,9 +123,9 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
   };
 }
 
-/** The table rows of row 7. */
+/** The table rows of row 8. */
 export function tracingRows(result: TracingResult): TableRow[] {
-  const row = `7 tracing (${result.options.requests} PUTs, c=${result.options.concurrency})`;
+  const row = `8 tracing (${result.options.requests} PUTs, c=${result.options.concurrency})`;
   return [
     { row, measure: 'telemetry off (no-op port)', value: result.medianOff, unit: 'req/s', goal: '—', met: null },
     {

@@ -83,6 +83,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     }),
     perAttemptTimeoutMs: config.attemptTimeoutMs,
     deadlineMs: config.deadlineMs,
+    maxAttempts: config.armMaxAttempts,
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
     // One write budget per process, shared by every request: writes ride ARM's throttle instead of hitting it.
     ...(config.writeLimiter ? { writeBudget: createWriteBudget() } : {}),
