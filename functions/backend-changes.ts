@@ -101,7 +101,7 @@ async function acceptAsync(
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
-  const parsed = parseChangeRequest(raw);
+  const parsed = parseChangeRequest(raw, { defaultApiVersion: svc.config.armApiVersion });
   if (!parsed.ok || parsed.request.dryRun) return undefined;
   const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;

@@ -34,6 +34,7 @@ export function engineSettings(config: Config): EngineSettings {
     deadlineMs: config.deadlineMs,
     skipUnchanged: config.skipUnchanged,
     allowedScopes: config.allowedScopes,
+    apiVersion: config.armApiVersion,
   };
 }
 

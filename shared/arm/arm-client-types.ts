@@ -8,10 +8,14 @@ export interface ArmHeaders {
   correlationRequestId?: string;
 }
 
-/** Per-call options: an abort signal and an absolute deadline (epoch ms) for the whole call, retries included. */
+/**
+ * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, and the
+ * api-version to send (default: the client's).
+ */
 export interface CallOptions {
   signal?: AbortSignal;
   deadline?: number;
+  apiVersion?: string;
 }
 
 /** Codes for failures that retrying later may cure. */

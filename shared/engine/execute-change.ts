@@ -31,6 +31,8 @@ export interface EngineSettings {
   skipUnchanged: boolean;
   /** ARM id prefixes changes may target (target and pool members); empty allows all. */
   allowedScopes?: AllowedScopes;
+  /** The api-version of requests that name none (ARM_API_VERSION); default 2024-05-01. */
+  apiVersion?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     requestId: request.requestId ?? (deps.newId ?? randomUUID)(),
     operation: request.operation,
     target: backendResourceId(request.target),
+    ...(request.apiVersion === undefined ? {} : { apiVersion: request.apiVersion }),
   };
   const finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>): Outcome => ({
     ...base,
@@ -55,6 +58,8 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
 
   const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
   if (deps.signal) call.signal = deps.signal;
+  // Sent with the api-version the request was validated against (ARM drops fields its version does not know).
+  if (request.apiVersion !== undefined) call.apiVersion = request.apiVersion;
 
   if (request.dryRun) {
     const current = await deps.arm.get(request.target, call);
@@ -66,7 +71,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
         httpStatus: current.status,
         attempts: 0,
         reads: current.attempts,
-        plan: buildPlan(request.operation, state, request.body ?? {}),
+        plan: buildPlan(request.operation, state, request.body ?? {}, request.target),
         ...armHeaders(current.headers),
       });
     }
@@ -82,7 +87,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     if (current.kind === 'ok') currentEtag = current.headers.etag;
     else if (current.kind === 'armError' && current.status === 404) currentEtag = null;
     if (current.kind === 'ok' && matchesIfMatch(request.ifMatch, current.headers.etag)) {
-      if (planChanges(request.operation, current.body, request.body ?? {}).length === 0) {
+      if (planChanges(request.operation, current.body, request.body ?? {}, request.target).length === 0) {
         deps.logger.info('Backend already in the desired state; no write sent', { requestId: base.requestId });
         return finish({
           status: 'succeeded',

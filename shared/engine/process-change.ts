@@ -58,7 +58,10 @@ export async function processChange(
   deps: ProcessDeps,
   notJson?: ErrorBody,
 ): Promise<Processed> {
-  const parsed = notJson === undefined ? parseChangeRequest(raw) : ({ ok: false, error: notJson } as const);
+  const parsed =
+    notJson === undefined
+      ? parseChangeRequest(raw, { defaultApiVersion: deps.settings.apiVersion })
+      : ({ ok: false, error: notJson } as const);
   if (!parsed.ok) {
     const outcome = rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId);
     // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.

@@ -12,7 +12,7 @@ export async function runRawChange(
   deps: EngineDeps,
   fallbackRequestId: string,
 ): Promise<{ outcome: Outcome; request?: ChangeRequest }> {
-  const parsed = parseChangeRequest(raw);
+  const parsed = parseChangeRequest(raw, { defaultApiVersion: deps.settings.apiVersion });
   if (!parsed.ok) return { outcome: rejectedOutcome(raw, parsed.error, fallbackRequestId) };
   const request: ChangeRequest = { ...parsed.request, requestId: parsed.request.requestId ?? fallbackRequestId };
   return { outcome: await executeChange(request, deps), request };
