@@ -36,7 +36,7 @@ async function send(request: Record<string, unknown>) {
     }),
     stack.context('backendChanges'),
   );
-  return { status: res.status, body: res.jsonBody as any };
+  return { status: res.status, body: res.jsonBody };
 }
 
 const writes = () => stack.emulator.requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
