@@ -68,15 +68,20 @@ export function caseInsensitiveEnum<const T extends readonly [string, ...string[
 
 const WHITESPACE = /\s/;
 
-/** True when `value` is an absolute http(s) URL with a host. */
-export function isHttpUrl(value: string): boolean {
-  if (WHITESPACE.test(value) || !/^https?:\/\//i.test(value)) return false;
+/** True when `value` is an absolute URL with a host, of one of the `schemes` (e.g. `['http', 'https']`). */
+function isUrlOf(value: string, schemes: readonly string[]): boolean {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || !schemes.includes(scheme) || WHITESPACE.test(value)) return false;
   try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    return new URL(value).hostname !== '';
   } catch {
     return false;
   }
+}
+
+/** True when `value` is an absolute http(s) URL with a host. */
+export function isHttpUrl(value: string): boolean {
+  return isUrlOf(value, ['http', 'https']);
 }
 
 /** A Service Fabric service address, `fabric:/application/service`. */
@@ -99,13 +104,15 @@ function formatted(max: number, valid: (value: string) => boolean, message: stri
 }
 
 /**
- * The backend's runtime `url`: an absolute URI, `http(s)://host/…`, or `fabric:/app/service` for a Service Fabric
- * backend. A template placeholder such as `[url]]/workflows/…` or a bare host name is refused.
+ * The backend's runtime `url`: an absolute URI, `http(s)://host/…` (`ws(s)://` for a WebSocket backend), or
+ * `fabric:/app/service` for a Service Fabric backend. A template placeholder such as `[url]]/workflows/…` or a bare
+ * host name is refused.
  */
 export const backendUrl = formatted(
   2000,
-  (value) => isHttpUrl(value) || FABRIC.test(value),
-  'Must be an absolute URI: http(s)://host/… or, for a Service Fabric backend, fabric:/application/service.',
+  (value) => isUrlOf(value, ['http', 'https', 'ws', 'wss']) || FABRIC.test(value),
+  'Must be an absolute URI: http(s)://host/… (ws(s):// for WebSocket) or, for a Service Fabric backend, ' +
+    'fabric:/application/service.',
 );
 
 /**
