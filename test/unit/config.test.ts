@@ -25,6 +25,7 @@ describe('loadConfig', () => {
     ['MAX_DELIVERY_COUNT', 'ten'],
     ['CHANGE_DEADLINE_SECONDS', '0'],
     ['ARM_API_VERSION', 'latest'],
+    ['ARM_API_VERSION', '2023-09-01-preview'],
     ['RECONNECT_AFTER', '2 minutes'],
   ])('fails fast naming %s when it is invalid', (name, value) => {
     let thrown: unknown;
@@ -35,6 +36,10 @@ describe('loadConfig', () => {
     }
     expect(isConfigError(thrown)).toBe(true);
     expect((thrown as Error).message).toContain(name);
+  });
+
+  it('takes every supported api-version as ARM_API_VERSION', () => {
+    expect(loadConfig({ ARM_API_VERSION: '2026-09-01-preview' }).armApiVersion).toBe('2026-09-01-preview');
   });
 
   it('treats empty settings as unset', () => {
