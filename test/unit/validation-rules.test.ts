@@ -5,6 +5,7 @@
 import { SUPPORTED_API_VERSIONS, VERSION_GATES, isAtLeast, type ApiVersion } from '../../shared/contract/api-versions';
 import { parseChangeRequest, type ChangeRequest } from '../../shared/contract/change-request';
 import type { BackendBody } from '../../shared/contract/backend-body';
+import type { ErrorDetail } from '../../shared/contract/error-response';
 import { redactSecrets } from '../../shared/engine/redact';
 import { checkScope } from '../../shared/engine/scope-policy';
 import { planChanges } from '../../shared/engine/plan';
@@ -21,7 +22,7 @@ function req(properties: unknown, apiVersion: string, operation: Op = 'createOrU
   return { operation, target, apiVersion, body: { properties } };
 }
 
-function details(input: unknown): Array<{ code: string; target?: string; message: string }> {
+function details(input: unknown): ErrorDetail[] {
   const result = parseChangeRequest(input);
   return result.ok ? [] : (result.error.details ?? []);
 }
