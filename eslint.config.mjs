@@ -1,7 +1,18 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-package/**', 'node_modules/**', 'coverage/**', '*.js', '*.mjs', 'bench/results.json'] },
+  {
+    ignores: [
+      'dist/**',
+      'dist-package/**',
+      'node_modules/**',
+      'coverage/**',
+      '*.js',
+      '*.cjs',
+      '*.mjs',
+      'bench/results.json',
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

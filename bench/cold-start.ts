@@ -3,6 +3,8 @@
  * bundle; beside it, the time a process needs merely to import the conventional stack, and a bare `node -e 0`.
  */
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,13 +48,61 @@ export interface ColdStartResult {
     eventEnqueued: number;
     answered: number;
   };
+  /**
+   * The same first change with a managed identity instead of a static token: DefaultAzureCredential (the identity
+   * chunk required on first use) fetching its token from a local endpoint speaking App Service's managed-identity
+   * protocol (IDENTITY_ENDPOINT / IDENTITY_HEADER).
+   */
+  oursIdentityMs: number[];
+  /** Token requests the local identity endpoint answered (one per identity run expected). */
+  identityTokenRequests: number;
   /** Spawn → exit of `node -e "require(<conventional stack>)"`. */
   conventionalImportMs: number[];
   /** Spawn → exit of `node -e 0`. */
   nodeBaselineMs: number[];
-  median: { ours: number; conventionalImport: number; nodeBaseline: number };
+  median: { ours: number; oursIdentity: number; conventionalImport: number; nodeBaseline: number };
   /** median(ours) / median(conventionalImport). */
   ratio: number;
+  /** median(oursIdentity) / median(conventionalImport). */
+  ratioIdentity: number;
+}
+
+/** The identity header value the local endpoint demands, as App Service's does. */
+const IDENTITY_HEADER = 'bench-identity-header';
+
+/**
+ * A local managed-identity endpoint (App Service protocol, api-version 2019-08-01): `GET ?resource=…` with the
+ * `X-IDENTITY-HEADER` header answers `{ access_token, expires_on, resource, token_type }`; the token is the
+ * emulator's. Counts the token requests it answered.
+ */
+async function startIdentityEndpoint(
+  token: string,
+): Promise<{ url: string; served: () => number; stop: () => Promise<void> }> {
+  let served = 0;
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.headers['x-identity-header'] !== IDENTITY_HEADER || !url.searchParams.has('resource')) {
+      res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad_request"}');
+      return;
+    }
+    served++;
+    const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        access_token: token,
+        expires_on: String(expiresOn),
+        resource: url.searchParams.get('resource'),
+        token_type: 'Bearer',
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/msi/token`,
+    served: () => served,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 interface Spawned {
@@ -106,6 +156,7 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv, until: 'exit' | 'line'
 export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   const dir = mkdtempSync(join(tmpdir(), 'apim-bench-cold-'));
   const emulator = await startArmEmulator();
+  const identity = await startIdentityEndpoint(emulator.token);
   const broker = await startAmqpBroker({
     queues: [{ name: 'backend-change-requests' }],
     topics: [{ name: TOPIC, subscriptions: ['all'] }],
@@ -123,22 +174,33 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       ARM_CA_CERT_FILE: caFile,
       ServiceBusConnection: broker.connectionString,
     };
+    // No static token: DefaultAzureCredential → managed identity (App Service style) → the local endpoint.
+    const identityEnv = {
+      ...bare,
+      ARM_ENDPOINT: emulator.url,
+      ARM_CA_CERT_FILE: caFile,
+      ServiceBusConnection: broker.connectionString,
+      IDENTITY_ENDPOINT: identity.url,
+      IDENTITY_HEADER,
+    };
     const importScript = CONVENTIONAL_STACK.map((name) => `require(${JSON.stringify(name)});`).join('');
 
-    const result: Omit<ColdStartResult, 'median' | 'ratio'> = {
+    const result: Omit<ColdStartResult, 'median' | 'ratio' | 'ratioIdentity'> = {
       runs,
       bundleBytes: pkg.files.find((file) => file.path === BUNDLE_FILE)?.bytes ?? 0,
       oursMs: [],
       oursReadyInChildMs: [],
       oursAnsweredInChildMs: [],
       oursPhasesMs: { processOrigin: 0, registered: 0, armPutArrived: 0, eventEnqueued: 0, answered: 0 },
+      oursIdentityMs: [],
+      identityTokenRequests: 0,
       conventionalImportMs: [],
       nodeBaselineMs: [],
     };
     const phases: Array<ColdStartResult['oursPhasesMs']> = [];
-    const ours = async (run: number): Promise<void> => {
-      const requestId = `cold-start-${run}-${Date.now()}`;
-      const index = 900_000 + run;
+    const firstChange = async (run: number, env: NodeJS.ProcessEnv, offset: number) => {
+      const requestId = `cold-start-${offset}-${run}-${Date.now()}`;
+      const index = offset + run;
       const change = {
         requestId,
         operation: 'createOrUpdate',
@@ -147,7 +209,7 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       };
       const spawned = await timeNode(
         ['-e', COLD_START_PROBE, join(outDir, BUNDLE_FILE), JSON.stringify(change)],
-        appEnv,
+        env,
         'line',
       );
       const line = JSON.parse(spawned.stdout.split('\n')[0]!) as {
@@ -166,6 +228,10 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       if (event === undefined)
         throw new Error(`cold start run ${run}: no result event for ${requestId} on ${SUBSCRIPTION}`);
       const put = emulator.requests.find((entry) => entry.method === 'PUT' && entry.path.endsWith(`/bench-${index}`));
+      return { spawned, line, event, put };
+    };
+    const ours = async (run: number): Promise<void> => {
+      const { spawned, line, event, put } = await firstChange(run, appEnv, 900_000);
       phases.push({
         processOrigin: line.timeOrigin - spawned.spawnedAt,
         registered: line.timeOrigin + line.readyMs - spawned.spawnedAt,
@@ -177,6 +243,10 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       result.oursReadyInChildMs.push(round(line.readyMs, 1));
       result.oursAnsweredInChildMs.push(round(line.answeredMs, 1));
     };
+    const oursIdentity = async (run: number): Promise<void> => {
+      const { spawned } = await firstChange(run, identityEnv, 950_000);
+      result.oursIdentityMs.push(round(spawned.ms, 1));
+    };
     const conventional = async (): Promise<void> => {
       result.conventionalImportMs.push(round((await timeNode(['-e', importScript], bare, 'exit')).ms, 1));
     };
@@ -186,12 +256,14 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
 
     // One unmeasured pass of each warms the file-system cache, as a warm deployment disk would be.
     await ours(-1);
+    await oursIdentity(-1);
     await conventional();
     await baseline();
     result.oursMs.length = result.oursReadyInChildMs.length = result.oursAnsweredInChildMs.length = 0;
+    result.oursIdentityMs.length = 0;
     result.conventionalImportMs.length = result.nodeBaselineMs.length = 0;
     phases.length = 0;
-    const order = [ours, conventional, baseline];
+    const order = [ours, oursIdentity, conventional, baseline];
     for (let run = 0; run < runs; run++) {
       for (let k = 0; k < order.length; k++) await order[(run + k) % order.length]!(run);
     }
@@ -203,14 +275,22 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       eventEnqueued: phase('eventEnqueued'),
       answered: phase('answered'),
     };
+    result.identityTokenRequests = identity.served();
     const m = {
       ours: round(median(result.oursMs), 1),
+      oursIdentity: round(median(result.oursIdentityMs), 1),
       conventionalImport: round(median(result.conventionalImportMs), 1),
       nodeBaseline: round(median(result.nodeBaselineMs), 1),
     };
-    return { ...result, median: m, ratio: round(m.ours / m.conventionalImport, 3) };
+    return {
+      ...result,
+      median: m,
+      ratio: round(m.ours / m.conventionalImport, 3),
+      ratioIdentity: round(m.oursIdentity / m.conventionalImport, 3),
+    };
   } finally {
     await broker.stop();
+    await identity.stop();
     await emulator.stop();
     rmSync(dir, { recursive: true, force: true });
   }

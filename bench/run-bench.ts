@@ -11,6 +11,7 @@ import { buildTable, machineInfo, type BenchReport, type RawResults } from './re
 import { round } from './stats';
 import { measureThrottle } from './throttle';
 import { measureThroughput } from './throughput';
+import { measureTriggerCpu } from './trigger-cpu';
 import { measureWrites } from './writes';
 
 /** How to run the benchmark. */
@@ -31,6 +32,7 @@ function sizes(smoke: boolean) {
     ? {
         throughput: { requests: 200, concurrency: CONCURRENCY, rounds: 2, backends: 100 },
         cpu: { requests: 200, rounds: 2 },
+        triggerCpu: { requests: 200, rounds: 2 },
         coldStartRuns: 1,
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
@@ -39,6 +41,7 @@ function sizes(smoke: boolean) {
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
         cpu: { requests: 5000, rounds: 5 },
+        triggerCpu: { requests: 5000, rounds: 5 },
         coldStartRuns: 7,
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
@@ -78,6 +81,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
   };
 
   const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
+  const triggerCpu = await step('2b CPU per request, trigger path', () => measureTriggerCpu(size.triggerCpu));
   const { throughput, memory } = await withEmulator({ logRequests: false }, async (emulator) => ({
     throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
     memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
@@ -92,7 +96,7 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     ),
   );
 
-  const raw: RawResults = { throughput, cpu, coldStart, memory, writes, throttle };
+  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),

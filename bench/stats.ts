@@ -34,8 +34,3 @@ export async function runPool(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, () => worker()));
 }
-
-/** Resident set size in MB. */
-export function rssMb(): number {
-  return process.memoryUsage().rss / (1024 * 1024);
-}

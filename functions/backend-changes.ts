@@ -5,9 +5,8 @@ import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/chang
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
-import { processChange, type ProcessDeps } from '../shared/engine/process-change';
+import { processChange, withRequestId, type Delivery, type ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
-import { fingerprintRequest } from '../shared/ledger/fingerprint';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
 import { backendSessionId } from '../shared/messaging/session-id';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
@@ -46,29 +45,27 @@ export function backendChangesHandler(services: ServicesProvider) {
     } catch {
       notJson = NOT_JSON;
     }
-    const base = processDeps(svc, logger);
-    // Azure's front end cuts an HTTP call at 230 s: finish well before it, publishing included.
-    const deps = {
-      ...base,
-      settings: { ...base.settings, deadlineMs: Math.min(base.settings.deadlineMs, HTTP_DEADLINE_MAX_MS) },
-    };
+    const deps = processDeps(svc, logger);
+    // Azure's front end cuts an HTTP call at 230 s: finish well before it, publishing included. (processDeps
+    // returns fresh objects, so they are adjusted in place rather than copied by spreads.)
+    deps.settings.deadlineMs = Math.min(deps.settings.deadlineMs, HTTP_DEADLINE_MAX_MS);
     // A caller that cannot put a requestId in the body can send an Idempotency-Key header: a retried call is then
     // answered from the ledger instead of being applied again.
     const key = request.headers.get('idempotency-key')?.trim();
     const fallbackRequestId = key !== undefined && REQUEST_ID_PATTERN.test(key) ? key : randomUUID();
-    const delivery = { fallbackRequestId, correlationId: context.invocationId } as const;
+    const delivery: Delivery = {
+      fallbackRequestId,
+      correlationId: context.invocationId,
+      onTransient: 'answer',
+      onPublishFailure: 'defer',
+    };
 
     if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
       const accepted = await acceptAsync(raw, delivery, svc, deps);
       if (accepted !== undefined) return accepted;
     }
 
-    const result = await processChange(
-      raw,
-      { ...delivery, onTransient: 'answer', onPublishFailure: 'defer' },
-      deps,
-      notJson,
-    );
+    const result = await processChange(raw, delivery, deps, notJson);
     if (result.kind === 'busy') {
       return {
         status: 409,
@@ -82,10 +79,9 @@ export function backendChangesHandler(services: ServicesProvider) {
         },
       };
     }
-    logger.info('Change request finished', {
-      ...summary(result.outcome),
-      duplicate: result.kind === 'outcome' && result.duplicate,
-    });
+    const finished = summary(result.outcome);
+    finished['duplicate'] = result.kind === 'outcome' && result.duplicate;
+    logger.info('Change request finished', finished);
     return outcomeResponse(result.outcome);
   };
 }
@@ -97,36 +93,41 @@ export function backendChangesHandler(services: ServicesProvider) {
  */
 async function acceptAsync(
   raw: unknown,
-  delivery: { fallbackRequestId: string; correlationId: string },
+  delivery: Delivery,
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
   const parsed = parseChangeRequest(raw, { defaultApiVersion: svc.config.armApiVersion });
   if (!parsed.ok || parsed.request.dryRun) return undefined;
-  const request = { ...parsed.request, requestId: parsed.request.requestId ?? delivery.fallbackRequestId };
+  const request = withRequestId(parsed.request, delivery.fallbackRequestId);
+  const requestId = request.requestId!;
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
-  const fingerprint = fingerprintRequest(request);
-  if (svc.ledger !== undefined) {
+  // Fingerprinted once, and only with a ledger; a synchronous answer after all (below) reuses it.
+  const fingerprint = svc.ledger === undefined ? undefined : svc.fingerprints.of(request);
+  delivery.fingerprint = fingerprint;
+  if (svc.ledger !== undefined && fingerprint !== undefined) {
     // Decided or conflicting requests are answered synchronously from the ledger (by processChange).
-    const known = await svc.ledger.get(request.requestId);
-    if (known !== undefined && (known.fingerprint !== fingerprint || TERMINAL_STATES.has(known.state)))
+    const known = await svc.ledger.get(requestId);
+    if (known !== undefined && (!fingerprint.matches(known.fingerprint) || TERMINAL_STATES.has(known.state)))
       return undefined;
   }
-  const body = { ...(raw as Record<string, unknown>), requestId: request.requestId };
+  const body = Object.assign({}, raw as Record<string, unknown>);
+  body['requestId'] = requestId;
   await svc.queue.enqueue([
     {
       body,
-      messageId: request.requestId,
+      messageId: requestId,
       correlationId: delivery.correlationId,
       sessionId: svc.config.sessions ? backendSessionId(request.target) : undefined,
     },
   ]);
-  if (svc.ledger !== undefined) {
+  if (svc.ledger !== undefined && fingerprint !== undefined) {
     // Registered after it is safely queued, so a failed enqueue leaves no record that waits for ever. The queue
     // consumer may already hold or have finished it (busy, done): then there is nothing to register.
     const claim = await svc.ledger.claim({
-      requestId: request.requestId,
-      fingerprint,
+      requestId,
+      fingerprint: fingerprint.value,
+      sameRequest: fingerprint.matches,
       operation: request.operation,
       target: backendResourceId(request.target),
       leaseMs: deps.leaseMs,
@@ -135,16 +136,16 @@ async function acceptAsync(
     if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
   }
   deps.logger.info('Change request accepted for asynchronous processing', {
-    requestId: request.requestId,
+    requestId,
     target: backendResourceId(request.target),
   });
   return {
     status: 202,
     headers: {
       'content-type': 'application/json',
-      location: `/api/backend-changes/${encodeURIComponent(request.requestId)}`,
+      location: `/api/backend-changes/${encodeURIComponent(requestId)}`,
     },
-    jsonBody: { requestId: request.requestId, status: 'accepted' },
+    jsonBody: { requestId, status: 'accepted' },
   };
 }
 

@@ -2,13 +2,16 @@
  * The Azure Functions entry point (`main` in package.json): registers every function of the registration list
  * with the host, and starts opening the Service Bus link in the background (see below).
  */
+import './compile-cache';
 import { app } from '@azure/functions';
+import { loadTriggerSettings } from '../shared/config';
 import { functionRegistrations } from './registrations';
 import { lazyServices } from './services';
 
 const services = lazyServices();
+const triggers = loadTriggerSettings();
 
-for (const fn of functionRegistrations(services)) {
+for (const fn of functionRegistrations(services, triggers)) {
   switch (fn.kind) {
     case 'http':
       app.http(fn.name, {
@@ -26,6 +29,9 @@ for (const fn of functionRegistrations(services)) {
         handler: fn.handler,
       });
       break;
+    case 'eventGrid':
+      app.eventGrid(fn.name, { handler: fn.handler });
+      break;
     case 'timer':
       app.timer(fn.name, {
         schedule: fn.trigger.schedule,
@@ -41,7 +47,7 @@ for (const fn of functionRegistrations(services)) {
 // SDK to load and its connection and link to open (~200 ms) after its ARM call. Start that now, off the request
 // path; it overlaps with the host finishing its start and with the first request's ARM work. A bad setting is
 // still reported by the first invocation (warming swallows its own failures).
-if (process.env['ServiceBusConnection'] || process.env['ServiceBusConnection__fullyQualifiedNamespace']) {
+if (triggers.serviceBusConfigured) {
   setImmediate(() => {
     try {
       void services().publisher.warm?.();

@@ -1,6 +1,13 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
+import { loadTriggerSettings, type TriggerSettings } from '../shared/config';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import {
+  circuitBreakerEventsHandler,
+  circuitBreakerHistoryHandler,
+  circuitBreakerQueueHandler,
+  circuitBreakerWebhookHandler,
+} from './circuit-breaker-events';
 import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
@@ -11,7 +18,7 @@ export type FunctionRegistration =
   | {
       kind: 'http';
       name: string;
-      trigger: { methods: Array<'GET' | 'POST'>; route: string; authLevel: 'anonymous' | 'function' };
+      trigger: { methods: Array<'GET' | 'POST' | 'OPTIONS'>; route: string; authLevel: 'anonymous' | 'function' };
       handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
     }
   | {
@@ -27,6 +34,12 @@ export type FunctionRegistration =
       handler: (message: unknown, context: InvocationContext) => Promise<void>;
     }
   | {
+      /** Event Grid trigger: one event per invocation (either schema); a throw makes Event Grid redeliver it. */
+      kind: 'eventGrid';
+      name: string;
+      handler: (event: unknown, context: InvocationContext) => Promise<void>;
+    }
+  | {
       kind: 'timer';
       name: string;
       trigger: { schedule: string };
@@ -39,7 +52,7 @@ export type FunctionRegistration =
  */
 export function functionRegistrations(
   services: ServicesProvider,
-  setting: (name: string) => string | undefined = (name) => process.env[name],
+  settings: TriggerSettings = loadTriggerSettings(),
 ): FunctionRegistration[] {
   return [
     {
@@ -60,7 +73,7 @@ export function functionRegistrations(
       trigger: {
         queueName: '%CHANGE_REQUESTS_QUEUE%',
         connection: 'ServiceBusConnection',
-        isSessionsEnabled: isTrue(setting('CHANGE_REQUESTS_SESSIONS')),
+        isSessionsEnabled: settings.sessions,
       },
       handler: processBackendChangeHandler(services),
     },
@@ -68,8 +81,40 @@ export function functionRegistrations(
       name: 'scheduledReconnect',
       kind: 'timer',
       trigger: { schedule: '%RECONNECT_SCHEDULE%' },
-      handler: scheduledReconnectHandler(services, () => setting('RECONNECT_SCHEDULE')),
+      handler: scheduledReconnectHandler(services, () => settings.reconnectSchedule),
     },
+    {
+      name: 'circuitBreakerEvents',
+      kind: 'eventGrid',
+      handler: circuitBreakerEventsHandler(services),
+    },
+    {
+      name: 'circuitBreakerWebhook',
+      kind: 'http',
+      trigger: { methods: ['POST', 'OPTIONS'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerWebhookHandler(services),
+    },
+    {
+      name: 'circuitBreakerHistory',
+      kind: 'http',
+      trigger: { methods: ['GET'], route: 'circuit-breaker-events', authLevel: 'function' },
+      handler: circuitBreakerHistoryHandler(services),
+    },
+    // Only with CIRCUIT_BREAKER_QUEUE: the host will not index a trigger whose %setting% is missing.
+    ...(settings.circuitBreakerQueue !== undefined
+      ? [
+          {
+            name: 'circuitBreakerQueue',
+            kind: 'serviceBusQueue' as const,
+            trigger: {
+              queueName: '%CIRCUIT_BREAKER_QUEUE%',
+              connection: 'ServiceBusConnection',
+              isSessionsEnabled: false,
+            },
+            handler: circuitBreakerQueueHandler(services),
+          },
+        ]
+      : []),
     {
       name: 'ledgerCleanup',
       kind: 'timer',
@@ -77,12 +122,4 @@ export function functionRegistrations(
       handler: ledgerCleanupHandler(services),
     },
   ];
-}
-
-/**
- * A boolean app setting as shared/config.ts reads it. Read here directly rather than through loadConfig, because
- * the trigger is declared when the host indexes the functions, where an unrelated invalid setting must not fail it.
- */
-function isTrue(value: string | undefined): boolean {
-  return value !== undefined && ['true', '1', 'yes'].includes(value.trim().toLowerCase());
 }

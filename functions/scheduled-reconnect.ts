@@ -39,7 +39,7 @@ export function scheduledReconnectHandler(services: ServicesProvider, schedule: 
       } else if (parsed.kind === 'backend') {
         backends.push(parsed.target);
       } else {
-        const listed = await svc.arm.list(parsed.scope, { deadline: svc.clock.now() + svc.config.deadlineMs });
+        const listed = await svc.arm.list(parsed.scope, { deadline: svc.clock.now() + svc.config.deadlineMs, logger });
         if (listed.kind !== 'ok') {
           failures.push(`${id}: listing backends failed (${listed.error.code})`);
           continue;

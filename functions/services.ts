@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/arm/arm-client';
 import type { ArmBackendClient } from '../shared/arm/arm-client-types';
-import { createArmCredential, lazyDefaultCredential } from '../shared/arm/credential';
+import { createArmCredential } from '../shared/arm/credential';
 import { createWriteBudget } from '../shared/arm/write-budget';
 import { systemClock, type Clock } from '../shared/clock';
 import { loadConfig, type Config } from '../shared/config';
+import { defaultAzureCredential } from '../shared/identity';
 import type { ProcessDeps } from '../shared/engine/process-change';
+import { createFingerprinter, type Fingerprinter } from '../shared/ledger/fingerprint';
 import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
@@ -13,6 +15,7 @@ import type { EngineSettings } from '../shared/engine/execute-change';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {
@@ -23,6 +26,10 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
+  fingerprints: Fingerprinter;
+  /** Circuit-breaker records (beside the ledger) and their publisher. */
+  breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
 }
@@ -51,6 +58,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    fingerprints: svc.fingerprints,
   };
 }
 
@@ -78,6 +86,8 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
+    breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),
   };
 }
@@ -90,7 +100,7 @@ function createLedger(config: Config): ChangeLedger | undefined {
   const { connectionString, tableServiceUri, clientId, tableName } = config.ledger;
   if (connectionString !== undefined) return createTableLedger({ connectionString, tableName });
   if (tableServiceUri === undefined) return undefined;
-  const credential = lazyDefaultCredential('https://storage.azure.com/.default', clientId ?? config.azureClientId);
+  const credential = defaultAzureCredential(clientId ?? config.azureClientId, 'https://storage.azure.com/.default');
   return createTableLedger({ endpoint: tableServiceUri, credential, tableName });
 }
 

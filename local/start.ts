@@ -3,6 +3,7 @@
  * environment and, when present, from local.settings.json `Values` (as `func start` reads them).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { demoBackends } from './demo-backends';
 import { startLocalRuntime } from './runtime/runtime';
 
 function localSettings(): Record<string, string> {
@@ -14,7 +15,7 @@ function localSettings(): Record<string, string> {
 async function main(): Promise<void> {
   // Environment wins over the file, as with the Functions host.
   const settings = { ...localSettings(), ...process.env } as Record<string, string | undefined>;
-  const runtime = await startLocalRuntime({ settings, printEvents: true });
+  const runtime = await startLocalRuntime({ settings, printEvents: true, emulator: { seed: demoBackends() } });
   const s = runtime.settings;
   const lines = [
     '',
@@ -25,6 +26,9 @@ async function main(): Promise<void> {
     `  Service Bus      ${runtime.broker ? 'embedded AMQP broker on 127.0.0.1:' + runtime.broker.port : 'from ServiceBusConnection'}`,
     `                   queue ${runtime.services.config.changeRequestsQueue}, topic ${runtime.services.config.resultsTopic}${runtime.broker ? ' (subscription "all")' : ''}`,
     `  Ledger           ${runtime.azurite ? 'Azurite (in memory) at ' + runtime.azurite.tableUrl : 'AzureWebJobsStorage'}, table ${runtime.services.config.ledger.tableName}; status: GET ${runtime.url}/api/backend-changes/{requestId}`,
+    `  Circuit breaker  ${runtime.url}/api/circuit-breaker-events (webhook: POST, OPTIONS; history: GET ?backend=)`,
+    `                   ${runtime.url}/runtime/webhooks/eventgrid?functionName=circuitBreakerEvents (Event Grid trigger)`,
+    `                   CIRCUIT_BREAKER_ACTION=${runtime.services.config.circuitBreaker.action}; demo pool ${demoBackends()[3]!.id}`,
     `  Functions        ${runtime.registrations.map((r) => `${r.name} (${r.kind})`).join(', ')}`,
     '',
     'Try it:',

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoDuration } from './contract/backend-body';
 import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from './contract/api-versions';
+import { isoDurationToMs } from './domain/breaker-durations';
 
 const bool = (fallback: boolean) =>
   z
@@ -23,6 +24,15 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** A key for request fingerprints: a secret with enough entropy that it cannot be guessed itself. */
+const fingerprintKey = z
+  .string()
+  .transform((v) => v.trim())
+  .pipe(z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)'));
+
+/** CHANGE_DEADLINE_SECONDS' default: the one default of a change's total budget (the ARM client's too). */
+export const DEFAULT_CHANGE_DEADLINE_SECONDS = 200;
+
 /**
  * Every setting the app reads, with its default. Names are the app settings / environment variables.
  * Durations are in seconds (as in host.json) and converted to milliseconds once, here.
@@ -44,7 +54,7 @@ const ConfigSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
   ARM_ATTEMPT_TIMEOUT_SECONDS: int(30, 1, 600),
   // Below host.json's functionTimeout (5 min) with room for the ledger, publishing and a busy wait.
-  CHANGE_DEADLINE_SECONDS: int(200, 1, 230),
+  CHANGE_DEADLINE_SECONDS: int(DEFAULT_CHANGE_DEADLINE_SECONDS, 1, 230),
   ALLOW_DELETE: bool(false),
   SKIP_UNCHANGED: bool(true),
   ARM_WRITE_LIMITER: bool(true),
@@ -69,9 +79,68 @@ const ConfigSchema = z.object({
     .default('backendchanges'),
   LEDGER_RETENTION_DAYS: int(30, 1, 3650),
   LEDGER_REPUBLISH_AFTER_SECONDS: int(60, 0, 86400),
+  LEDGER_FINGERPRINT_KEY: fingerprintKey.optional(),
+  LEDGER_FINGERPRINT_PREVIOUS_KEYS: z.string().default(''),
   WEBHOOK_SECRETS: z.string().default(''),
   WEBHOOK_TOLERANCE_SECONDS: int(300, 1, 86400),
+  CIRCUIT_BREAKER_ACTION: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'notify' : v.trim().toLowerCase()))
+    .pipe(z.enum(['notify', 'plan', 'drain'])),
+  CIRCUIT_BREAKER_MAX_DRAINS: int(3, 0, 1000),
+  CIRCUIT_BREAKER_QUEUE: optionalText,
+  CIRCUIT_BREAKER_WINDOW: z
+    .string()
+    .default('PT1H')
+    .transform((v, ctx) => {
+      const ms = isoDurationToMs(v);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 duration such as PT1H (no years or months)' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
 });
+
+/**
+ * The settings the trigger declarations need, read when the host indexes the functions (before any invocation):
+ * parsed with the same rules as {@link loadConfig}, but only these, so an unrelated invalid setting does not stop the
+ * functions from being indexed (it fails the first invocation instead, naming the setting).
+ */
+const TriggerSettingsSchema = ConfigSchema.pick({
+  CHANGE_REQUESTS_SESSIONS: true,
+  ServiceBusConnection: true,
+  ServiceBusConnection__fullyQualifiedNamespace: true,
+  CIRCUIT_BREAKER_QUEUE: true,
+}).extend({
+  // Resolved by the host in the timer's `%RECONNECT_SCHEDULE%`; read here to name the occurrence a run belongs to.
+  RECONNECT_SCHEDULE: optionalText,
+});
+
+/** What the registration list and the Azure entry point need before any invocation. */
+export interface TriggerSettings {
+  /** CHANGE_REQUESTS_SESSIONS: the change-request queue trigger is session-enabled. */
+  sessions: boolean;
+  /** RECONNECT_SCHEDULE (NCRONTAB), when set. */
+  reconnectSchedule: string | undefined;
+  /** ServiceBusConnection or its __fullyQualifiedNamespace is set. */
+  serviceBusConfigured: boolean;
+  /** CIRCUIT_BREAKER_QUEUE, when set: the circuit-breaker queue trigger is registered only then. */
+  circuitBreakerQueue: string | undefined;
+}
+
+/** Parses the {@link TriggerSettings}; throws {@link ConfigError} naming an invalid one. */
+export function loadTriggerSettings(env: Record<string, string | undefined> = process.env): TriggerSettings {
+  const c = parseSettings(TriggerSettingsSchema, env);
+  return {
+    sessions: c.CHANGE_REQUESTS_SESSIONS,
+    reconnectSchedule: c.RECONNECT_SCHEDULE,
+    serviceBusConfigured:
+      c.ServiceBusConnection !== undefined || c.ServiceBusConnection__fullyQualifiedNamespace !== undefined,
+    circuitBreakerQueue: c.CIRCUIT_BREAKER_QUEUE,
+  };
+}
 
 /** The names of every setting the app reads through {@link loadConfig}. */
 export const SETTING_NAMES: readonly string[] = Object.keys(ConfigSchema.shape);
@@ -108,9 +177,19 @@ export interface Config {
     tableName: string;
     retentionMs: number;
     republishAfterMs: number;
+    /** Keys of the request fingerprints; no current key means the slow legacy scheme (see fingerprint.ts). */
+    fingerprintKeys: { current: string | undefined; previous: string[] };
   };
   webhookSecrets: string[];
   webhookToleranceMs: number;
+  /** Circuit-breaker automation: what to do on API Management's breaker events, and its drain limit. */
+  circuitBreaker: {
+    action: 'notify' | 'plan' | 'drain';
+    maxDrains: number;
+    windowMs: number;
+    /** A Service Bus queue an Event Grid subscription delivers breaker events to (optional third intake). */
+    queue: string | undefined;
+  };
 }
 
 /** Thrown when a setting is invalid; the message names the setting. The host fails the start, as it should. */
@@ -134,19 +213,7 @@ export function isConfigError(error: unknown): error is ConfigError {
  * invalid setting. Call once at start-up and pass the result down.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const picked: Record<string, string | undefined> = {};
-  for (const key of Object.keys(ConfigSchema.shape)) {
-    const value = env[key];
-    // An empty app setting means "not set" in Azure; treat it so everywhere.
-    picked[key] = value === '' ? undefined : value;
-  }
-  const parsed = ConfigSchema.safeParse(picked);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    const settings = parsed.error.issues.map((issue) => String(issue.path[0]));
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, settings);
-  }
-  const c = parsed.data;
+  const c = parseSettings(ConfigSchema, env);
   if (c.RECONNECT_AFTER !== undefined && !isoDuration.safeParse(c.RECONNECT_AFTER).success) {
     throw new ConfigError('Invalid configuration: RECONNECT_AFTER: must be an ISO 8601 duration such as PT2M', [
       'RECONNECT_AFTER',
@@ -187,10 +254,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tableName: c.LEDGER_TABLE,
       retentionMs: c.LEDGER_RETENTION_DAYS * 86_400_000,
       republishAfterMs: c.LEDGER_REPUBLISH_AFTER_SECONDS * 1000,
+      fingerprintKeys: { current: c.LEDGER_FINGERPRINT_KEY, previous: list(c.LEDGER_FINGERPRINT_PREVIOUS_KEYS) },
     },
     webhookSecrets: list(c.WEBHOOK_SECRETS),
     webhookToleranceMs: c.WEBHOOK_TOLERANCE_SECONDS * 1000,
+    circuitBreaker: {
+      action: c.CIRCUIT_BREAKER_ACTION,
+      maxDrains: c.CIRCUIT_BREAKER_MAX_DRAINS,
+      windowMs: c.CIRCUIT_BREAKER_WINDOW,
+      queue: c.CIRCUIT_BREAKER_QUEUE,
+    },
   };
+}
+
+/** Parses the settings `schema` names from `env`; throws {@link ConfigError} naming every invalid one. */
+function parseSettings<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  const picked: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty app setting means "not set" in Azure; treat it so everywhere.
+    picked[key] = value === '' ? undefined : value;
+  }
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    const settings = parsed.error.issues.map((issue) => String(issue.path[0]));
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, settings);
+  }
+  return parsed.data;
 }
 
 /** Splits a setting holding several values separated by commas or new lines. */

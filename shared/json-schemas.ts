@@ -5,6 +5,7 @@ import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './contract/change-reque
 import { OutcomeSchema } from './contract/outcome';
 import { BackendArmIdSchema, BackendTargetObjectSchema } from './contract/safe-segment';
 import { ResultEventSchema } from './events/cloud-event';
+import { BreakerResultEventSchema } from './domain/breaker-record';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -85,6 +86,11 @@ export function jsonSchemas(): Record<string, unknown> {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       title: 'Backend change result event (CloudEvents 1.0)',
       ...toSchema(ResultEventSchema),
+    },
+    'circuit-breaker-event.schema.json': {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: 'Circuit-breaker event (CloudEvents 1.0)',
+      ...toSchema(BreakerResultEventSchema),
     },
   };
 }

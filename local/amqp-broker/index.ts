@@ -1,2 +1,2 @@
 export { startAmqpBroker } from './broker';
-export type { AmqpBroker, BrokerMessage, BrokerOptions } from './types';
+export type { AmqpBroker, BrokerOptions } from './types';

@@ -15,7 +15,7 @@ import {
 import { Cron } from 'croner';
 import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
 import { createServices, type AppServices } from '../../functions/services';
-import { loadConfig } from '../../shared/config';
+import { loadConfig, loadTriggerSettings } from '../../shared/config';
 import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';
@@ -114,6 +114,9 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
             maxDeliveryCount: config.maxDeliveryCount,
             requiresSession: config.sessions,
           },
+          ...(config.circuitBreaker.queue === undefined
+            ? []
+            : [{ name: config.circuitBreaker.queue, maxDeliveryCount: config.maxDeliveryCount }]),
         ],
         topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
         duplicateDetection: true,
@@ -128,10 +131,7 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
     settings['RESULTS_TOPIC'] ??= config.resultsTopic;
     const services = createServices(loadConfig(settings));
     cleanups.push(() => services.close());
-    const registrations = functionRegistrations(
-      () => services,
-      (name) => settings[name],
-    );
+    const registrations = functionRegistrations(() => services, loadTriggerSettings(settings));
     const resolve = (value: string): string =>
       value.replace(/%([A-Za-z0-9_]+)%/g, (_, name: string) => settings[name] ?? '');
 
@@ -158,9 +158,16 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         await fn.handler(timer, context(fn));
       } else if (fn.kind === 'serviceBusQueue') {
         await fn.handler(input, context(fn, { messageId: randomUUID(), deliveryCount: 1 }));
+      } else if (fn.kind === 'eventGrid') {
+        await runEventGrid(fn, input === '' ? [] : (JSON.parse(input) as unknown));
       } else {
         throw new Error(`${name} is an HTTP function; call it over HTTP`);
       }
+    };
+
+    // Event Grid triggers: the host invokes the function once per event of a delivery (array or single event).
+    const runEventGrid = async (fn: FunctionRegistration & { kind: 'eventGrid' }, delivery: unknown): Promise<void> => {
+      for (const event of Array.isArray(delivery) ? delivery : [delivery]) await fn.handler(event, context(fn));
     };
 
     // Queue triggers: the real Service Bus receiver.
@@ -297,6 +304,10 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         res.writeHead(202).end();
         return;
       }
+      if (path === '/runtime/webhooks/eventgrid' && req.method === 'POST') {
+        await eventGridWebhook(req, res);
+        return;
+      }
       for (const fn of registrations) {
         if (fn.kind !== 'http' || !(fn.trigger.methods as string[]).includes(req.method ?? '')) continue;
         const params = matchRoute(fn.trigger.route, path);
@@ -307,6 +318,37 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         return;
       }
       writeJson(res, 404, { error: { code: 'NotFound', message: 'No function at this route' } });
+    };
+    // The host's Event Grid endpoint (what an Event Grid subscription to a function calls): the validation
+    // handshake is answered here, notifications run the function once per event; a failure asks for redelivery.
+    const eventGridWebhook = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const name = url.searchParams.get('functionName') ?? '';
+      const fn = registrations.find((r) => r.kind === 'eventGrid' && r.name.toLowerCase() === name.toLowerCase());
+      if (fn?.kind !== 'eventGrid') {
+        writeJson(res, 404, { error: { code: 'NotFound', message: `No Event Grid function named ${name}` } });
+        return;
+      }
+      let delivery: unknown;
+      try {
+        delivery = JSON.parse(await (await toHttpRequest(req, baseUrl, config.maxBodyBytes)).text());
+      } catch {
+        writeJson(res, 400, { error: { code: 'InvalidJson', message: 'The body is not JSON.' } });
+        return;
+      }
+      const first = (Array.isArray(delivery) ? delivery[0] : delivery) as { eventType?: unknown; data?: unknown };
+      if (first?.eventType === 'Microsoft.EventGrid.SubscriptionValidationEvent') {
+        const code = (first.data as { validationCode?: unknown } | undefined)?.validationCode;
+        writeJson(res, 200, { validationResponse: code });
+        return;
+      }
+      try {
+        await runEventGrid(fn, delivery);
+        res.writeHead(202).end();
+      } catch (error) {
+        log(`[${fn.name}] failed: ${String(error)}`);
+        writeJson(res, 500, { error: { code: 'FunctionFailed', message: 'The function failed; Event Grid retries.' } });
+      }
     };
     const port = options.port ?? Number(settings['PORT'] ?? 7071);
     await new Promise<void>((resolveListen, reject) => {

@@ -8,13 +8,20 @@ export interface ArmHeaders {
   correlationRequestId?: string;
 }
 
+/** Receives retry notices (never bodies, never headers): the invocation's log in production. */
+export interface ArmClientLogger {
+  warn(msg: string, props?: object): void;
+}
+
 /**
- * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, and the
- * api-version to send (default: the client's).
+ * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, the
+ * logger of the invocation making the call (instead of the client's own), so its retries show in that invocation's log,
+ * and the api-version to send (default: the client's).
  */
 export interface CallOptions {
   signal?: AbortSignal;
   deadline?: number;
+  logger?: ArmClientLogger;
   apiVersion?: string;
 }
 

@@ -15,15 +15,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  bearerTokenAuthenticationPolicy,
-  createEmptyPipeline,
   createHttpHeaders,
   createPipelineRequest,
   RestError,
-  userAgentPolicy,
   type HttpClient,
   type HttpMethods,
-  type Pipeline,
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
@@ -33,12 +29,14 @@ import type { ErrorBody, ErrorDetail } from '../contract/error-response';
 import { systemClock, type Clock } from '../clock';
 import type {
   ArmBackendClient,
+  ArmClientLogger,
   ArmHeaders,
   ArmResult,
   BackendList,
   CallOptions,
   TransientCode,
 } from './arm-client-types';
+import { createArmPipeline, type ArmPipeline } from './arm-pipeline';
 import { armTokenScope } from './credential';
 import { isApplied } from './desired-state';
 import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE } from './node-https-client';
@@ -62,11 +60,7 @@ import {
   type WritePermit,
 } from './write-budget';
 import { isRecord } from '../is-record';
-
-/** Receives retry notices (never bodies, never headers). */
-export interface ArmClientLogger {
-  warn(msg: string, props?: object): void;
-}
+import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../config';
 
 /** How to build an ARM client. */
 export interface ArmClientOptions {
@@ -81,7 +75,7 @@ export interface ArmClientOptions {
   random?: () => number;
   /** Time one attempt may take before it is abandoned (and retried). Default 30000. */
   perAttemptTimeoutMs?: number;
-  /** Total budget per call when the caller passes no deadline. Default 120000. */
+  /** Total budget per call when the caller passes no deadline. Default: CHANGE_DEADLINE_SECONDS' default (config). */
   deadlineMs?: number;
   /** Cap of the exponential backoff (base 500 ms). Default 30000. ARM's Retry-After is never capped. */
   maxBackoffMs?: number;
@@ -95,6 +89,7 @@ export interface ArmClientOptions {
    */
   httpClient?: HttpClient;
   userAgentPrefix?: string;
+  /** Receives retry notices of calls that bring no logger of their own. */
   logger?: ArmClientLogger;
   /**
    * A process-wide limiter of writes per subscription (see `createWriteBudget`), shared by every client of the
@@ -105,7 +100,7 @@ export interface ArmClientOptions {
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
-const DEFAULT_DEADLINE_MS = 120_000;
+const DEFAULT_DEADLINE_MS = DEFAULT_CHANGE_DEADLINE_SECONDS * 1000;
 /** An attempt gets at least this long even when the deadline is nearer: a request needs time to be answered. */
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
 /** How often a create with an unknown outcome is re-read while waiting for a late answer to land. */
@@ -284,6 +279,7 @@ class CallState {
     readonly subscriptionId: string,
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
+    readonly logger: ArmClientLogger | undefined,
   ) {
     this.lastHeaders = { correlationRequestId: correlationId };
   }
@@ -325,7 +321,7 @@ class CallState {
 }
 
 class ArmClient implements ArmBackendClient {
-  private readonly pipeline: Pipeline;
+  private readonly pipeline: ArmPipeline;
   private readonly httpClient: HttpClient;
   /**
    * True for our own HTTP client, which bounds each exchange by `request.timeout` and ends it at once on
@@ -366,20 +362,19 @@ class ArmClient implements ArmBackendClient {
     this.pipeline = this.buildPipeline();
   }
 
-  /** One pipeline per client, built by hand so that none of core-rest-pipeline's retry policies is in it. */
-  private buildPipeline(): Pipeline {
+  /**
+   * One send step per client (see `arm-pipeline.ts`): user agent, extra-CA agent and bearer token without
+   * core-rest-pipeline's per-request policy chain, and none of its retry policies.
+   */
+  private buildPipeline(): ArmPipeline {
     const { userAgentPrefix, caCertPem, credential } = this.options;
-    const pipeline = createEmptyPipeline();
-    pipeline.addPolicy(userAgentPolicy(userAgentPrefix === undefined ? {} : { userAgentPrefix }));
-    if (caCertPem !== undefined && caCertPem !== '') pipeline.addPolicy(tlsTrustPolicy(caCertPem));
-    pipeline.addPolicy(
-      bearerTokenAuthenticationPolicy({
-        // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
-        credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
-        scopes: armTokenScope(this.endpoint),
-      }),
-    );
-    return pipeline;
+    return createArmPipeline({
+      userAgentPrefix,
+      agent: caCertPem !== undefined && caCertPem !== '' ? tlsTrustPolicy(caCertPem).agent : undefined,
+      // With our own HTTP client the attempt's bounds start at the wire; the token wait is bounded here instead.
+      credential: this.clientBoundsAttempts ? boundedCredential(credential, this.perAttemptTimeoutMs) : credential,
+      scopes: armTokenScope(this.endpoint),
+    });
   }
 
   // ---- operations -------------------------------------------------------------------------------------------------
@@ -584,7 +579,7 @@ class ArmClient implements ArmBackendClient {
         call.lastArmError = errorOfAnswer(answer);
         return call.transient('Timeout');
       }
-      this.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
+      call.logger?.warn('ARM write lost an ETag race; re-reading and re-applying', {
         method,
         url: withoutQuery(url),
         round: rounds,
@@ -702,7 +697,7 @@ class ArmClient implements ArmBackendClient {
       call.lastCode = decision.code;
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
 
-      this.logger?.warn('Retrying ARM request', {
+      call.logger?.warn('Retrying ARM request', {
         method: spec.method,
         url: withoutQuery(spec.url),
         attempt: sends,
@@ -880,7 +875,7 @@ class ArmClient implements ArmBackendClient {
 
   private startCall(options: CallOptions | undefined, subscriptionId: string): CallState {
     const deadline = options?.deadline ?? this.clock.now() + this.deadlineMs;
-    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal);
+    return new CallState(randomUUID(), subscriptionId, deadline, options?.signal, options?.logger ?? this.logger);
   }
 
   private backendUrl(target: BackendTarget, apiVersion: string | undefined): string {

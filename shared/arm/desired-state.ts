@@ -11,6 +11,7 @@
  * - other values compare with `===`; a desired `null` also matches an absent key (ARM writes absent fields as null).
  */
 
+import { childPath } from '../domain/json-path';
 import { isRecord } from '../is-record';
 
 /** One difference: where (a path from the document root), what ARM has, what was asked for. */
@@ -56,19 +57,13 @@ export function isApplied(current: unknown, desired: unknown): boolean {
   return sameLeaf(current, desired);
 }
 
-const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-
-/** The path of `key` under `parent` (`a.b`, or `a["x-api-key"]` for a name that is not an identifier). */
-export function childPath(parent: string, key: string): string {
-  if (IDENTIFIER.test(key)) return parent === '' ? key : `${parent}.${key}`;
-  // Header and query names such as `x-api-key` are not identifiers; quote them so the path stays unambiguous.
-  return `${parent}[${JSON.stringify(key)}]`;
-}
+// Re-exported for engine/plan.ts until the folder move (ARCH-MOVE-PLAN.md): import it from domain/json-path.
+export { childPath };
 
 function collect(current: unknown, desired: unknown, path: string, out: Change[]): void {
   if (Array.isArray(desired)) {
     if (Array.isArray(current) && current.length === desired.length) {
-      for (let i = 0; i < desired.length; i++) collect(current[i], desired[i], `${path}[${i}]`, out);
+      for (let i = 0; i < desired.length; i++) collect(current[i], desired[i], childPath(path, i), out);
     } else if (!isApplied(current, desired)) {
       // A different length replaces the whole array; per-index changes would misdescribe it.
       out.push({ path, from: current, to: desired });

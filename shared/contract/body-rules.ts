@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { backendResourceId, sameScope, type BackendTarget } from '../arm/resource-id';
 import { fieldsNewerThan, type ApiVersion } from './api-versions';
 import { parseMemberId, resolveMemberId } from './pool-member';
-import { formatPath } from './validation-error';
+import { formatPath } from '../domain/json-path';
 import { isRecord } from '../is-record';
 
 type Ctx = z.core.$RefinementCtx;

@@ -19,7 +19,7 @@ import type { BackendTarget } from '../arm/resource-id';
 import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, supportedApiVersion, type ApiVersion } from './api-versions';
 import { checkPoolMembers, checkResponseFields, checkVersionGates, refuseNulls, withoutNulls } from './body-rules';
 import type { ErrorBody } from './error-response';
-import { OperationSchema } from './outcome';
+import { OperationSchema, type Operation } from './outcome';
 import {
   BackendBodySchema,
   BackendPatchBodySchema,
@@ -157,7 +157,7 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
  */
 export interface ChangeRequest {
   requestId?: string;
-  operation: 'createOrUpdate' | 'update' | 'reconnect' | 'delete';
+  operation: Operation;
   target: BackendTarget;
   ifMatch?: string;
   /** The api-version the request was validated against and is sent with (always set by `parseChangeRequest`). */
@@ -165,8 +165,6 @@ export interface ChangeRequest {
   body?: BackendBody | BackendPatchBody | ReconnectBody;
   dryRun: boolean;
 }
-
-export type Operation = ChangeRequest['operation'];
 
 /**
  * The change request schema, for requests without `apiVersion` taking `defaultApiVersion`. Input: the JSON as sent
@@ -211,34 +209,38 @@ interface ValidRequest {
 
 /** The normalised output of a request that passed every rule. */
 function normalised(request: ValidRequest, defaultApiVersion: ApiVersion): ChangeRequest | undefined {
-  const common: Omit<ChangeRequest, 'operation' | 'body'> = {
-    target: request.target,
-    dryRun: request.dryRun ?? false,
-    apiVersion:
-      (request.apiVersion === undefined ? undefined : supportedApiVersion(request.apiVersion)) ?? defaultApiVersion,
-    ...(request.requestId === undefined ? {} : { requestId: request.requestId }),
-    ...(request.ifMatch === undefined ? {} : { ifMatch: request.ifMatch }),
+  // Built by assignment: a spread followed by added properties (`{ ...common, operation, body }`) takes V8's slow
+  // path, microseconds per request.
+  const out = { target: request.target, dryRun: request.dryRun ?? false } as ChangeRequest;
+  if (request.requestId !== undefined) out.requestId = request.requestId;
+  if (request.ifMatch !== undefined) out.ifMatch = request.ifMatch;
+  out.apiVersion =
+    (request.apiVersion === undefined ? undefined : supportedApiVersion(request.apiVersion)) ?? defaultApiVersion;
+  const withBody = (operation: ChangeRequest['operation'], body?: unknown): ChangeRequest => {
+    (out as { operation: string }).operation = operation;
+    if (body !== undefined) (out as { body?: unknown }).body = body;
+    return out;
   };
   // The bodies were validated by checkOperationRules; parse again here for the normalised output.
   switch (request.operation) {
     case 'createOrUpdate': {
       const body = BackendBodySchema.safeParse(effectiveBody('createOrUpdate', request.body));
-      if (body.success) return { ...common, operation: 'createOrUpdate', body: body.data };
+      if (body.success) return withBody('createOrUpdate', body.data);
       break;
     }
     case 'update': {
       const body = BackendPatchBodySchema.safeParse(request.body);
-      if (body.success) return { ...common, operation: 'update', body: body.data };
+      if (body.success) return withBody('update', body.data);
       break;
     }
     case 'reconnect': {
-      if (request.body === undefined) return { ...common, operation: 'reconnect' };
+      if (request.body === undefined) return withBody('reconnect');
       const body = ReconnectBodySchema.safeParse(request.body);
-      if (body.success) return { ...common, operation: 'reconnect', body: body.data };
+      if (body.success) return withBody('reconnect', body.data);
       break;
     }
     case 'delete':
-      return { ...common, operation: 'delete' };
+      return withBody('delete');
   }
   return undefined;
 }

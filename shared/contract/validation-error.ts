@@ -7,23 +7,11 @@
  * by the contract's own refinements carry their message and a `params.code`; those messages never quote values either.
  */
 import type { z } from 'zod';
+import { formatPath } from '../domain/json-path';
 import type { ErrorBody, ErrorDetail } from './error-response';
 
 type Issue = z.core.$ZodIssue;
 type PathKey = PropertyKey;
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-/** Writes a path the way a JavaScript reader expects: `a.b[0]["x-my-1"]`. */
-export function formatPath(path: readonly PathKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && IDENTIFIER.test(key)) out += out === '' ? key : `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out;
-}
 
 /** What is at `path` in the original input: whether the last key exists, and the value's JSON type. */
 function lookup(root: unknown, path: readonly PathKey[]): { present: boolean; type: string } {

@@ -16,10 +16,6 @@ export interface EngineDeps {
   clock: Clock;
   logger: Logger;
   settings: EngineSettings;
-  /** Aborts the whole change (the function is shutting down). */
-  signal?: AbortSignal;
-  /** Generates a requestId when the request has none. */
-  newId?: () => string;
 }
 
 /** The settings the engine obeys. */
@@ -42,22 +38,24 @@ export interface EngineSettings {
 export async function executeChange(request: ChangeRequest, deps: EngineDeps): Promise<Outcome> {
   const started = deps.clock.now();
   const base = {
-    requestId: request.requestId ?? (deps.newId ?? randomUUID)(),
+    requestId: request.requestId ?? randomUUID(),
     operation: request.operation,
     target: backendResourceId(request.target),
-    ...(request.apiVersion === undefined ? {} : { apiVersion: request.apiVersion }),
   };
-  const finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>): Outcome => ({
-    ...base,
-    ...rest,
-    durationMs: deps.clock.now() - started,
-  });
+  // Built by assignment, not `{ ...base, ...rest, durationMs }`: a property added after a spread takes V8's slow
+  // path (microseconds per outcome instead of nanoseconds).
+  const finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>): Outcome => {
+    const outcome = { requestId: base.requestId, operation: base.operation, target: base.target } as Outcome;
+    if (request.apiVersion !== undefined) outcome.apiVersion = request.apiVersion;
+    Object.assign(outcome, rest);
+    outcome.durationMs = deps.clock.now() - started;
+    return outcome;
+  };
 
   const refusal = policyRefusal(request, deps.settings);
   if (refusal !== undefined) return finish({ status: 'rejected', attempts: 0, error: refusal });
 
-  const call: CallOptions = { deadline: started + deps.settings.deadlineMs };
-  if (deps.signal) call.signal = deps.signal;
+  const call: CallOptions = { deadline: started + deps.settings.deadlineMs, logger: deps.logger };
   // Sent with the api-version the request was validated against (ARM drops fields its version does not know).
   if (request.apiVersion !== undefined) call.apiVersion = request.apiVersion;
 
@@ -65,17 +63,25 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     const current = await deps.arm.get(request.target, call);
     if (current.kind === 'ok' || (current.kind === 'armError' && current.status === 404)) {
       const state = current.kind === 'ok' ? current.body : null;
-      return finish({
-        status: 'succeeded',
-        dryRun: true,
-        httpStatus: current.status,
-        attempts: 0,
-        reads: current.attempts,
-        plan: buildPlan(request.operation, state, request.body ?? {}, request.target),
-        ...armHeaders(current.headers),
-      });
+      return finish(
+        withArmHeaders<OutcomeBody>(
+          {
+            status: 'succeeded',
+            dryRun: true,
+            httpStatus: current.status,
+            attempts: 0,
+            reads: current.attempts,
+            plan: buildPlan(request.operation, state, request.body ?? {}, request.target),
+          },
+          current.headers,
+        ),
+      );
     }
-    return finish({ ...failure(current), dryRun: true, attempts: 0, reads: current.attempts });
+    const failed = failure(current) as OutcomeBody;
+    failed.dryRun = true;
+    failed.attempts = 0;
+    failed.reads = current.attempts;
+    return finish(failed);
   }
 
   let reads = 0;
@@ -89,15 +95,19 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     if (current.kind === 'ok' && matchesIfMatch(request.ifMatch, current.headers.etag)) {
       if (planChanges(request.operation, current.body, request.body ?? {}, request.target).length === 0) {
         deps.logger.info('Backend already in the desired state; no write sent', { requestId: base.requestId });
-        return finish({
-          status: 'succeeded',
-          unchanged: true,
-          httpStatus: current.status,
-          attempts: 0,
-          reads,
-          backend: redactSecrets(current.body),
-          ...armHeaders(current.headers),
-        });
+        return finish(
+          withArmHeaders<OutcomeBody>(
+            {
+              status: 'succeeded',
+              unchanged: true,
+              httpStatus: current.status,
+              attempts: 0,
+              reads,
+              backend: redactSecrets(current.body),
+            },
+            current.headers,
+          ),
+        );
       }
     }
     // A failed read is no reason to refuse the write: the write itself decides (and reports) what ARM says.
@@ -106,17 +116,16 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   const result = await send(request, deps.arm, call, currentEtag);
   reads += result.reads;
   if (result.kind !== 'ok') {
-    const failed = failure(result);
+    const failed = failure(result) as OutcomeBody;
     failed.error = scrubSecretValues(failed.error, secretValues(request.body));
-    return finish({ ...failed, attempts: result.attempts, reads });
+    failed.attempts = result.attempts;
+    failed.reads = reads;
+    return finish(failed);
   }
-  const outcome: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'> = {
-    status: 'succeeded',
-    httpStatus: result.status,
-    attempts: result.attempts,
-    reads,
-    ...armHeaders(result.headers),
-  };
+  const outcome = withArmHeaders<OutcomeBody>(
+    { status: 'succeeded', httpStatus: result.status, attempts: result.attempts, reads },
+    result.headers,
+  );
   if (typeof currentEtag === 'string') outcome.etagBefore = currentEtag;
   if (request.operation === 'createOrUpdate') outcome.created = result.status === 201;
   if (result.body !== undefined && result.body !== null && Object.keys(result.body).length > 0) {
@@ -146,20 +155,16 @@ function send(
   call: CallOptions,
   currentEtag: string | null | undefined,
 ): Promise<ArmResult> {
-  const withEtag = request.ifMatch === undefined ? call : { ...call, ifMatch: request.ifMatch };
+  // A copy of `call` (whatever it carries) with the ETags set by assignment: no spread followed by added properties
+  // (V8's slow path).
+  const withEtag: CallOptions & { ifMatch?: string; currentEtag?: string | null } = Object.assign({}, call);
+  if (request.ifMatch !== undefined) withEtag.ifMatch = request.ifMatch;
+  if (currentEtag !== undefined) withEtag.currentEtag = currentEtag;
   switch (request.operation) {
     case 'createOrUpdate':
-      return arm.createOrUpdate(
-        request.target,
-        request.body,
-        currentEtag === undefined ? withEtag : { ...withEtag, currentEtag },
-      );
+      return arm.createOrUpdate(request.target, request.body, withEtag);
     case 'update':
-      return arm.update(
-        request.target,
-        request.body,
-        currentEtag === undefined ? withEtag : { ...withEtag, currentEtag },
-      );
+      return arm.update(request.target, request.body, withEtag);
     case 'reconnect':
       return arm.reconnect(request.target, request.body, call);
     case 'delete':
@@ -175,34 +180,34 @@ function matchesIfMatch(ifMatch: string | undefined, etag: string | undefined): 
   return ifMatch === undefined || ifMatch === '*' || (etag !== undefined && ifMatch === etag);
 }
 
-function armHeaders(headers: ArmHeaders): Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'> {
-  const out: Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'> = {};
-  if (headers.etag !== undefined) out.etag = headers.etag;
-  if (headers.requestId !== undefined) out.armRequestId = headers.requestId;
-  if (headers.correlationRequestId !== undefined) out.armCorrelationRequestId = headers.correlationRequestId;
+/** `out` with ARM's headers set on it (in place: no spread into a new object). */
+function withArmHeaders<T extends object>(out: T, headers: ArmHeaders): T {
+  const set = out as Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'>;
+  if (headers.etag !== undefined) set.etag = headers.etag;
+  if (headers.requestId !== undefined) set.armRequestId = headers.requestId;
+  if (headers.correlationRequestId !== undefined) set.armCorrelationRequestId = headers.correlationRequestId;
   return out;
 }
+
+/** An outcome without the fields `finish` adds. */
+type OutcomeBody = Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>;
 
 function failure(
   result: Exclude<ArmResult, { kind: 'ok' }>,
 ): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
   if (result.kind === 'armError') {
     // ARM refused: its own error, passed through.
-    return {
-      status: 'failed',
-      httpStatus: result.status,
-      error: redactSecrets(result.error),
-      ...armHeaders(result.headers),
-    };
+    return withArmHeaders<Omit<OutcomeBody, 'attempts'>>(
+      { status: 'failed', httpStatus: result.status, error: redactSecrets(result.error) },
+      result.headers,
+    );
   }
   // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail.
   const error: ErrorBody = { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
   error.details = [{ code: result.error.code, message: result.error.message }];
-  const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = {
-    status: 'failed',
-    error: redactSecrets(error),
-    ...armHeaders(result.headers),
-  };
+  const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = withArmHeaders<
+    Omit<OutcomeBody, 'attempts'>
+  >({ status: 'failed', error: redactSecrets(error) }, result.headers);
   if (result.status !== undefined) out.httpStatus = result.status;
   if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
   return out;

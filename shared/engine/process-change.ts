@@ -3,8 +3,14 @@ import { parseChangeRequest, type ChangeRequest } from '../contract/change-reque
 import type { ErrorBody } from '../contract/error-response';
 import { isTransientFailure, type Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
-import { fingerprintRequest } from '../ledger/fingerprint';
-import { LedgerConflictError, TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
+import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
+import {
+  LedgerConflictError,
+  TERMINAL_STATES,
+  type ChangeLedger,
+  type ClaimInput,
+  type LedgerRecord,
+} from '../ledger/ledger-types';
 import { executeChange, type EngineDeps } from './execute-change';
 import { rejectedOutcome } from './rejection';
 
@@ -14,6 +20,8 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
+  /** Fingerprints requests for the ledger (from LEDGER_FINGERPRINT_KEY). Default: the keyless legacy scheme. */
+  fingerprints?: Fingerprinter;
 }
 
 /**
@@ -36,6 +44,8 @@ export interface Delivery {
    * stays unpublished and the repair sweep publishes it).
    */
   onPublishFailure?: 'throw' | 'defer';
+  /** The request's fingerprint when the trigger already computed it (respond-async): computed once per request. */
+  fingerprint?: RequestFingerprint | undefined;
 }
 
 /** The result of processing one delivery. */
@@ -65,14 +75,15 @@ export async function processChange(
   if (!parsed.ok) {
     const outcome = rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId);
     // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.
-    return settle(outcome, fingerprintRequest({ invalid: raw ?? null }), delivery, deps, () =>
-      Promise.resolve(outcome),
+    return settle(
+      outcome,
+      () => fingerprintOf(deps, { invalid: raw ?? null }),
+      delivery,
+      deps,
+      () => Promise.resolve(outcome),
     );
   }
-  const request: ChangeRequest = {
-    ...parsed.request,
-    requestId: parsed.request.requestId ?? delivery.fallbackRequestId,
-  };
+  const request = withRequestId(parsed.request, delivery.fallbackRequestId);
   if (request.dryRun) {
     // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
     const outcome = await executeChange(request, deps);
@@ -88,7 +99,7 @@ export async function processChange(
       attempts: 0,
       durationMs: 0,
     },
-    fingerprintRequest(request),
+    () => delivery.fingerprint ?? fingerprintOf(deps, request),
     delivery,
     deps,
     () => executeChange(request, deps),
@@ -96,9 +107,36 @@ export async function processChange(
   );
 }
 
+/** The request with its requestId set (the fallback when it has none), copied without a spread. */
+export function withRequestId(request: ChangeRequest, fallbackRequestId: string): ChangeRequest {
+  if (request.requestId !== undefined) return request;
+  const copy = Object.assign({}, request);
+  copy.requestId = fallbackRequestId;
+  return copy;
+}
+
+/** The request's fingerprint, warning once per process when no key is set and the slow legacy hash is used. */
+function fingerprintOf(deps: ProcessDeps, request: unknown): RequestFingerprint {
+  const fingerprints = deps.fingerprints ?? legacyFingerprinter();
+  const fingerprint = fingerprints.of(request);
+  if (fingerprints.legacy && fingerprint.value.length > 64 && !legacyWarned) {
+    legacyWarned = true;
+    deps.logger.warn(
+      'LEDGER_FINGERPRINT_KEY is not set: requests carrying secrets are fingerprinted with scrypt (~13 ms of CPU ' +
+        'each). Set it (see README, Change ledger fingerprints).',
+    );
+  }
+  return fingerprint;
+}
+let legacyWarned = false;
+
+/**
+ * Settles one delivery through the ledger. `fingerprintOf` is called only when there is a ledger: without one,
+ * nothing is deduplicated and the fingerprint would be wasted work.
+ */
 async function settle(
   identity: Outcome,
-  fingerprint: string,
+  fingerprintOfRequest: () => RequestFingerprint,
   delivery: Delivery,
   deps: ProcessDeps,
   run: () => Promise<Outcome>,
@@ -114,14 +152,17 @@ async function settle(
   }
 
   const now = (): Date => new Date(deps.clock.now());
-  const claim = await ledger.claim({
+  const fingerprint = fingerprintOfRequest();
+  const claimInput: ClaimInput = {
     requestId: identity.requestId,
-    fingerprint,
-    ...(identity.operation !== undefined ? { operation: identity.operation } : {}),
-    ...(identity.target !== undefined ? { target: identity.target } : {}),
+    fingerprint: fingerprint.value,
+    sameRequest: fingerprint.matches,
     leaseMs: deps.leaseMs,
     now: now(),
-  });
+  };
+  if (identity.operation !== undefined) claimInput.operation = identity.operation;
+  if (identity.target !== undefined) claimInput.target = identity.target;
+  const claim = await ledger.claim(claimInput);
 
   switch (claim.kind) {
     case 'busy': {
@@ -130,7 +171,7 @@ async function settle(
       const decided = await waitForDecision(ledger, identity.requestId, claim.record, deps);
       if (decided === 'claimable' && !reclaimed) {
         // The holder released it or its lease ran out (it crashed): claim it for this delivery.
-        return settle(identity, fingerprint, delivery, deps, run, request, true);
+        return settle(identity, () => fingerprint, delivery, deps, run, request, true);
       }
       if (decided === 'claimable' || decided?.outcome === undefined)
         return { kind: 'busy', requestId: identity.requestId };
@@ -180,10 +221,9 @@ async function settle(
       }
       let record: LedgerRecord;
       try {
-        record = await ledger.complete(claim.record, outcome, {
-          ...(outcome.etagBefore === undefined ? {} : { etagBefore: outcome.etagBefore }),
-          now: now(),
-        });
+        const extra: { etagBefore?: string; now: Date } = { now: now() };
+        if (outcome.etagBefore !== undefined) extra.etagBefore = outcome.etagBefore;
+        record = await ledger.complete(claim.record, outcome, extra);
       } catch (error) {
         // Our lease ran out and another delivery took over: it will record and publish; do not publish twice.
         if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };
@@ -244,7 +284,7 @@ async function waitForDecision(
     if (deps.clock.now() >= leaseEnd) return 'claimable';
     if (deps.clock.now() + BUSY_POLL_MS > until) return undefined;
     try {
-      await deps.clock.sleep(BUSY_POLL_MS, deps.signal);
+      await deps.clock.sleep(BUSY_POLL_MS);
     } catch {
       return undefined; // aborted: the function is stopping
     }

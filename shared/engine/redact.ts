@@ -32,13 +32,19 @@ function walk(value: unknown, path: string[]): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) {
     // Array indices do not change whether a value is secret: keep the key path of the array itself.
-    return value.map((item) => walk(item, path));
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], path);
+    return copy;
   }
   if (typeof value === 'object') {
+    // Keys and lookups rather than Object.entries: no [key, value] pair array per object.
+    const source = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    const keys = Object.keys(source);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
       path.push(key);
-      out[key] = walk(item, path);
+      out[key] = walk(source[key], path);
       path.pop();
     }
     return out;
@@ -64,13 +70,21 @@ export function splitPath(path: string): string[] {
 /** The secret values a body carries (by path), for scrubbing them from text that might echo them. */
 export function secretValues(value: unknown): string[] {
   const found: string[] = [];
-  const visit = (item: unknown, path: string[]): void => {
-    if (Array.isArray(item)) item.forEach((element) => visit(element, path));
+  // One path stack, pushed and popped, instead of a copied path per property.
+  const path: string[] = [];
+  const visit = (item: unknown): void => {
+    if (Array.isArray(item)) for (let i = 0; i < item.length; i++) visit(item[i]);
     else if (item !== null && typeof item === 'object') {
-      for (const [key, child] of Object.entries(item as Record<string, unknown>)) visit(child, [...path, key]);
+      const source = item as Record<string, unknown>;
+      const keys = Object.keys(source);
+      for (let i = 0; i < keys.length; i++) {
+        path.push(keys[i]!);
+        visit(source[keys[i]!]);
+        path.pop();
+      }
     } else if (typeof item === 'string' && item.length > 0 && isSecretPath(path)) found.push(item);
   };
-  visit(value, []);
+  visit(value);
   return found;
 }
 

@@ -1,51 +1,207 @@
 /**
  * The fingerprint of a change request: what decides whether a second request with the same requestId is a
  * duplicate (same fingerprint: answer with the recorded outcome) or a different request reusing the id (conflict).
+ *
+ * A fingerprint is `<visible>` for a request without secrets, where `<visible>` is the SHA-256 (hex) of the canonical
+ * JSON of the request with its secrets redacted (keys sorted recursively, `requestId` and `dryRun` left out, `target`
+ * replaced by the backend's lower-cased ARM id whether it was given as an object or as an id string). A request with
+ * secrets also covers them, so that a request differing only in a credential is a conflict rather than a silent
+ * duplicate — but never by a plain hash, since the fingerprint is stored beside the (redacted) outcome and a plain
+ * hash of a weak password could be guessed offline from that row:
+ * - `<visible>.k-<keyId>.<hex HMAC-SHA256>` with a key from settings (LEDGER_FINGERPRINT_KEY), which is never stored:
+ *   the record alone does not let anyone test guesses. `<keyId>` (a hash of the key) says which key made it, so a
+ *   fingerprint made under a previous key (LEDGER_FINGERPRINT_PREVIOUS_KEYS) is still recognised after a rotation.
+ * - `<visible>.<hex scrypt>` (the legacy scheme, no key set): about 13 ms of CPU per request, which is what made
+ *   guessing expensive. Still recognised after a key is set, so requests recorded before an upgrade stay duplicates.
+ *
+ * A fingerprint must never be shown to callers.
  */
-import { createHash, scryptSync } from 'node:crypto';
-import { redactSecrets, secretValues } from '../engine/redact';
+import { createHash, createHmac, createSecretKey, scryptSync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { isSecretPath, REDACTED } from '../engine/redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
 import { isRecord } from '../is-record';
 
-/** Fields that do not change what the request does to the backend. */
-const IGNORED_FIELDS: ReadonlySet<string> = new Set(['requestId', 'dryRun']);
-
-/**
- * The fingerprint of a request: the SHA-256 (hex) of the canonical JSON of the request with its secrets redacted
- * (keys sorted recursively, `requestId` and `dryRun` left out, `target` replaced by the backend's lower-cased ARM id
- * whether it was given as an object or as an id string), followed — when the request carries secrets — by a scrypt
- * hash of those secret values. Fingerprint the parsed `ChangeRequest` (its bodies are normalised); raw input works
- * too, for requests that failed validation.
- *
- * The secrets are covered so that a request differing only in a credential is a conflict rather than a silent
- * duplicate; they are covered by a deliberately slow hash because the fingerprint is stored beside the (redacted)
- * outcome, and a plain hash of a request with a weak password could be guessed offline from that row. It must
- * never be shown to callers.
- */
-export function fingerprintRequest(request: unknown): string {
-  const canonical = canonicalJson(normaliseRequest(request));
-  const sorted = JSON.parse(canonical) as unknown;
-  const visible = createHash('sha256')
-    .update(canonicalJson(redactSecrets(sorted)))
-    .digest('hex');
-  const secrets = secretValues(sorted);
-  if (secrets.length === 0) return visible;
-  // The salt is the visible part: the same request always gets the same fingerprint, different requests differ.
-  const hidden = scryptSync(JSON.stringify(secrets), `apim-backend-changes:${visible}`, 32, SECRET_HASH_COST);
-  return `${visible}.${hidden.toString('hex')}`;
+/** The fingerprint of one request, computed once, and how to tell whether a stored one is the same request. */
+export interface RequestFingerprint {
+  /** What is stored in a new record. */
+  readonly value: string;
+  /**
+   * Whether a stored fingerprint is this request's: equal, or made under a previous key or by the legacy scheme
+   * and matching once recomputed that way (only then is anything recomputed).
+   */
+  readonly matches: (stored: string) => boolean;
 }
 
-/** scrypt cost: about 10 ms per request with credentials here, which makes offline guessing expensive. */
-const SECRET_HASH_COST = { N: 8192, r: 8, p: 1 } as const;
+/** Makes the fingerprints of requests under the configured keys. */
+export interface Fingerprinter {
+  of(request: unknown): RequestFingerprint;
+  /** True when no key is set: requests with secrets pay the slow legacy hash (worth one warning). */
+  readonly legacy: boolean;
+}
 
-function normaliseRequest(request: unknown): unknown {
-  if (!isRecord(request)) return request;
-  const out = plainObject();
-  for (const [key, value] of Object.entries(request)) {
-    if (IGNORED_FIELDS.has(key)) continue;
-    out[key] = key === 'target' ? normaliseTarget(value) : value;
+/** The keys (secrets from settings): `current` makes new fingerprints, `previous` are still recognised. */
+export interface FingerprintKeys {
+  current?: string | undefined;
+  previous?: readonly string[] | undefined;
+}
+
+/** Fields that do not change what the request does to the backend. */
+const IGNORED_FIELDS: ReadonlySet<string> = new Set(['requestId', 'dryRun']);
+/** scrypt cost of the legacy scheme (about 13 ms per request with credentials). */
+const LEGACY_COST = { N: 8192, r: 8, p: 1 } as const;
+const KEYED = /^([0-9a-f]{64})\.k-([0-9a-f]{8})\.([0-9a-f]{64})$/;
+const LEGACY = /^([0-9a-f]{64})\.([0-9a-f]{64})$/;
+
+interface Key {
+  id: string;
+  object: KeyObject;
+}
+
+function keyOf(secret: string): Key {
+  const id = createHash('sha256').update(`apim-backend-changes/fingerprint-key-id\n${secret}`).digest('hex');
+  return { id: id.slice(0, 8), object: createSecretKey(Buffer.from(secret, 'utf8')) };
+}
+
+function hmacHex(key: Key, visible: string, secrets: readonly string[]): string {
+  return createHmac('sha256', key.object).update(visible).update('\n').update(JSON.stringify(secrets)).digest('hex');
+}
+
+function legacyHex(visible: string, secrets: readonly string[]): string {
+  // The salt is the visible part: the same request always gets the same fingerprint, different requests differ.
+  return scryptSync(JSON.stringify(secrets), `apim-backend-changes:${visible}`, 32, LEGACY_COST).toString('hex');
+}
+
+function sameHex(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+}
+
+/**
+ * The fingerprinter for `keys`. Create it once per process (the keys are parsed once). Without a current key it
+ * makes legacy (scrypt) fingerprints, so an upgrade without the new setting changes nothing.
+ */
+export function createFingerprinter(keys: FingerprintKeys = {}): Fingerprinter {
+  const current = keys.current === undefined || keys.current === '' ? undefined : keyOf(keys.current);
+  const known = new Map<string, Key>();
+  for (const secret of [...(keys.previous ?? []), ...(current === undefined ? [] : [keys.current!])]) {
+    if (secret !== '') {
+      const key = keyOf(secret);
+      known.set(key.id, key);
+    }
   }
-  return out;
+  return {
+    legacy: current === undefined,
+    of(request: unknown): RequestFingerprint {
+      const { visible, secrets } = visiblePart(request);
+      if (secrets.length === 0) return { value: visible, matches: (stored) => stored === visible };
+      const value =
+        current === undefined
+          ? `${visible}.${legacyHex(visible, secrets)}`
+          : `${visible}.k-${current.id}.${hmacHex(current, visible, secrets)}`;
+      return {
+        value,
+        matches: (stored: string): boolean => {
+          if (stored === value) return true;
+          if (!stored.startsWith(visible)) return false;
+          const keyed = KEYED.exec(stored);
+          if (keyed !== null) {
+            const key = known.get(keyed[2]!);
+            return key !== undefined && sameHex(keyed[3]!, hmacHex(key, visible, secrets));
+          }
+          const legacy = LEGACY.exec(stored);
+          // Recorded before a key was set (an upgrade): recompute the slow way, once, for this rare case.
+          return legacy !== null && current !== undefined && sameHex(legacy[2]!, legacyHex(visible, secrets));
+        },
+      };
+    },
+  };
+}
+
+const LEGACY_FINGERPRINTER = createFingerprinter();
+
+/** The fingerprinter without a key (legacy scheme): what a process with no LEDGER_FINGERPRINT_KEY uses. */
+export function legacyFingerprinter(): Fingerprinter {
+  return LEGACY_FINGERPRINTER;
+}
+
+/** The legacy (keyless) fingerprint of a request, as stored by a process without LEDGER_FINGERPRINT_KEY. */
+export function fingerprintRequest(request: unknown): string {
+  return LEGACY_FINGERPRINTER.of(request).value;
+}
+
+/**
+ * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that writes the
+ * canonical JSON directly: no sorted copy, no redacted copy, no second pass for the secrets.
+ */
+function visiblePart(request: unknown): { visible: string; secrets: string[] } {
+  const secrets: string[] = [];
+  const path: string[] = [];
+  let json: string;
+  if (isRecord(request)) {
+    let out = '{';
+    let first = true;
+    for (const key of canonicalKeys(request)) {
+      if (IGNORED_FIELDS.has(key)) continue;
+      const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
+      path.push(key);
+      const text = write(value, path, secrets);
+      path.pop();
+      if (text === undefined) continue;
+      out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
+      first = false;
+    }
+    json = `${out}}`;
+  } else {
+    json = write(request, path, secrets) ?? 'null';
+  }
+  return { visible: createHash('sha256').update(json).digest('hex'), secrets };
+}
+
+/**
+ * The canonical JSON of `value` at `path` with secrets redacted (their values pushed to `secrets`), exactly as
+ * `JSON.stringify` would write the key-sorted, redacted copy; undefined where JSON.stringify drops the value.
+ */
+function write(value: unknown, path: string[], secrets: string[]): string | undefined {
+  if (value === null) return 'null';
+  if (typeof value === 'object') {
+    if (Array.isArray(value)) {
+      let out = '[';
+      for (let i = 0; i < value.length; i++) out += `${i === 0 ? '' : ','}${write(value[i], path, secrets) ?? 'null'}`;
+      return `${out}]`;
+    }
+    const record = value as Record<string, unknown>;
+    let out = '{';
+    let first = true;
+    for (const key of canonicalKeys(record)) {
+      path.push(key);
+      const text = write(record[key], path, secrets);
+      path.pop();
+      if (text === undefined) continue;
+      out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
+      first = false;
+    }
+    return `${out}}`;
+  }
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (isSecretPath(path)) {
+    if (typeof value === 'string' && value.length > 0) secrets.push(value);
+    return JSON.stringify(REDACTED);
+  }
+  return JSON.stringify(value);
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+/**
+ * The keys in the order the key-sorted copy would list them: sorted by UTF-16 code units, except that integer keys
+ * come first in numeric order (JavaScript objects enumerate them so, and the stored fingerprints were made that way).
+ * `Object.keys` already lists integer keys first and in order, so only the rest is sorted.
+ */
+function canonicalKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  let split = 0;
+  while (split < keys.length && ARRAY_INDEX.test(keys[split]!) && Number(keys[split]) < 4294967295) split++;
+  if (split === 0) return keys.sort();
+  return [...keys.slice(0, split), ...keys.slice(split).sort()];
 }
 
 /** The lower-cased ARM id of a target object or id string; anything unrecognisable is kept as it is. */
@@ -78,12 +234,7 @@ export function canonicalJson(value: unknown): string {
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (!isRecord(value)) return value;
-  const out = plainObject();
+  const out = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value).sort()) out[key] = sortKeys(value[key]);
   return out;
-}
-
-/** An object without a prototype, so a `__proto__` key from parsed JSON is kept as data, not set as a prototype. */
-function plainObject(): Record<string, unknown> {
-  return Object.create(null) as Record<string, unknown>;
 }

@@ -14,15 +14,6 @@
  * ```
  */
 export { fingerprintRequest, canonicalJson } from './fingerprint';
-export { ledgerPartitionKey, LEDGER_ROW_KEY, LedgerEntityError } from './ledger-entity';
-export {
-  LedgerConflictError,
-  TERMINAL_STATES,
-  type ChangeLedger,
-  type ClaimInput,
-  type ClaimResult,
-  type LedgerRecord,
-  type LedgerState,
-} from './ledger-types';
-export { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
-export { createTableLedger, DEFAULT_LEDGER_TABLE, type TableLedgerOptions } from './table-ledger';
+export { ledgerPartitionKey, LEDGER_ROW_KEY } from './ledger-entity';
+export { LedgerConflictError, type ChangeLedger, type LedgerRecord } from './ledger-types';
+export { createTableLedger } from './table-ledger';

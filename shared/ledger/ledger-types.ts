@@ -56,7 +56,13 @@ export interface LedgerRecord {
 
 export interface ClaimInput {
   requestId: string;
+  /** Stored in a new record. */
   fingerprint: string;
+  /**
+   * Whether a record's different fingerprint is still this request's (made under a previous fingerprint key, or by
+   * the legacy scheme before an upgrade; see `RequestFingerprint.matches`). Without it, only equal ones are.
+   */
+  sameRequest?: (stored: string) => boolean;
   operation?: string;
   target?: string;
   /** How long the claim holds; make it longer than the whole change may take (deadline plus margin). */

@@ -3,7 +3,7 @@
  * or from a table endpoint and a token credential (identity-based `AzureWebJobsStorage__tableServiceUri`).
  */
 import { TableClient } from '@azure/data-tables';
-import type { TokenCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/core-auth';
 
 /** Where the ledger table lives. */
 export type LedgerTableOptions = { tableName: string } & (

@@ -17,24 +17,18 @@ import {
   type ClaimResult,
   type LedgerRecord,
 } from './ledger-types';
+import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 
-/** The ledger table's name when the setting is absent. */
-export const DEFAULT_LEDGER_TABLE = 'backendchanges';
-
-export type TableLedgerOptions = LedgerTableOptions & {
-  /** Bound on each storage call, the SDK's own retries included. Default 15 s. */
-  operationTimeoutMs?: number;
-  /** Aborts storage calls in flight, e.g. at host shutdown. */
-  signal?: AbortSignal;
-};
+/** Bound on each storage call, the SDK's own retries included. */
+const OPERATION_TIMEOUT_MS = 15_000;
 
 /**
  * A ledger on the table `tableName`, created on first use. Storage failures (other than the 404/409/412 the ledger
  * handles itself) and timeouts are thrown, so that the trigger retries.
  */
-export function createTableLedger(options: TableLedgerOptions): ChangeLedger {
-  return new TableLedger(createLedgerTableClient(options), options.operationTimeoutMs ?? 15_000, options.signal);
+export function createTableLedger(options: LedgerTableOptions): ChangeLedger {
+  return new TableLedger(createLedgerTableClient(options));
 }
 
 /** Rounds of read-then-write a claim makes before giving up on a record that keeps changing under it. */
@@ -47,13 +41,15 @@ type Stored = { record: LedgerRecord; writeId: string };
 type WriteResult = { ok: true; record: LedgerRecord } | { ok: false; current: LedgerRecord | undefined };
 
 class TableLedger implements ChangeLedger {
-  private tableReady: Promise<void> | undefined;
+  private readonly table: LazyAsync<void>;
 
-  constructor(
-    private readonly client: TableClient,
-    private readonly timeoutMs: number,
-    private readonly shutdown: AbortSignal | undefined,
-  ) {}
+  constructor(private readonly client: TableClient) {
+    this.table = lazyAsync(() =>
+      client.createTable({ abortSignal: this.signal() }).catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw error; // 409 TableAlreadyExists (the SDK usually swallows it already)
+      }),
+    );
+  }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
     await this.ensureTable();
@@ -85,7 +81,9 @@ class TableLedger implements ChangeLedger {
       }
       const { record, writeId } = stored;
       if (ourWrite !== undefined && writeId === ourWrite) return { kind: 'claimed', record };
-      if (record.fingerprint !== input.fingerprint) return { kind: 'conflict', record };
+      if (record.fingerprint !== input.fingerprint && input.sameRequest?.(record.fingerprint) !== true) {
+        return { kind: 'conflict', record };
+      }
       if (TERMINAL_STATES.has(record.state)) return { kind: 'done', record };
       if (record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > input.now.getTime()) {
         return { kind: 'busy', record };
@@ -279,20 +277,14 @@ class TableLedger implements ChangeLedger {
     }
   }
 
-  /** Creates the table once per ledger; a failed attempt is forgotten so the next call tries again. */
+  /** Creates the table once per ledger (a failed attempt is forgotten, so the next call tries again). */
   private ensureTable(): Promise<void> {
-    this.tableReady ??= this.client.createTable({ abortSignal: this.signal() }).catch((error: unknown) => {
-      if (statusOf(error) === 409) return; // TableAlreadyExists (the SDK usually swallows it already)
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
+    return this.table.get();
   }
 
-  /** A signal for one storage call: its timeout, or shutdown. */
+  /** A signal for one storage call: its timeout. */
   private signal(): AbortSignal {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    return this.shutdown === undefined ? timeout : AbortSignal.any([timeout, this.shutdown]);
+    return AbortSignal.timeout(OPERATION_TIMEOUT_MS);
   }
 }
 

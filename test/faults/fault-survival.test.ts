@@ -9,6 +9,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import type { FaultSpec } from '../../local/arm-emulator';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID } from '../support/stack';
+import { breakerScenario } from './breaker-faults';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
 const QUEUE = 'backend-change-requests';
@@ -41,6 +42,7 @@ beforeAll(async () => {
       CHANGE_DEADLINE_SECONDS: '6',
       ARM_ATTEMPT_TIMEOUT_SECONDS: '1',
       LEDGER_REPUBLISH_AFTER_SECONDS: '0',
+      CIRCUIT_BREAKER_ACTION: 'drain',
     },
   });
   sb = new ServiceBusClient(runtime.settings['ServiceBusConnection']!);
@@ -361,4 +363,12 @@ describe('fault survival', () => {
     expect(row.lost).toBe(0);
     expect(applied).toBe(20);
   }, 90_000);
+
+  it('breaker-events-twice-concurrently-while-throttled: one drain per pool, one breaker event each', async () => {
+    const row = await breakerScenario(runtime, 5);
+    rows.push(row);
+    expect(row.lost).toBe(0);
+    expect(row.duplicatedWrites).toBe(0);
+    expect(row.succeeded).toBe(5);
+  }, 120_000);
 });

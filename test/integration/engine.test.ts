@@ -4,7 +4,7 @@ import { systemClock } from '../../shared/clock';
 import { parseChangeRequest } from '../../shared/contract/change-request';
 import { executeChange, type EngineSettings } from '../../shared/engine/execute-change';
 import { REDACTED } from '../../shared/engine/redact';
-import { silentLogger } from '../../shared/logger';
+import { silentLogger, type Logger } from '../../shared/logger';
 import { clientFor } from '../support/arm';
 import { example, exampleTarget, loadExamples, type Example } from '../support/examples';
 
@@ -19,13 +19,13 @@ beforeAll(async () => {
 afterAll(() => emulator.stop());
 beforeEach(() => emulator.reset());
 
-async function run(raw: unknown, overrides: Partial<EngineSettings> = {}) {
+async function run(raw: unknown, overrides: Partial<EngineSettings> = {}, logger: Logger = silentLogger) {
   const parsed = parseChangeRequest(raw);
   if (!parsed.ok) throw new Error(`invalid request: ${JSON.stringify(parsed.error)}`);
   return executeChange(parsed.request, {
     arm,
     clock: systemClock,
-    logger: silentLogger,
+    logger,
     settings: { ...settings, ...overrides },
   });
 }
@@ -241,12 +241,21 @@ describe('engine behaviour', () => {
     expect(outcome).toMatchObject({ status: 'failed', httpStatus: 412, error: { code: 'PreconditionFailed' } });
   });
 
-  it('rides out a 429 with Retry-After mid-request and reports both attempts', async () => {
+  it('rides out a 429 with Retry-After mid-request, reports both attempts and logs the retry', async () => {
     emulator.injectFault({ method: 'PUT', status: 429, retryAfter: '1', count: 1 });
+    const warnings: string[] = [];
+    const log: Logger = {
+      ...silentLogger,
+      warn: (message, props) => warnings.push(`${message} ${JSON.stringify(props)}`),
+    };
     const started = Date.now();
-    const outcome = await run({ operation: 'createOrUpdate', target, body });
+    const secretBody = { properties: { ...body.properties, credentials: { query: { code: ['pl4nted-q'] } } } };
+    const outcome = await run({ operation: 'createOrUpdate', target, body: secretBody }, {}, log);
     expect(outcome).toMatchObject({ status: 'succeeded', httpStatus: 201, attempts: 2 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    // The engine hands its (the invocation's) logger to the ARM client: the retry shows in that log, no secret in it.
+    expect(warnings).toEqual([expect.stringMatching(/^Retrying ARM request .*"status":429/)]);
+    expect(warnings.join()).not.toContain('pl4nted');
   });
 
   it('passes ARM refusals through as failed with ARM’s own error', async () => {

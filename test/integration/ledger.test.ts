@@ -394,19 +394,57 @@ describe('fingerprintRequest', () => {
     expect(new Set(prints).size).toBe(prints.length);
   });
 
-  it('differs when only a credential differs, without storing a plain hash of it', () => {
-    const withSecret = (password: string) => ({
-      ...request,
-      body: { properties: { ...request.body.properties, proxy: { url: 'http://proxy:8080', password } } },
-    });
+  const withSecret = (password: string) => ({
+    ...request,
+    body: { properties: { ...request.body.properties, proxy: { url: 'http://proxy:8080', password } } },
+  });
+
+  it('differs when only a credential differs', () => {
     const a = fingerprintRequest(withSecret('hunter2'));
     expect(fingerprintRequest(withSecret('hunter2'))).toBe(a);
     expect(fingerprintRequest(withSecret('hunter3'))).not.toBe(a);
-    // The visible part is the hash of the redacted request: the same for both passwords; the secret part is scrypt.
-    expect(a.split('.')[0]).toBe(fingerprintRequest(withSecret('hunter3')).split('.')[0]);
-    const plain = createHash('sha256')
-      .update(canonicalJson({ ...withSecret('hunter2'), requestId: undefined }))
-      .digest('hex');
-    expect(a).not.toContain(plain);
+  });
+
+  it('is stored without the credential in any plain encoding, nor a plain hash of the request it covers', async () => {
+    const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+    // The form production fingerprints: requestId and dryRun left out, the target as its lower-cased ARM id.
+    // Anchored here: for a request without secrets the fingerprint is exactly the plain hash of that form, so the
+    // hashes below are of what production hashes, not of a form it never sees.
+    const formOf = ({ requestId: _id, ...rest }: ReturnType<typeof withSecret> | typeof request) => ({
+      ...rest,
+      target: TARGET_ID.toLowerCase(),
+    });
+    expect(fingerprintRequest(request)).toBe(sha256(canonicalJson(formOf(request))));
+
+    const secret = 'hunter2';
+    const withPassword = withSecret(secret);
+    const requestId = newId();
+    const claim = await ledger.claim({
+      requestId,
+      fingerprint: fingerprintRequest(withPassword),
+      leaseMs: LEASE,
+      now: T0,
+    });
+    if (claim.kind !== 'claimed') throw new Error(`expected claimed, got ${claim.kind}`);
+    await ledger.complete(claim.record, outcomeFor(requestId), { now: at(1) });
+
+    const stored = JSON.stringify(await rawTable().getEntity(ledgerPartitionKey(requestId), LEDGER_ROW_KEY));
+    const encodings = [
+      secret,
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('hex'),
+      sha256(secret),
+      sha256(JSON.stringify([secret])),
+      sha256(canonicalJson(formOf(withPassword))),
+    ];
+    for (const encoded of encodings) expect(stored).not.toContain(encoded);
+    // What is stored still tells the two passwords apart: a different credential under that requestId is a conflict.
+    const again = await ledger.claim({
+      requestId,
+      fingerprint: fingerprintRequest(withSecret('hunter3')),
+      leaseMs: LEASE,
+      now: at(2),
+    });
+    expect(again.kind).toBe('conflict');
   });
 });

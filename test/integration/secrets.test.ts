@@ -125,9 +125,13 @@ function text(value: unknown): string {
 }
 
 async function ledgerEntities(): Promise<Record<string, unknown>[]> {
-  const table = TableClient.fromConnectionString(stack.settings['AzureWebJobsStorage']!, 'backendchanges', {
-    allowInsecureConnection: true,
-  });
+  const table = TableClient.fromConnectionString(
+    stack.settings['AzureWebJobsStorage']!,
+    stack.services.config.ledger.tableName,
+    {
+      allowInsecureConnection: true,
+    },
+  );
   const out: Record<string, unknown>[] = [];
   for await (const entity of table.listEntities()) out.push(entity);
   return out;

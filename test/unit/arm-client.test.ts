@@ -578,4 +578,12 @@ describe('logging', () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain(TOKEN);
   });
+
+  it("reports a call's retries to the logger it brings (the invocation's), not the client's", async () => {
+    const { client, warnings } = setup([{ status: 503 }, { status: 200 }]);
+    const own: string[] = [];
+    await client.get(target, { logger: { warn: (msg) => own.push(msg) } });
+    expect(own).toEqual(['Retrying ARM request']);
+    expect(warnings).toEqual([]);
+  });
 });

@@ -22,42 +22,67 @@ const base = (outcome: AttemptOutcome, over: Partial<RetryInput> = {}): RetryInp
   ...over,
 });
 
-describe('transientCodeOf', () => {
-  it.each([
-    [408, 'Timeout'],
-    [429, 'Throttled'],
-    [500, 'UpstreamUnavailable'],
-    [502, 'UpstreamUnavailable'],
-    [503, 'UpstreamUnavailable'],
-    [504, 'UpstreamUnavailable'],
-  ])('retries HTTP %i as %s', (status, code) => {
-    expect(transientCodeOf({ kind: 'status', status })).toBe(code);
-  });
+describe('transientCodeOf: which failures are worth another try', () => {
+  const status = (value: number, errorCode?: string): AttemptOutcome =>
+    errorCode === undefined ? { kind: 'status', status: value } : { kind: 'status', status: value, errorCode };
 
-  it.each([400, 401, 403, 404, 405, 412, 422, 501])('does not retry HTTP %i', (status) => {
-    expect(transientCodeOf({ kind: 'status', status })).toBeUndefined();
-  });
-
-  it('retries 409 only for PessimisticConcurrencyConflict', () => {
-    expect(transientCodeOf({ kind: 'status', status: 409, errorCode: 'PessimisticConcurrencyConflict' })).toBe(
-      'UpstreamUnavailable',
+  it('reports only the codes the outcome contract names, whatever the input', () => {
+    const outcomes = fc.oneof(
+      fc.record({ kind: fc.constant('status' as const), status: fc.integer({ min: 100, max: 599 }) }),
+      fc.record({ kind: fc.constant('network' as const), errorCode: fc.string() }),
     );
-    expect(transientCodeOf({ kind: 'status', status: 409, errorCode: 'Conflict' })).toBeUndefined();
-    expect(transientCodeOf({ kind: 'status', status: 409 })).toBeUndefined();
+    fc.assert(
+      fc.property(outcomes, (outcome) =>
+        [undefined, 'Throttled', 'UpstreamUnavailable', 'Timeout'].includes(transientCodeOf(outcome)),
+      ),
+    );
   });
 
-  it.each([
-    ['ECONNRESET', 'UpstreamUnavailable'],
-    ['ECONNREFUSED', 'UpstreamUnavailable'],
-    ['ETIMEDOUT', 'Timeout'],
-    [ATTEMPT_TIMEOUT_CODE, 'Timeout'],
-  ])('retries network error %s as %s', (errorCode, code) => {
-    expect(transientCodeOf({ kind: 'network', errorCode })).toBe(code);
+  it('never retries an answer that succeeded or redirected', () => {
+    fc.assert(fc.property(fc.integer({ min: 100, max: 399 }), (s) => transientCodeOf(status(s)) === undefined));
   });
 
-  it('does not retry TLS or unknown errors', () => {
-    expect(transientCodeOf({ kind: 'network', errorCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' })).toBeUndefined();
-    expect(transientCodeOf({ kind: 'network', errorCode: 'CredentialUnavailableError' })).toBeUndefined();
+  it("retries ARM's throttling as Throttled and a request timeout as Timeout, so callers can tell them apart", () => {
+    expect(transientCodeOf(status(429))).toBe('Throttled');
+    expect(transientCodeOf(status(408))).toBe('Timeout');
+  });
+
+  it('treats every other client error as final: the caller has to change the request, retrying cannot help', () => {
+    const otherClientErrors = fc.integer({ min: 400, max: 499 }).filter((s) => s !== 408 && s !== 429);
+    fc.assert(
+      fc.property(otherClientErrors, fc.option(fc.string()), (s, code) => {
+        if (s === 409 && code === 'PessimisticConcurrencyConflict') return true; // the one exception, below
+        return transientCodeOf(status(s, code ?? undefined)) === undefined;
+      }),
+    );
+  });
+
+  it('retries a 409 only when ARM says another operation on the backend is in progress (it clears by itself)', () => {
+    expect(transientCodeOf(status(409, 'PessimisticConcurrencyConflict'))).toBe('UpstreamUnavailable');
+    expect(transientCodeOf(status(409, 'Conflict'))).toBeUndefined();
+  });
+
+  it('retries the server errors that a later attempt may cure, as UpstreamUnavailable; 501 is final', () => {
+    for (const s of [500, 502, 503, 504]) expect(transientCodeOf(status(s))).toBe('UpstreamUnavailable');
+    expect(transientCodeOf(status(501))).toBeUndefined(); // Not Implemented: no attempt will ever be served
+    fc.assert(
+      fc.property(fc.integer({ min: 500, max: 599 }), (s) =>
+        [undefined, 'UpstreamUnavailable'].includes(transientCodeOf(status(s))),
+      ),
+    );
+  });
+
+  it('retries a connection that dropped, was refused or timed out; timeouts (ours or the socket’s) as Timeout', () => {
+    expect(transientCodeOf({ kind: 'network', errorCode: 'ECONNRESET' })).toBe('UpstreamUnavailable');
+    expect(transientCodeOf({ kind: 'network', errorCode: 'ECONNREFUSED' })).toBe('UpstreamUnavailable');
+    expect(transientCodeOf({ kind: 'network', errorCode: 'ETIMEDOUT' })).toBe('Timeout');
+    expect(transientCodeOf({ kind: 'network', errorCode: ATTEMPT_TIMEOUT_CODE })).toBe('Timeout');
+  });
+
+  it('does not retry what another attempt cannot cure: an untrusted certificate, a missing credential', () => {
+    for (const errorCode of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CredentialUnavailableError']) {
+      expect(transientCodeOf({ kind: 'network', errorCode })).toBeUndefined();
+    }
   });
 });
 

@@ -1,0 +1,179 @@
+/**
+ * Row 2b, CPU per request on the real trigger path: the HTTP function's handler (body read, JSON parse, validation,
+ * the ledger's fingerprint and claim, `executeChange`, the ledger's completion, the result event built, the log line
+ * and the answer), with credentials in every body, timed with `process.cpuUsage()` without any I/O: ARM is a canned
+ * client, the ledger an in-memory map, the publisher builds the Service Bus message and drops it.
+ */
+import type { HttpRequest, InvocationContext } from '@azure/functions';
+import { cpuUsage } from 'node:process';
+import { backendChangesHandler } from '../functions/backend-changes';
+import { createBreakerAdapters } from '../functions/circuit-breaker-adapters';
+import { processDeps, type AppServices } from '../functions/services';
+import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import { loadConfig } from '../shared/config';
+import { systemClock } from '../shared/clock';
+import { silentLogger } from '../shared/logger';
+import type { Outcome } from '../shared/contract/outcome';
+import { toResultMessage } from '../shared/events/result-publisher';
+import { createFingerprinter } from '../shared/ledger/fingerprint';
+import type { ChangeLedger, ClaimInput, LedgerRecord } from '../shared/ledger/ledger-types';
+import { cannedArmClient } from './canned-arm-client';
+import { median, round } from './stats';
+import { rawCreateOrUpdate } from './workload';
+
+/** Sizes of the trigger-path row. */
+export interface TriggerCpuOptions {
+  requests: number;
+  rounds: number;
+  /** Measure without LEDGER_FINGERPRINT_KEY (the legacy scrypt fingerprint), for comparison. Default false. */
+  withoutFingerprintKey?: boolean;
+}
+
+/** µs of CPU per request through the HTTP handler, per round, and their median. */
+export interface TriggerCpuResult {
+  options: TriggerCpuOptions;
+  totalUs: number[];
+  median: number;
+}
+
+/** A bench fingerprint key (production sets LEDGER_FINGERPRINT_KEY from Key Vault). */
+const BENCH_KEY = 'bench-fingerprint-key-0123456789abcdef';
+
+/**
+ * A ledger in a Map: the claim/complete/markPublished protocol of the table ledger, without storage. A published
+ * record is dropped (the bench never repeats a requestId): the table keeps records in storage, not in the process,
+ * and a map growing by thousands of outcomes would charge the row for garbage collection the app never does.
+ */
+function memoryLedger(): ChangeLedger {
+  const records = new Map<string, LedgerRecord>();
+  let version = 0;
+  const save = (record: LedgerRecord): LedgerRecord => {
+    record.version = String(++version);
+    records.set(record.requestId, record);
+    return record;
+  };
+  return {
+    claim(input: ClaimInput) {
+      const known = records.get(input.requestId);
+      if (known === undefined) {
+        const now = input.now.toISOString();
+        const record: LedgerRecord = {
+          requestId: input.requestId,
+          fingerprint: input.fingerprint,
+          state: 'applying',
+          attempts: 0,
+          deliveries: 1,
+          published: false,
+          createdAt: now,
+          updatedAt: now,
+          leaseUntil: new Date(input.now.getTime() + input.leaseMs).toISOString(),
+          version: '',
+        };
+        if (input.operation !== undefined) record.operation = input.operation;
+        if (input.target !== undefined) record.target = input.target;
+        return Promise.resolve({ kind: 'claimed', record: save(record) });
+      }
+      if (known.fingerprint !== input.fingerprint && input.sameRequest?.(known.fingerprint) !== true)
+        return Promise.resolve({ kind: 'conflict', record: known });
+      return Promise.resolve({ kind: 'done', record: known });
+    },
+    complete(record: LedgerRecord, outcome: Outcome, extra: { etagBefore?: string; now: Date }) {
+      // A new record without the lease (no `delete`: it would turn the object into a slow dictionary).
+      const next: LedgerRecord = {
+        requestId: record.requestId,
+        fingerprint: record.fingerprint,
+        state: outcome.status,
+        outcome,
+        attempts: record.attempts + outcome.attempts,
+        deliveries: record.deliveries,
+        published: false,
+        createdAt: record.createdAt,
+        updatedAt: extra.now.toISOString(),
+        version: '',
+      };
+      if (record.operation !== undefined) next.operation = record.operation;
+      if (record.target !== undefined) next.target = record.target;
+      if (extra.etagBefore !== undefined) next.etagBefore = extra.etagBefore;
+      return Promise.resolve(save(next));
+    },
+    markPublished(record: LedgerRecord) {
+      records.delete(record.requestId);
+      record.published = true;
+      return Promise.resolve(record);
+    },
+    release: (record) => Promise.resolve(record),
+    unpublished: () => Promise.resolve([]),
+    get: (requestId) => Promise.resolve(records.get(requestId)),
+    purge: () => Promise.resolve(0),
+  };
+}
+
+function benchServices(withKey: boolean): AppServices {
+  const config = loadConfig({ LEDGER_FINGERPRINT_KEY: withKey ? BENCH_KEY : undefined, SKIP_UNCHANGED: 'false' });
+  const sent: unknown[] = [];
+  return {
+    config,
+    arm: cannedArmClient(),
+    publisher: {
+      publish(outcome, options) {
+        // Built as the real publisher builds it; only the last is kept (nothing is sent).
+        sent[0] = toResultMessage(outcome, config.eventSource, new Date(), options?.correlationId);
+        return Promise.resolve();
+      },
+    },
+    queue: { enqueue: () => Promise.resolve() },
+    clock: systemClock,
+    ledger: memoryLedger(),
+    fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
+    // Not used on this path; a lazy client that never connects.
+    breaker: createBreakerAdapters(
+      config,
+      new LazyServiceBusClient({ connectionString: undefined, fullyQualifiedNamespace: undefined }),
+    ),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** A stand-in for the host's HttpRequest: what the handler reads (headers, the body as text). */
+function httpRequest(body: string): HttpRequest {
+  const headers = new Map([
+    ['content-type', 'application/json'],
+    ['content-length', String(Buffer.byteLength(body))],
+  ]);
+  return {
+    method: 'POST',
+    url: 'http://localhost:7071/api/backend-changes',
+    headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },
+    text: () => Promise.resolve(body),
+  } as unknown as HttpRequest;
+}
+
+const quiet = (): void => undefined;
+const context = { invocationId: 'bench', log: quiet, warn: quiet, error: quiet } as unknown as InvocationContext;
+
+/**
+ * Sends `requests` createOrUpdate requests (unique requestIds, credentials and a proxy password in every body)
+ * through the HTTP handler per round, after one warm-up round, and returns the CPU µs per request.
+ */
+export async function measureTriggerCpu(options: TriggerCpuOptions): Promise<TriggerCpuResult> {
+  const services = benchServices(options.withoutFingerprintKey !== true);
+  // The deps the handler builds per invocation, checked once here so a wiring mistake fails loudly.
+  if (processDeps(services, silentLogger).fingerprints === undefined) throw new Error('no fingerprints');
+  const handler = backendChangesHandler(() => services);
+  const totalUs: number[] = [];
+  for (let r = -1; r < options.rounds; r++) {
+    const bodies = Array.from({ length: options.requests }, (_, i) =>
+      JSON.stringify(rawCreateOrUpdate(i, `trigger-${r}`, `trigger-${r}-${i}`)),
+    );
+    const before = cpuUsage();
+    for (let i = 0; i < bodies.length; i++) {
+      const response = await handler(httpRequest(bodies[i]!), context);
+      if (response.status !== 201 && response.status !== 200) {
+        throw new Error(`trigger path answered ${response.status}: ${JSON.stringify(response.jsonBody)}`);
+      }
+    }
+    const used = cpuUsage(before);
+    if (r >= 0) totalUs.push(round((used.user + used.system) / options.requests, 1));
+  }
+  return { options, totalUs, median: round(median(totalUs), 1) };
+}

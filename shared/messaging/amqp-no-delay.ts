@@ -1,0 +1,40 @@
+/**
+ * TCP_NODELAY on the Service Bus client's plain-TCP AMQP connection (the local emulator / development broker).
+ *
+ * AMQP sends small frames and waits for answers, the worst case for Nagle's algorithm: a frame written while the
+ * previous one is unacknowledged waits for the peer's delayed ACK (~40 ms), three times during the first publish of a
+ * cold start. rhea (under @azure/service-bus) sets TCP_NODELAY only when a receiver is attached or when its connection
+ * options say `tcp_no_delay`, and @azure/core-amqp builds those options itself with no way to pass it through; the
+ * SDK exposes no socket hook either. Node's public `net.client.socket` diagnostics channel announces every plain TCP
+ * client socket, so the sockets to the Service Bus endpoint are switched to no-delay when they connect.
+ * Over TLS (amqps, Azure) Node 20 announces no socket on that channel: there the SDK's defaults stay.
+ */
+import { subscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+
+const endpoints = new Set<string>();
+let subscribed = false;
+
+function onClientSocket(message: unknown): void {
+  const socket = (message as { socket?: Socket }).socket;
+  if (socket === undefined || typeof socket.setNoDelay !== 'function') return;
+  socket.once('connect', () => {
+    if (endpoints.has(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`)) socket.setNoDelay(true);
+  });
+}
+
+/**
+ * Turns on TCP_NODELAY for plain TCP connections to the endpoint of `connectionString` (an
+ * `Endpoint=sb://host:port;…;UseDevelopmentEmulator=true` one). Harmless for any other connection string.
+ */
+export function noDelayForDevelopmentEndpoint(connectionString: string): void {
+  if (!/UseDevelopmentEmulator=true/i.test(connectionString)) return;
+  const match = /Endpoint=sb:\/\/([^:/;]+)(?::(\d+))?/i.exec(connectionString);
+  if (match === null) return;
+  const host = match[1] === 'localhost' ? '127.0.0.1' : match[1]!;
+  endpoints.add(`${host}:${match[2] ?? '5672'}`);
+  if (!subscribed) {
+    subscribed = true;
+    subscribe('net.client.socket', onClientSocket);
+  }
+}
