@@ -102,6 +102,9 @@ function memoryLedger(): ChangeLedger {
       return Promise.resolve(record);
     },
     release: (record) => Promise.resolve(record),
+    recordIntent: (record, intent) => Promise.resolve(save({ ...record, intent })),
+    close: (record, outcome) => Promise.resolve(save({ ...record, state: outcome.status, outcome })),
+    stalled: () => Promise.resolve([]),
     unpublished: () => Promise.resolve([]),
     get: (requestId) => Promise.resolve(records.get(requestId)),
     purge: () => Promise.resolve(0),

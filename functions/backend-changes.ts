@@ -56,6 +56,7 @@ export function backendChangesHandler(services: ServicesProvider) {
     const delivery: Delivery = {
       fallbackRequestId,
       correlationId: context.invocationId,
+      origin: 'http',
       onTransient: 'answer',
       onPublishFailure: 'defer',
     };
@@ -132,6 +133,7 @@ async function acceptAsync(
       target: backendResourceId(request.target),
       leaseMs: deps.leaseMs,
       now: new Date(svc.clock.now()),
+      origin: 'queue',
     });
     if (claim.kind === 'claimed') await svc.ledger.release(claim.record, 0, new Date(svc.clock.now()));
   }

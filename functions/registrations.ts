@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@a
 import { loadTriggerSettings, type TriggerSettings } from '../shared/config';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
+import { deadLetteredChangeHandler } from './dead-lettered-change';
 import {
   circuitBreakerEventsHandler,
   circuitBreakerHistoryHandler,
@@ -76,6 +77,17 @@ export function functionRegistrations(
         isSessionsEnabled: settings.sessions,
       },
       handler: processBackendChangeHandler(services),
+    },
+    {
+      // The same queue's dead-letter sub-queue (never session-enabled): closes what will never be delivered again.
+      name: 'processDeadLetteredChange',
+      kind: 'serviceBusQueue',
+      trigger: {
+        queueName: '%CHANGE_REQUESTS_QUEUE%/$DeadLetterQueue',
+        connection: 'ServiceBusConnection',
+        isSessionsEnabled: false,
+      },
+      handler: deadLetteredChangeHandler(services),
     },
     {
       name: 'scheduledReconnect',

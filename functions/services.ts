@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger';
 import { createTableLedger } from '../shared/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/ledger/ledger-types';
 import type { EngineSettings } from '../shared/engine/execute-change';
+import { createTargetQueue, type TargetQueue } from '../shared/engine/target-queue';
 import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/events/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/messaging/change-queue';
 import { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
@@ -26,6 +27,8 @@ export interface AppServices {
   clock: Clock;
   /** The change ledger; undefined when AzureWebJobsStorage is not set (nothing is deduplicated then). */
   ledger: ChangeLedger | undefined;
+  /** Changes to one backend run one at a time in this process (see target-queue.ts). */
+  targetQueue?: TargetQueue;
   /** Fingerprints requests for the ledger (LEDGER_FINGERPRINT_KEY, LEDGER_FINGERPRINT_PREVIOUS_KEYS). */
   fingerprints: Fingerprinter;
   /** Circuit-breaker records (beside the ledger) and their publisher. */
@@ -58,6 +61,7 @@ export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
     ledger: svc.ledger,
     publisher: svc.publisher,
     leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
+    ...(svc.targetQueue === undefined ? {} : { targetQueue: svc.targetQueue }),
     fingerprints: svc.fingerprints,
   };
 }
@@ -86,6 +90,7 @@ export function createServices(config: Config): AppServices {
     queue: new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue),
     clock: systemClock,
     ledger: createLedger(config),
+    targetQueue: createTargetQueue(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: createBreakerAdapters(config, serviceBus),
     close: () => serviceBus.close(),

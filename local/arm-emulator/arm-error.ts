@@ -14,13 +14,11 @@ export function armError(status: number, code: string, message: string, details?
 }
 
 /**
- * API Management's validation failure: 400 `ValidationError` listing each bad field.
- * A single detail becomes the top-level message too, as the service does for one-field errors.
+ * API Management's validation failure: 400 `ValidationError` listing each bad field, with the generic message even
+ * for one detail and targets relative to `properties` (`url`, `credentials.certificate`), as recorded.
  */
 export function validationError(details: ErrorDetail[]): EmulatorResponse {
-  const only = details.length === 1 ? details[0] : undefined;
-  const message = only ? only.message : 'One or more fields contain incorrect values:';
-  return armError(400, 'ValidationError', message, details);
+  return armError(400, 'ValidationError', 'One or more fields contain incorrect values:', details);
 }
 
 const DEFAULT_CODES: Record<number, string> = {
@@ -31,6 +29,7 @@ const DEFAULT_CODES: Record<number, string> = {
   408: 'RequestTimeout',
   409: 'PessimisticConcurrencyConflict',
   412: 'PreconditionFailed',
+  422: 'Timeout',
   429: 'TooManyRequests',
   500: 'InternalServerError',
   502: 'BadGateway',

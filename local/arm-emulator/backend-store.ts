@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   backendResourceId,
   scopeResourceId,
@@ -80,10 +81,36 @@ export class BackendStore {
   }
 }
 
-/** The BackendContract ARM answers for a record. Pools carry `title`, `url` and `protocol` as null, as ARM's do. */
+/**
+ * The BackendContract ARM answers for a record, as recorded: `title` is null when none was set; pools carry `url`
+ * and `protocol` as null too; a Service Fabric backend with a `clientCertificateId` gains the server-computed
+ * `clientCertificateThumbprint` of that certificate.
+ */
 export function toContract(record: BackendRecord): Record<string, unknown> {
   const props = record.properties;
   const isPool = typeof props['type'] === 'string' && props['type'].toLowerCase() === 'pool';
-  const properties = isPool ? { title: null, url: null, protocol: null, ...props } : props;
+  const properties: Record<string, unknown> = isPool
+    ? { title: null, url: null, protocol: null, ...props }
+    : { title: null, ...props };
+  const fabric = serviceFabricOf(properties);
+  if (fabric !== undefined && typeof fabric['clientCertificateId'] === 'string') {
+    const cluster = { ...fabric, clientCertificateThumbprint: thumbprintOf(fabric['clientCertificateId']) };
+    const typeProperties = properties['properties'] as Record<string, unknown>;
+    properties['properties'] = { ...typeProperties, serviceFabricCluster: cluster };
+  }
   return { id: record.id, type: record.type, name: record.name, properties };
+}
+
+function serviceFabricOf(properties: Record<string, unknown>): Record<string, unknown> | undefined {
+  const typeProperties = properties['properties'];
+  if (typeof typeProperties !== 'object' || typeProperties === null) return undefined;
+  const cluster = (typeProperties as Record<string, unknown>)['serviceFabricCluster'];
+  return typeof cluster === 'object' && cluster !== null && !Array.isArray(cluster)
+    ? (cluster as Record<string, unknown>)
+    : undefined;
+}
+
+/** A stable, certificate-like thumbprint (40 upper-case hex digits) for a certificate id. */
+function thumbprintOf(certificateId: string): string {
+  return createHash('sha1').update(certificateId.toLowerCase()).digest('hex').toUpperCase();
 }

@@ -32,7 +32,8 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
 
   const store = new BackendStore();
   const faults = new FaultQueue();
-  const throttle = options.throttle ? new ArmThrottle(options.throttle, now) : undefined;
+  // Always present: every answer reports the remaining budgets as ARM's do; only configured buckets refuse.
+  const throttle = new ArmThrottle(options.throttle ?? {}, now);
   const requests: RequestLogEntry[] = [];
   const stopping = new AbortController();
   const sockets = new Set<Socket>();
@@ -63,7 +64,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
     const route = segments ? matchRoute(segments) : ({ kind: 'unknown' } as const);
 
     let rateHeaders: Record<string, string> = {};
-    if (throttle && route.kind !== 'unknown') {
+    if (route.kind !== 'unknown') {
       const subscriptionId = route.kind === 'collection' ? route.scope.subscriptionId : route.target.subscriptionId;
       const decision = throttle.take(subscriptionId, method);
       rateHeaders = decision.headers;
@@ -146,11 +147,30 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       req.socket.destroy();
       return;
     }
-    if (fault?.status !== undefined) {
-      send(req, res, faultResponse(fault), method, entry);
+    if (fault?.status !== undefined && fault.apply !== true) {
+      // Real ARM reports the remaining budget on its errors too (recorded on a 422).
+      const failed = faultResponse(fault);
+      const route = segments ? matchRoute(segments) : ({ kind: 'unknown' } as const);
+      if (route.kind !== 'unknown') {
+        const sub = route.kind === 'collection' ? route.scope.subscriptionId : route.target.subscriptionId;
+        Object.assign(failed.headers, throttle.peek(sub, method), { ...failed.headers });
+      }
+      send(req, res, failed, method, entry);
       return;
     }
     const response = answer(method, rawPath, query, req, body);
+    if (fault?.status !== undefined) {
+      // Applied, then answered with the fault (the resource provider's 422 Timeout after the write went through).
+      const failed = faultResponse(fault);
+      send(
+        req,
+        res,
+        { ...failed, headers: { ...pick(response.headers, RATE_LIMIT_HEADER), ...failed.headers } },
+        method,
+        entry,
+      );
+      return;
+    }
     if (fault?.reset === 'after') {
       req.socket.destroy();
       return;
@@ -193,7 +213,7 @@ export async function startArmEmulator(options: ArmEmulatorOptions = {}): Promis
       store.clear();
       faults.clear();
       requests.length = 0;
-      throttle?.reset();
+      throttle.reset();
     },
     getBackend: (id: string) => store.get(id),
     putBackend: seedBackend,
@@ -237,10 +257,22 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
+const RATE_LIMIT_HEADER = /^x-ms-ratelimit-/i;
+
+function pick(headers: Record<string, string>, name: RegExp): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => name.test(key)));
+}
+
+/** Recorded text of the resource provider's 422s. */
+const FAULT_MESSAGES: Record<string, string> = {
+  Timeout: 'Call to Management API smapi.emulator.local:443 timed out for the service.',
+  ManagementApiRequestFailed: 'Request to the Management API failed.',
+};
+
 function faultResponse(fault: FaultSpec): EmulatorResponse {
   const status = fault.status ?? 500;
   const code = fault.code ?? defaultErrorCode(status);
-  const response = armError(status, code, `Injected fault: ${code}.`);
+  const response = armError(status, code, FAULT_MESSAGES[code] ?? `Injected fault: ${code}.`);
   if (fault.retryAfter !== undefined) response.headers['Retry-After'] = fault.retryAfter;
   if (fault.retryAfterMs !== undefined) response.headers['retry-after-ms'] = String(fault.retryAfterMs);
   return response;

@@ -32,6 +32,12 @@ export class TokenBucket {
     return { ok: false, retryAfterSeconds: seconds };
   }
 
+  /** What is left at time `now`, taking nothing. */
+  peek(now: number): number {
+    this.refill(now);
+    return Math.floor(this.tokens);
+  }
+
   private refill(now: number): void {
     const elapsed = Math.max(0, now - this.last) / 1000;
     this.last = now;

@@ -81,6 +81,11 @@ export interface FaultSpec {
   retryAfter?: string;
   /** `retry-after-ms` header value. */
   retryAfterMs?: number;
+  /**
+   * With `status`: handle the request normally (a write is applied), then answer `status` instead of its result —
+   * as the API Management resource provider answers 422 `Timeout` for a write that went through.
+   */
+  apply?: boolean;
   /** Wait this long first (then handle normally unless `status` or `reset` is set). */
   delayMs?: number;
   /** Destroy the socket: `before` without applying the operation; `after` applying it, then without answering. */

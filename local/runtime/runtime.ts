@@ -197,6 +197,13 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         if (message.correlationId !== undefined) meta['correlationId'] = message.correlationId;
         if (message.enqueuedTimeUtc !== undefined) meta['enqueuedTimeUtc'] = message.enqueuedTimeUtc.toISOString();
         if (message.sessionId !== undefined) meta['sessionId'] = message.sessionId;
+        // As the Functions host passes them: dead-letter fields for a trigger on a dead-letter queue.
+        if (message.applicationProperties !== undefined) meta['applicationProperties'] = message.applicationProperties;
+        if (message.deadLetterReason !== undefined) meta['deadLetterReason'] = message.deadLetterReason;
+        if (message.deadLetterErrorDescription !== undefined) {
+          meta['deadLetterErrorDescription'] = message.deadLetterErrorDescription;
+        }
+        if (message.deadLetterSource !== undefined) meta['deadLetterSource'] = message.deadLetterSource;
         await handler(message.body, context(fn, meta));
       };
       const queueName = resolve(fn.trigger.queueName);

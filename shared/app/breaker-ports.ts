@@ -63,6 +63,11 @@ export interface BreakerStore {
   /** The drain records of one backend (every pool). */
   backendDrains(backendId: string): Promise<DrainRecord[]>;
   putDrain(drain: DrainRecord): Promise<void>;
+  /**
+   * Deletes processed events and finished drains (closed or failed) last written before `cutoff`; returns how
+   * many. Drains still in force are kept whatever their age: Closed needs their snapshot.
+   */
+  purge(cutoff: Date): Promise<number>;
 }
 
 export interface BreakerPublisher {

@@ -49,6 +49,8 @@ export type ArmResult<T = unknown> =
       error: ErrorBody;
       attempts: number;
       reads: number;
+      /** A write that may have been applied and that the client would not send again (a reconnect). */
+      outcomeUnknown?: true;
     };
 
 /** A backend collection page-joined: every item of every page. */
@@ -85,7 +87,11 @@ export interface ArmBackendClient {
     body: unknown,
     options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult>;
-  /** POST …/reconnect; 202. Body optional (`{"properties":{"after":"PT3S"}}`). */
+  /**
+   * POST …/reconnect; 202. Body optional (`{"properties":{"after":"PT3S"}}`). A send that may have reached ARM (a
+   * reset or timeout after sending, a 5xx, a 422 timeout) is not sent again: a reconnect leaves nothing to check, so
+   * the result is `transient` with `outcomeUnknown`.
+   */
   reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>>;
   /** DELETE; 200/204. `ifMatch` defaults to `*`. */
   delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>>;

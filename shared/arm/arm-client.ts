@@ -141,6 +141,10 @@ interface RequestSpec {
   ifMatch?: string;
   /** `operation` sends count in `attempts`, `read` sends (ETag reads, outcome checks) in `reads`. */
   role: 'operation' | 'read';
+  /** Never re-sent once a send may have been applied (the call then ends `outcomeUnknown`). */
+  atMostOnce?: boolean;
+  /** A PUT of a backend known not to exist before it: a read confirming it was created by it answers 201. */
+  creates?: boolean;
 }
 
 /**
@@ -295,6 +299,13 @@ class CallState {
     };
     if (this.lastStatus !== undefined) result.status = this.lastStatus;
     if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
+    return result;
+  }
+
+  /** A write that may have been applied and is not sent again. */
+  unknownOutcome(): TransientResult {
+    const result = this.transient('UpstreamUnavailable');
+    result.outcomeUnknown = true;
     return result;
   }
 
@@ -462,9 +473,10 @@ class ArmClient implements ArmBackendClient {
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target.subscriptionId);
     const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.versionQuery(options?.apiVersion)}`;
-    const spec: RequestSpec = { method: 'POST', url, role: 'operation' };
+    // A reconnect leaves nothing to observe, so nothing can tell whether a send that may have arrived did: it is
+    // never sent twice (a second reconnect drops the gateway's connections to the backend again).
+    const spec: RequestSpec = { method: 'POST', url, role: 'operation', atMostOnce: true };
     if (body !== undefined) spec.body = JSON.stringify(body);
-    // No verification read: a reconnect leaves nothing to observe, and sending it twice is harmless.
     const answer = await this.exchange(call, spec);
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
@@ -523,8 +535,10 @@ class ArmClient implements ArmBackendClient {
     const spec: RequestSpec = { method, url, body: json, role: 'operation' };
     // A PUT without a known ETag: nothing to make it conditional on (a create, or a caller that did not read).
     // Not an async function: the common unconditional PUT passes through without allocating the loop's frame.
-    if (method === 'PUT' && (known === null || known === undefined))
+    if (method === 'PUT' && (known === null || known === undefined)) {
+      if (known === null) spec.creates = true;
       return this.putUnconditionally(call, spec, desired);
+    }
     return this.writeConditionally(call, spec, desired, known ?? undefined);
   }
 
@@ -615,7 +629,11 @@ class ArmClient implements ArmBackendClient {
     for (;;) {
       const read = await this.exchange(call, { method: 'GET', url: spec.url, role: 'read' });
       if (read.kind !== 'answer') return undefined;
-      if (isSuccess(read.status) && isApplied(read.body, desired)) return call.ok(read.status, read.headers, read.body);
+      if (isSuccess(read.status) && isApplied(read.body, desired)) {
+        // Our write created it when it did not exist before (known, or seen missing since): report what happened.
+        return call.ok(spec.creates === true ? 201 : read.status, read.headers, read.body);
+      }
+      if (read.status === 404) spec.creates = true;
       // Someone else's backend, or still nothing after the window: send (again).
       if (read.status !== 404 || this.clock.now() + CREATE_SETTLE_POLL_MS > settleBy) return undefined;
       if (!(await this.pause(CREATE_SETTLE_POLL_MS, call))) return undefined;
@@ -695,6 +713,7 @@ class ArmClient implements ArmBackendClient {
       }
       this.recordFailure(call, spec, attempt);
       call.lastCode = decision.code;
+      if (spec.atMostOnce === true && call.ambiguous) return call.unknownOutcome();
       if (decision.action === 'giveUp') return call.transient(decision.code, decision.retryAfterMs);
 
       call.logger?.warn('Retrying ARM request', {
@@ -745,8 +764,10 @@ class ArmClient implements ArmBackendClient {
       call.lastHeaders = attempt.headers;
       if (attempt.armError) call.lastArmError = attempt.armError;
       call.lastFailure = `ARM answered HTTP ${attempt.status}`;
-      // A gateway error may come after the write was applied.
-      if (spec.role === 'operation' && attempt.status >= 500) call.ambiguous = true;
+      // A gateway error (or the resource provider's 422 timeout) may come after the write was applied.
+      if (spec.role === 'operation' && (attempt.status >= 500 || isUnknownOutcome(attempt.outcome))) {
+        call.ambiguous = true;
+      }
     } else {
       call.lastFailure = attempt.message;
       if (spec.role === 'operation' && isUnknownOutcome(attempt.outcome)) call.ambiguous = true;

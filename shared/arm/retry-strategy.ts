@@ -73,15 +73,31 @@ export function transientCodeOf(outcome: AttemptOutcome): TransientCode | undefi
   if (outcome.status === 409) {
     return outcome.errorCode === 'PessimisticConcurrencyConflict' ? 'UpstreamUnavailable' : undefined;
   }
+  if (isResourceProviderTimeout(outcome)) return 'UpstreamUnavailable';
   return RETRYABLE_STATUS.get(outcome.status);
 }
 
 /**
+ * The API Management resource provider's 422 for a failed call to its management API (recorded: `Timeout` after
+ * ~109 s, and `ManagementApiRequestFailed`; a retry succeeded). Not a refusal of the request: the write may or may
+ * not have been applied.
+ */
+const UNKNOWN_OUTCOME_422 = new Set(['Timeout', 'ManagementApiRequestFailed']);
+
+function isResourceProviderTimeout(outcome: Extract<AttemptOutcome, { kind: 'status' }>): boolean {
+  if (outcome.status !== 422) return false;
+  // A HEAD's 422 has no body to tell which: taken as the timeout (a read is safely retried, a write re-read first).
+  return outcome.errorCode === undefined || UNKNOWN_OUTCOME_422.has(outcome.errorCode);
+}
+
+/**
  * True when a write's effect is unknown after this outcome: the connection failed or timed out after the request
- * may have been sent, so ARM may have applied it. Any HTTP answer is a known outcome.
+ * may have been sent, or the resource provider answered its 422 timeout, so ARM may have applied it. Any other HTTP
+ * answer is a known outcome.
  */
 export function isUnknownOutcome(outcome: AttemptOutcome): boolean {
-  return outcome.kind === 'network' && !NEVER_SENT_NETWORK.has(outcome.errorCode);
+  if (outcome.kind === 'status') return isResourceProviderTimeout(outcome);
+  return !NEVER_SENT_NETWORK.has(outcome.errorCode);
 }
 
 /**

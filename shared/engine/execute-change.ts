@@ -9,6 +9,16 @@ import type { Logger } from '../logger';
 import { buildPlan, planChanges } from './plan';
 import { redactSecrets, scrubSecretValues, secretValues } from './redact';
 import { checkScope, type AllowedScopes } from './scope-policy';
+import type { TargetQueue } from './target-queue';
+import {
+  expectedStateHash,
+  isDesired,
+  RECONNECT_UNKNOWN,
+  SUPERSEDED,
+  UNOBSERVABLE,
+  untouchedSince,
+  type IntentPort,
+} from './write-intent';
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -16,6 +26,10 @@ export interface EngineDeps {
   clock: Clock;
   logger: Logger;
   settings: EngineSettings;
+  /** The ledger's view of this delivery's write intent; absent without a ledger (nothing to recover from then). */
+  intent?: IntentPort;
+  /** The process's per-backend write queue: one change per backend at a time in this process. */
+  targetQueue?: TargetQueue;
 }
 
 /** The settings the engine obeys. */
@@ -84,17 +98,63 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     return finish(failed);
   }
 
+  const write = (): Promise<Outcome> => applyChange(request, deps, call, finish);
+  if (deps.targetQueue === undefined) return write();
+  // Changes to one backend run one at a time in this process: concurrent writers would only spend ARM's write
+  // budget on 412s. The wait is bounded by the change's deadline and ends on abort.
+  const queued = await deps.targetQueue.run(base.target.toLowerCase(), write, call);
+  return queued.kind === 'done'
+    ? queued.value
+    : finish({
+        status: 'failed',
+        attempts: 0,
+        error: {
+          code: 'Timeout',
+          message: 'Earlier changes to the same backend kept it busy until the deadline; the change may be retried.',
+        },
+      });
+}
+
+type Finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>) => Outcome;
+
+/** Reads (when needed), records the write intent (with a ledger), writes, and reports. */
+async function applyChange(
+  request: ChangeRequest,
+  deps: EngineDeps,
+  call: CallOptions,
+  finish: Finish,
+): Promise<Outcome> {
+  const { intent } = deps;
+  const recorded = intent?.recorded;
+  const writesState = request.operation !== 'reconnect';
   let reads = 0;
   // The ETag just read (null: no such backend) lets a PUT be sent conditionally without another read.
   let currentEtag: string | null | undefined;
-  if (deps.settings.skipUnchanged && (request.operation === 'createOrUpdate' || request.operation === 'update')) {
+  // The state just read (null: no such backend); undefined when not read.
+  let currentBody: unknown;
+  const skipCheck =
+    deps.settings.skipUnchanged && (request.operation === 'createOrUpdate' || request.operation === 'update');
+  if (skipCheck || (intent !== undefined && writesState)) {
     const current = await deps.arm.get(request.target, call);
     reads += current.attempts;
-    if (current.kind === 'ok') currentEtag = current.headers.etag;
-    else if (current.kind === 'armError' && current.status === 404) currentEtag = null;
-    if (current.kind === 'ok' && matchesIfMatch(request.ifMatch, current.headers.etag)) {
+    if (current.kind === 'ok') {
+      currentEtag = current.headers.etag;
+      currentBody = current.body;
+    } else if (current.kind === 'armError' && current.status === 404) {
+      currentEtag = null;
+      currentBody = null;
+    } else if (intent !== undefined) {
+      // Without the current ETag there is nothing to make the write conditional on: no write.
+      return finish({ ...failure(current), attempts: 0, reads });
+    }
+    if (recorded !== undefined && currentBody !== undefined) {
+      const seen = currentBody === null ? null : { etag: currentEtag ?? undefined };
+      // Written since the earlier delivery recorded its intent: by that delivery (done) or by someone later.
+      if (!untouchedSince(recorded, seen)) return settleRecorded(request, recorded.etag, current, reads, finish);
+    }
+    if (current.kind === 'ok' && skipCheck && matchesIfMatch(request.ifMatch, current.headers.etag)) {
       if (planChanges(request.operation, current.body, request.body ?? {}, request.target).length === 0) {
-        deps.logger.info('Backend already in the desired state; no write sent', { requestId: base.requestId });
+        deps.logger.info('Backend already in the desired state; no write sent', { requestId: request.requestId });
         return finish(
           withArmHeaders<OutcomeBody>(
             {
@@ -113,8 +173,28 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     // A failed read is no reason to refuse the write: the write itself decides (and reports) what ARM says.
   }
 
-  const result = await send(request, deps.arm, call, currentEtag);
+  if (intent !== undefined) {
+    if (recorded === undefined) {
+      await intent.record({
+        etag: currentEtag ?? null,
+        stateHash: writesState ? expectedStateHash(request, currentBody ?? null) : UNOBSERVABLE,
+      });
+    } else if (!writesState) {
+      return finish({ status: 'failed', attempts: 0, reads, error: RECONNECT_UNKNOWN });
+    }
+  }
+
+  // A later delivery writes on the recorded ETag (unless the caller's own ETag is stricter), never a fresh one.
+  const pinned =
+    typeof recorded?.etag === 'string' && (request.ifMatch === undefined || request.ifMatch === '*')
+      ? recorded.etag
+      : undefined;
+  const result = await send(request, deps.arm, call, currentEtag, pinned);
   reads += result.reads;
+  if (pinned !== undefined && result.kind === 'armError' && result.status === 412) {
+    const now = await deps.arm.get(request.target, call);
+    return settleRecorded(request, recorded?.etag ?? null, now, reads + now.attempts, finish, result.attempts);
+  }
   if (result.kind !== 'ok') {
     const failed = failure(result) as OutcomeBody;
     failed.error = scrubSecretValues(failed.error, secretValues(request.body));
@@ -131,6 +211,42 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   if (result.body !== undefined && result.body !== null && Object.keys(result.body).length > 0) {
     outcome.backend = redactSecrets(result.body);
   }
+  return finish(outcome);
+}
+
+/**
+ * The end of a change an earlier delivery may have applied, once the backend no longer carries the recorded ETag:
+ * the current state is the desired one (applied before that delivery stopped: `succeeded`, reported as the write
+ * that did it), or someone wrote after it (`Superseded`: nothing is written). A read that fails is reported as is.
+ */
+function settleRecorded(
+  request: ChangeRequest,
+  recordedEtag: string | null,
+  current: ArmResult,
+  reads: number,
+  finish: Finish,
+  attempts = 0,
+): Outcome {
+  const state =
+    current.kind === 'ok' ? current.body : current.kind === 'armError' && current.status === 404 ? null : undefined;
+  if (state === undefined)
+    return finish({ ...failure(current as Exclude<ArmResult, { kind: 'ok' }>), attempts, reads });
+  if (!isDesired(request, state)) {
+    return finish(
+      withArmHeaders<OutcomeBody>(
+        { status: 'failed', httpStatus: 412, attempts, reads, error: SUPERSEDED },
+        current.headers,
+      ),
+    );
+  }
+  const created = request.operation === 'createOrUpdate' && recordedEtag === null;
+  const outcome = withArmHeaders<OutcomeBody>(
+    { status: 'succeeded', httpStatus: created ? 201 : 200, attempts, reads },
+    current.headers,
+  );
+  if (typeof recordedEtag === 'string') outcome.etagBefore = recordedEtag;
+  if (request.operation === 'createOrUpdate') outcome.created = created;
+  if (state !== null) outcome.backend = redactSecrets(state);
   return finish(outcome);
 }
 
@@ -154,11 +270,13 @@ function send(
   arm: ArmBackendClient,
   call: CallOptions,
   currentEtag: string | null | undefined,
+  pinned: string | undefined,
 ): Promise<ArmResult> {
   // A copy of `call` (whatever it carries) with the ETags set by assignment: no spread followed by added properties
-  // (V8's slow path).
+  // (V8's slow path). A later delivery's recorded ETag (`pinned`) replaces the caller's `*` or absent one.
   const withEtag: CallOptions & { ifMatch?: string; currentEtag?: string | null } = Object.assign({}, call);
-  if (request.ifMatch !== undefined) withEtag.ifMatch = request.ifMatch;
+  const ifMatch = pinned ?? request.ifMatch;
+  if (ifMatch !== undefined) withEtag.ifMatch = ifMatch;
   if (currentEtag !== undefined) withEtag.currentEtag = currentEtag;
   switch (request.operation) {
     case 'createOrUpdate':
@@ -202,8 +320,12 @@ function failure(
       result.headers,
     );
   }
-  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail.
-  const error: ErrorBody = { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
+  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail. A write that may
+  // have been applied and cannot be checked (a reconnect) is final: OutcomeUnknown, not retried.
+  const error: ErrorBody =
+    result.outcomeUnknown === true
+      ? { code: 'OutcomeUnknown', message: RECONNECT_MAY_HAVE_BEEN_SENT }
+      : { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
   error.details = [{ code: result.error.code, message: result.error.message }];
   const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = withArmHeaders<
     Omit<OutcomeBody, 'attempts'>
@@ -212,6 +334,10 @@ function failure(
   if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
   return out;
 }
+
+const RECONNECT_MAY_HAVE_BEEN_SENT =
+  'ARM may have received the reconnect (no clear answer came back); it is not sent twice. Check the backend, and ' +
+  'send a new request if another reconnect is wanted.';
 
 const TRANSIENT_MESSAGES: Record<TransientCode, string> = {
   Throttled: 'ARM kept throttling the request until the deadline; retry after the advised delay.',

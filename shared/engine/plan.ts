@@ -8,7 +8,19 @@ import { isRecord } from '../is-record';
 /** Response-only fields of a BackendContract: never part of a desired state. */
 const RESPONSE_ONLY = new Set(['id', 'type', 'name']);
 
-/** The desired-state view of an ARM backend body: `{ properties }` without response-only fields or nulls. */
+/**
+ * Fields the service computes and adds to what was written (recorded: a Service Fabric backend's
+ * `clientCertificateThumbprint`, derived from `clientCertificateId`). A request cannot set them, so they are never
+ * part of a desired state, and their appearance is no change.
+ */
+const SERVER_COMPUTED: ReadonlyArray<readonly string[]> = [
+  ['properties', 'properties', 'serviceFabricCluster', 'clientCertificateThumbprint'],
+];
+
+/**
+ * The desired-state view of an ARM backend body: `{ properties }` without response-only fields, server-computed
+ * fields or nulls (ARM answers `"title": null` for every backend without a title).
+ */
 export function comparableState(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object') return {};
   const out: Record<string, unknown> = {};
@@ -16,7 +28,19 @@ export function comparableState(body: unknown): Record<string, unknown> {
     if (RESPONSE_ONLY.has(key)) continue;
     out[key] = dropNulls(value);
   }
+  for (const path of SERVER_COMPUTED) deleteAt(out, path);
   return out;
+}
+
+/** Removes the member at `path` (dropNulls made every object on it a fresh copy, so nothing shared changes). */
+function deleteAt(root: Record<string, unknown>, path: readonly string[]): void {
+  let node: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (!isRecord(node)) return;
+    node = Object.hasOwn(node, key) ? node[key] : undefined;
+  }
+  const last = path[path.length - 1];
+  if (isRecord(node) && last !== undefined) delete node[last];
 }
 
 // A pool's response carries `title`, `url`, `protocol` as null: absent and null mean the same to ARM here.

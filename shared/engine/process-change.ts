@@ -9,10 +9,12 @@ import {
   TERMINAL_STATES,
   type ChangeLedger,
   type ClaimInput,
+  type LedgerOrigin,
   type LedgerRecord,
 } from '../ledger/ledger-types';
 import { executeChange, type EngineDeps } from './execute-change';
 import { rejectedOutcome } from './rejection';
+import type { IntentPort } from './write-intent';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
 export interface ProcessDeps extends EngineDeps {
@@ -37,6 +39,8 @@ export interface Delivery {
   /** The requestId to use when the input carries none (the queue message id, or a new UUID). */
   fallbackRequestId: string;
   correlationId?: string | undefined;
+  /** Where the request came from (decides who finalises its record if the delivery stops). Default `queue`. */
+  origin?: LedgerOrigin;
   onTransient: TransientPolicy;
   /**
    * When publishing the result event fails after the outcome was recorded: `throw` (a queue message stays
@@ -102,7 +106,7 @@ export async function processChange(
     () => delivery.fingerprint ?? fingerprintOf(deps, request),
     delivery,
     deps,
-    () => executeChange(request, deps),
+    (intent) => executeChange(request, intent === undefined ? deps : { ...deps, intent }),
     request,
   );
 }
@@ -139,7 +143,7 @@ async function settle(
   fingerprintOfRequest: () => RequestFingerprint,
   delivery: Delivery,
   deps: ProcessDeps,
-  run: () => Promise<Outcome>,
+  run: (intent?: IntentPort) => Promise<Outcome>,
   request?: ChangeRequest,
   reclaimed = false,
 ): Promise<Processed> {
@@ -159,6 +163,7 @@ async function settle(
     sameRequest: fingerprint.matches,
     leaseMs: deps.leaseMs,
     now: now(),
+    origin: delivery.origin ?? 'queue',
   };
   if (identity.operation !== undefined) claimInput.operation = identity.operation;
   if (identity.target !== undefined) claimInput.target = identity.target;
@@ -212,18 +217,40 @@ async function settle(
           deliveries: claim.record.deliveries,
         });
       }
-      const outcome = await run();
-      if (isTransientFailure(outcome) && delivery.onTransient !== 'final') {
-        await ledger.release(claim.record, outcome.attempts, now());
-        if (delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
-        await publish(outcome, delivery, deps);
-        return { kind: 'outcome', outcome, duplicate: false };
+      let held = claim.record;
+      const intent: IntentPort = {
+        recorded: held.intent,
+        record: async (next) => {
+          held = await ledger.recordIntent(held, next, now());
+        },
+      };
+      let outcome: Outcome;
+      try {
+        outcome = await run(intent);
+      } catch (error) {
+        // Our lease ran out before the first write and another delivery took over: nothing was written here.
+        if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };
+        throw error;
+      }
+      // A reconnect failing transiently was known not to be sent (an unknown one ends as OutcomeUnknown): the next
+      // delivery may send it.
+      const clearIntent = identity.operation === 'reconnect';
+      const transient = isTransientFailure(outcome) && delivery.onTransient !== 'final';
+      if (transient && delivery.onTransient === 'redeliver') {
+        await ledger.release(held, outcome.attempts, now(), { clearIntent });
+        return { kind: 'redeliver', outcome };
       }
       let record: LedgerRecord;
       try {
-        const extra: { etagBefore?: string; now: Date } = { now: now() };
+        // HTTP's transient failure is the caller's answer: recorded (GET shows it) and published, yet a retry of
+        // the same requestId may claim it again.
+        const extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean } = { now: now() };
         if (outcome.etagBefore !== undefined) extra.etagBefore = outcome.etagBefore;
-        record = await ledger.complete(claim.record, outcome, extra);
+        if (transient) {
+          extra.retryable = true;
+          extra.clearIntent = clearIntent;
+        }
+        record = await ledger.complete(held, outcome, extra);
       } catch (error) {
         // Our lease ran out and another delivery took over: it will record and publish; do not publish twice.
         if (error instanceof LedgerConflictError) return { kind: 'busy', requestId: identity.requestId };

@@ -22,6 +22,9 @@ const MAX_OUTCOME_CHARS = 400_000;
 
 const OUTCOME_PREFIX = 'outcome';
 
+/** `intentEtag` of a write whose backend did not exist. ETags are quoted, so no ETag can be this. */
+const ABSENT = 'absent';
+
 /**
  * The partition key of a requestId. RequestIds are `[A-Za-z0-9._:-]`, all allowed in keys; anything else (Table keys
  * forbid `/ \ # ?` and control characters, and `'` and `%` are troublesome in URLs) is written `~XXXX` (its UTF-16
@@ -57,6 +60,12 @@ export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: s
   if (record.etagBefore !== undefined) entity.etagBefore = record.etagBefore;
   if (record.etagAfter !== undefined) entity.etagAfter = record.etagAfter;
   if (record.leaseUntil !== undefined) entity.leaseUntil = record.leaseUntil;
+  if (record.origin !== undefined) entity.origin = record.origin;
+  if (record.retryable === true) entity.retryable = true;
+  if (record.intent !== undefined) {
+    entity.intentEtag = record.intent.etag ?? ABSENT;
+    entity.intentHash = record.intent.stateHash;
+  }
   if (record.outcome !== undefined) {
     const chunks = splitChunks(asciiJson(fitOutcome(record.outcome)), CHUNK_CHARS);
     entity.outcomeParts = chunks.length;
@@ -81,6 +90,10 @@ const StoredSchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   leaseUntil: z.string().optional(),
+  origin: z.enum(['http', 'queue']).optional(),
+  retryable: z.boolean().optional(),
+  intentEtag: z.string().optional(),
+  intentHash: z.string().optional(),
   writeId: z.string(),
   outcomeParts: z.number().int().min(1).optional(),
   etag: z.string(),
@@ -99,8 +112,11 @@ export function fromLedgerEntity(entity: Record<string, unknown>): { record: Led
       `Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
     );
   }
-  const { writeId, outcomeParts, etag, ...stored } = parsed.data;
+  const { writeId, outcomeParts, etag, intentEtag, intentHash, ...stored } = parsed.data;
   const record: LedgerRecord = { ...withoutUndefined(stored), version: etag };
+  if (intentEtag !== undefined && intentHash !== undefined) {
+    record.intent = { etag: intentEtag === ABSENT ? null : intentEtag, stateHash: intentHash };
+  }
   if (outcomeParts !== undefined) record.outcome = readOutcome(entity, outcomeParts, stored.requestId);
   return { record, writeId };
 }

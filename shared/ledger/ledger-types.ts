@@ -21,6 +21,19 @@ import type { Outcome } from '../contract/outcome';
 
 export type LedgerState = 'received' | 'applying' | 'succeeded' | 'failed' | 'rejected';
 
+/** Where a request came from: decides who finalises a record whose delivery stopped (see `ledgerCleanup`). */
+export type LedgerOrigin = 'http' | 'queue';
+
+/**
+ * What a delivery recorded before its first write (see `shared/engine/write-intent.ts`): the ETag its write is
+ * conditional on (`null`: the backend did not exist), and a hash of the state the backend has once it is applied.
+ * A later delivery of the same request writes conditional on this ETag, never on a fresh one.
+ */
+export interface WriteIntent {
+  etag: string | null;
+  stateHash: string;
+}
+
 /** The terminal states: the outcome is final and later deliveries get it back instead of applying again. */
 export const TERMINAL_STATES: ReadonlySet<LedgerState> = new Set(['succeeded', 'failed', 'rejected']);
 
@@ -50,6 +63,15 @@ export interface LedgerRecord {
   updatedAt: string;
   /** While `applying`: until when the claiming delivery holds the record. */
   leaseUntil?: string;
+  /** Where the request came from; absent on records written before it was kept. */
+  origin?: LedgerOrigin;
+  /** Recorded before the first write to ARM; kept across deliveries. */
+  intent?: WriteIntent;
+  /**
+   * A `failed` record whose failure was transient (an HTTP caller got it as the answer): the outcome is shown and
+   * was published, but a retry of the same requestId may claim it and apply it again.
+   */
+  retryable?: boolean;
   /** The stored entity's version (ETag) for optimistic concurrency; opaque to callers. */
   version: string;
 }
@@ -68,6 +90,7 @@ export interface ClaimInput {
   /** How long the claim holds; make it longer than the whole change may take (deadline plus margin). */
   leaseMs: number;
   now: Date;
+  origin?: LedgerOrigin;
 }
 
 /** The answer to a claim. All four are expected; storage failures are thrown. */
@@ -90,12 +113,34 @@ export interface ChangeLedger {
    * clearing the lease. Throws {@link LedgerConflictError} when the record changed since `record` was read (e.g. the
    * lease expired and another delivery claimed it).
    */
-  complete(record: LedgerRecord, outcome: Outcome, extra: { etagBefore?: string; now: Date }): Promise<LedgerRecord>;
+  complete(
+    record: LedgerRecord,
+    outcome: Outcome,
+    extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean },
+  ): Promise<LedgerRecord>;
+  /**
+   * Records the write intent of the delivery holding `record` (state `applying`) before its first write. Throws
+   * {@link LedgerConflictError} when the record changed (the lease was lost): the caller must then not write.
+   */
+  recordIntent(record: LedgerRecord, intent: WriteIntent, now: Date): Promise<LedgerRecord>;
+  /**
+   * Finalises a record whose delivery stopped (a `received` record, or an `applying` one whose lease ran out) with
+   * `outcome`, as `ledgerCleanup` and the dead-letter function do. Throws {@link LedgerConflictError} when the record
+   * changed since it was read (a delivery claimed it meanwhile).
+   */
+  close(record: LedgerRecord, outcome: Outcome, now: Date): Promise<LedgerRecord>;
+  /** `applying` records of `origin` whose lease ended before `now`, at most `limit`. */
+  stalled(origin: LedgerOrigin, now: Date, limit: number): Promise<LedgerRecord[]>;
   /**
    * Records that this delivery gave up transiently: state `received`, lease cleared, `attempts` added, so a
    * redelivery can claim it at once. Throws {@link LedgerConflictError} like `complete`.
    */
-  release(record: LedgerRecord, attempts: number, now: Date): Promise<LedgerRecord>;
+  release(
+    record: LedgerRecord,
+    attempts: number,
+    now: Date,
+    options?: { clearIntent?: boolean },
+  ): Promise<LedgerRecord>;
   /**
    * Records that the result event of a terminal record was published. Idempotent; retries on concurrent changes
    * that leave the record terminal. Throws {@link LedgerConflictError} when the record is not (or no longer) terminal.

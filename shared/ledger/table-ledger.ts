@@ -15,7 +15,9 @@ import {
   type ChangeLedger,
   type ClaimInput,
   type ClaimResult,
+  type LedgerOrigin,
   type LedgerRecord,
+  type WriteIntent,
 } from './ledger-types';
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
@@ -68,6 +70,7 @@ class TableLedger implements ChangeLedger {
           state: 'applying',
           ...(input.operation === undefined ? {} : { operation: input.operation }),
           ...(input.target === undefined ? {} : { target: input.target }),
+          ...(input.origin === undefined ? {} : { origin: input.origin }),
           attempts: 0,
           deliveries: 1,
           published: false,
@@ -84,16 +87,18 @@ class TableLedger implements ChangeLedger {
       if (record.fingerprint !== input.fingerprint && input.sameRequest?.(record.fingerprint) !== true) {
         return { kind: 'conflict', record };
       }
-      if (TERMINAL_STATES.has(record.state)) return { kind: 'done', record };
+      if (TERMINAL_STATES.has(record.state) && record.retryable !== true) return { kind: 'done', record };
       if (record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > input.now.getTime()) {
         return { kind: 'busy', record };
       }
-      // Released, or the delivery that held it crashed (lease expired): take it over.
+      // Released, failed transiently (a retry), or the delivery that held it crashed (lease expired): take it over.
+      // The intent stays: this delivery's writes are conditional on it.
       ourWrite = randomUUID();
-      const { version: _version, ...rest } = record;
+      const { version: _version, outcome: _outcome, retryable: _retryable, etagAfter: _after, ...rest } = record;
       const next: Omit<LedgerRecord, 'version'> = {
         ...rest,
         state: 'applying',
+        published: false,
         ...(record.operation === undefined && input.operation !== undefined ? { operation: input.operation } : {}),
         ...(record.target === undefined && input.target !== undefined ? { target: input.target } : {}),
         deliveries: record.deliveries + 1,
@@ -109,17 +114,18 @@ class TableLedger implements ChangeLedger {
   async complete(
     record: LedgerRecord,
     outcome: Outcome,
-    extra: { etagBefore?: string; now: Date },
+    extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean },
   ): Promise<LedgerRecord> {
     assertApplying(record, 'complete');
     await this.ensureTable();
-    const { version: _version, leaseUntil: _lease, etagAfter: _etagAfter, ...rest } = record;
+    const { version: _version, leaseUntil: _lease, etagAfter: _etagAfter, intent, ...rest } = record;
     const stored = fitOutcome(outcome);
     const etagBefore = extra.etagBefore ?? record.etagBefore;
     const operation = record.operation ?? stored.operation;
     const target = record.target ?? stored.target;
     const next: Omit<LedgerRecord, 'version'> = {
       ...rest,
+      ...(intent === undefined || extra.clearIntent === true ? {} : { intent }),
       state: stored.status,
       outcome: stored,
       ...(operation === undefined ? {} : { operation }),
@@ -128,18 +134,64 @@ class TableLedger implements ChangeLedger {
       ...(stored.etag === undefined ? {} : { etagAfter: stored.etag }),
       attempts: record.attempts + stored.attempts,
       updatedAt: extra.now.toISOString(),
+      ...(extra.retryable === true && stored.status === 'failed' ? { retryable: true } : {}),
     };
     const written = await this.replace(record, next, randomUUID());
     if (!written.ok) throw new LedgerConflictError(record.requestId);
     return written.record;
   }
 
-  async release(record: LedgerRecord, attempts: number, now: Date): Promise<LedgerRecord> {
-    assertApplying(record, 'release');
+  async recordIntent(record: LedgerRecord, intent: WriteIntent, now: Date): Promise<LedgerRecord> {
+    assertApplying(record, 'record the write intent of');
     await this.ensureTable();
-    const { version: _version, leaseUntil: _lease, ...rest } = record;
+    const { version: _version, ...rest } = record;
+    const written = await this.replace(record, { ...rest, intent, updatedAt: now.toISOString() }, randomUUID());
+    if (!written.ok) throw new LedgerConflictError(record.requestId);
+    return written.record;
+  }
+
+  async close(record: LedgerRecord, outcome: Outcome, now: Date): Promise<LedgerRecord> {
+    if (TERMINAL_STATES.has(record.state) && record.retryable !== true) {
+      throw new LedgerConflictError(record.requestId, `Request '${record.requestId}' is already final.`);
+    }
+    await this.ensureTable();
+    const { version: _version, leaseUntil: _lease, retryable: _retryable, ...rest } = record;
+    const stored = fitOutcome(outcome);
     const next: Omit<LedgerRecord, 'version'> = {
       ...rest,
+      state: stored.status,
+      outcome: stored,
+      published: false,
+      updatedAt: now.toISOString(),
+    };
+    const written = await this.replace(record, next, randomUUID());
+    if (!written.ok) throw new LedgerConflictError(record.requestId);
+    return written.record;
+  }
+
+  async stalled(origin: LedgerOrigin, now: Date, limit: number): Promise<LedgerRecord[]> {
+    await this.ensureTable();
+    const filter = odata`RowKey eq ${LEDGER_ROW_KEY} and state eq 'applying' and origin eq ${origin} and leaseUntil lt ${now.toISOString()}`;
+    const found: LedgerRecord[] = [];
+    for await (const entity of this.client.listEntities({ queryOptions: { filter }, abortSignal: this.signal() })) {
+      found.push(fromLedgerEntity(entity).record);
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  async release(
+    record: LedgerRecord,
+    attempts: number,
+    now: Date,
+    options: { clearIntent?: boolean } = {},
+  ): Promise<LedgerRecord> {
+    assertApplying(record, 'release');
+    await this.ensureTable();
+    const { version: _version, leaseUntil: _lease, intent, ...rest } = record;
+    const next: Omit<LedgerRecord, 'version'> = {
+      ...rest,
+      ...(intent === undefined || options.clearIntent === true ? {} : { intent }),
       state: 'received',
       attempts: record.attempts + attempts,
       updatedAt: now.toISOString(),

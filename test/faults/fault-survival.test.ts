@@ -5,13 +5,19 @@
  * requests in, outcomes out, ARM writes applied, lost, duplicated writes. Every row must show 0 lost and 0
  * unintended duplicate writes.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { FaultSpec } from '../../local/arm-emulator';
+import { backendResourceId } from '../../shared/arm/resource-id';
+import { parseChangeRequest } from '../../shared/contract/change-request';
+import { TERMINAL_STATES } from '../../shared/ledger/ledger-types';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID } from '../support/stack';
 import { breakerScenario } from './breaker-faults';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
+const ROOT = join(__dirname, '..', '..');
 const QUEUE = 'backend-change-requests';
 
 interface Row {
@@ -77,6 +83,13 @@ function printTable(table: Row[]): void {
 }
 
 const emulator = () => runtime.emulator!;
+
+/** The runtime's settings (emulator, Azurite, broker), for a worker process to use the same ones. */
+function definedSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(runtime.settings)) if (value !== undefined) out[key] = value;
+  return out;
+}
 const broker = () => runtime.broker!;
 
 function events(): any[] {
@@ -363,6 +376,137 @@ describe('fault survival', () => {
     expect(row.lost).toBe(0);
     expect(applied).toBe(20);
   }, 90_000);
+
+  it('kill -9 mid-write then resend (with a later write to the same backend in between)', async () => {
+    // 9 backends; a worker process applies one update to each and is killed (SIGKILL) while its PATCHes are in
+    // flight (ARM is slow, and applies them anyway). Then: a later update of backends 0,2,3,5,6,8 (groups A and C),
+    // a resend of the killed update for A and B (i % 3 = 0, 1), and ledgerCleanup for the rest (C).
+    const tag = `kill9-${++counter}`;
+    const ids = Array.from({ length: 9 }, (_, i) => `${SERVICE_ID}/backends/${tag}-${i}`);
+    for (const id of ids) emulator().putBackend(id, { url: 'https://v0.example/', protocol: 'http' });
+    const update = (i: number, version: string) => ({
+      requestId: `${tag}-${i}-${version}`,
+      operation: 'update',
+      target: ids[i],
+      body: { properties: { url: `https://${version}-${i}.example/` } },
+    });
+    const killed = ids.map((_, i) => update(i, 'r1'));
+    const leaseMs = 8_000;
+    emulator().injectFault({ method: 'PATCH', path: new RegExp(`/backends/${tag}-`), delayMs: 800, count: ids.length });
+    // `node --import tsx`, not the tsx CLI: the CLI runs the script in a child of its own, which SIGKILL would miss.
+    const worker = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'support', 'crash-worker.ts')], {
+      cwd: ROOT,
+      env: {
+        ...definedSettings(),
+        CRASH_REQUESTS: JSON.stringify(killed),
+        CRASH_LEASE_MS: String(leaseMs),
+        ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      worker.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const inFlight = () =>
+      emulator().requests.filter((r) => r.method === 'PATCH' && r.path.includes(`/backends/${tag}-`) && r.status === 0);
+    await until('the worker to send every PATCH', () => (inFlight().length === ids.length ? true : undefined), 30_000);
+    const killedAt = Date.now();
+    worker.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    await until('the orphaned writes to land', () => (inFlight().length === 0 ? true : undefined), 10_000);
+
+    const post = async (body: unknown): Promise<number> => {
+      const res = await fetch(`${runtime.url}/api/backend-changes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    const later = ids
+      .map((_, i) => i)
+      .filter((i) => i % 3 !== 1)
+      .map((i) => update(i, 'r2'));
+    for (const change of later) expect(await post(change)).toBe(200);
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + leaseMs + 500 - Date.now())));
+    const resent = killed.filter((_, i) => i % 3 !== 2);
+    const statuses = await Promise.all(resent.map(post));
+    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, { method: 'POST', body: '{"input":""}' });
+    expect(sweep.status).toBe(202);
+
+    const ledger = runtime.services.ledger!;
+    const all = [...killed, ...later];
+    const records = new Map(
+      await Promise.all(all.map(async (c) => [c.requestId, await ledger.get(c.requestId)] as const)),
+    );
+    const nonFinal = [...records.values()].filter((r) => r === undefined || !TERMINAL_STATES.has(r.state)).length;
+    let older = 0;
+    let duplicated = 0;
+    let armWrites = 0;
+    ids.forEach((id, i) => {
+      const newest = [update(i, 'r2'), update(i, 'r1')].find((c) => records.get(c.requestId)?.state === 'succeeded');
+      const url = emulator().getBackend(id)?.properties['url'];
+      if (newest !== undefined && url !== newest.body.properties.url) older += 1;
+      const applied = emulator().requests.filter(
+        (r) => r.method === 'PATCH' && r.path === id && r.status >= 200 && r.status < 300,
+      );
+      armWrites += applied.length;
+      for (const version of ['r1', 'r2']) {
+        const sameWrite = applied.filter(
+          (r) => (r.body as any)?.properties?.url === `https://${version}-${i}.example/`,
+        );
+        duplicated += Math.max(0, sameWrite.length - 1);
+      }
+    });
+    const outcomes = all.filter((c) => events().some((e) => e.data.requestId === c.requestId));
+    const finals = [...records.values()];
+    rows.push({
+      scenario: 'kill -9 mid-write, later write, resend',
+      requestsIn: all.length,
+      outcomesOut: outcomes.length,
+      succeeded: finals.filter((r) => r?.state === 'succeeded').length,
+      failed: finals.filter((r) => r?.state === 'failed').length,
+      armWrites,
+      lost: older + nonFinal,
+      duplicatedWrites: duplicated,
+    });
+    expect({ duplicated, older, nonFinal }).toEqual({ duplicated: 0, older: 0, nonFinal: 0 });
+    expect(outcomes).toHaveLength(all.length);
+    // A: superseded by the later write (412), B: applied before the kill (200).
+    expect(statuses).toEqual(resent.map((_, k) => (k % 2 === 0 ? 412 : 200)));
+  }, 120_000);
+
+  it('dead-lettered message: its failed event published', async () => {
+    // Each message's record is held by a delivery that is stuck (a live lease), so every delivery gives up busy
+    // and the broker dead-letters the message after MAX_DELIVERY_COUNT (3) deliveries.
+    const changes = Array.from({ length: 3 }, (_, i) => putChange('dead-letter', i));
+    const ledger = runtime.services.ledger!;
+    for (const change of changes) {
+      const parsed = parseChangeRequest({ requestId: change.requestId, ...change.request });
+      if (!parsed.ok) throw new Error('invalid test request');
+      const fingerprints = runtime.services.fingerprints.of(parsed.request);
+      await ledger.claim({
+        requestId: change.requestId,
+        fingerprint: fingerprints.value,
+        sameRequest: fingerprints.matches,
+        operation: parsed.request.operation,
+        target: backendResourceId(parsed.request.target),
+        leaseMs: 24_000,
+        now: new Date(),
+        origin: 'queue',
+      });
+    }
+    await sendViaQueue(changes);
+    const row = await measure('dead-lettered message', changes, { timeoutMs: 60_000 });
+    expect(row.lost).toBe(0);
+    expect(row.failed).toBe(3);
+    const finals = events().filter((e) => changes.some((c) => c.requestId === e.data.requestId));
+    expect(finals.map((e) => e.data.error.code)).toEqual(['DeadLettered', 'DeadLettered', 'DeadLettered']);
+    expect(finals[0].data.error.message).toContain('MaxDeliveryCountExceeded');
+    for (const change of changes)
+      expect(await ledger.get(change.requestId)).toMatchObject({ state: 'failed', published: true });
+  }, 120_000);
 
   it('breaker-events-twice-concurrently-while-throttled: one drain per pool, one breaker event each', async () => {
     const row = await breakerScenario(runtime, 5);

@@ -70,7 +70,9 @@ describe('official PUT examples round-trip through the engine, the real client a
       expect(got.id).toBe(expected.id);
       expect(got.type).toBe(expected.type);
       expect(got.name).toBe(expected.name);
-      expect(Object.keys(got.properties).sort()).toEqual(Object.keys(expected.properties).sort());
+      // Real ARM also answers `title: null` when none was set (recorded); the samples leave it out.
+      const keys = new Set([...Object.keys(expected.properties), 'title']);
+      expect(Object.keys(got.properties).sort()).toEqual([...keys].sort());
       const second = await run(request);
       expect(second).toMatchObject({ status: 'succeeded', httpStatus: 200, created: false, attempts: 1 });
       expect(second.etag).not.toBe(first.etag);
@@ -147,7 +149,8 @@ describe('the other official examples', () => {
       const result = await arm.get(exampleTarget(e) as any);
       expect(result.kind).toBe('ok');
       if (result.kind === 'ok') {
-        expect(result.body).toEqual(sample);
+        // A superset: real ARM adds `title: null` and server-computed fields (recorded) the samples leave out.
+        expect(result.body).toMatchObject(sample);
         expect(result.headers.etag).toMatch(/^".+"$/);
       }
     },

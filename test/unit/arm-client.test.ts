@@ -493,11 +493,96 @@ describe('writes with an unknown outcome', () => {
     expect(http.sent.map((s) => s.method)).toEqual(['DELETE', 'GET', 'DELETE']);
   });
 
-  it('reconnect reset: re-sent without a read', async () => {
+  it('reconnect reset after sending: not sent again, ends as an unknown outcome', async () => {
     const { client, http } = setup([networkError('ECONNRESET'), { status: 202 }]);
-    expect(await client.reconnect(target)).toMatchObject({ kind: 'ok', status: 202, attempts: 2, reads: 0 });
-    expect(http.sent.map((s) => s.method)).toEqual(['POST', 'POST']);
+    const result = await client.reconnect(target);
+    expect(result).toMatchObject({ kind: 'transient', outcomeUnknown: true, attempts: 1, reads: 0 });
+    expect(http.sent.map((s) => s.method)).toEqual(['POST']);
     expect(http.sent[0]!.body).toBeUndefined();
+  });
+
+  it('reconnect refused before sending (429, connection refused): sent again', async () => {
+    const { client, http } = setup([
+      { status: 429, headers: { 'retry-after': '0' } },
+      networkError('ECONNREFUSED'),
+      { status: 202 },
+    ]);
+    expect(await client.reconnect(target)).toMatchObject({ kind: 'ok', status: 202, attempts: 3 });
+    expect(http.sent.map((s) => s.method)).toEqual(['POST', 'POST', 'POST']);
+  });
+
+  it('reconnect answered 500 (may have been applied): not sent again', async () => {
+    const { client, http } = setup([{ status: 500 }, { status: 202 }]);
+    expect(await client.reconnect(target)).toMatchObject({ kind: 'transient', outcomeUnknown: true });
+    expect(http.sent.map((s) => s.method)).toEqual(['POST']);
+  });
+});
+
+describe("the resource provider's 422 (recorded: Timeout, ManagementApiRequestFailed)", () => {
+  const timeout422 = { status: 422, body: armError('Timeout', 'Call to Management API timed out for the service.') };
+
+  it('GET answered 422 Timeout is retried', async () => {
+    const { client, http } = setup([timeout422, { status: 200, body: applied }]);
+    expect(await client.get(target)).toMatchObject({ kind: 'ok', status: 200, attempts: 2 });
+    expect(http.sent.map((s) => s.method)).toEqual(['GET', 'GET']);
+  });
+
+  it('PATCH answered 422 after it was applied: the read finds it applied, nothing is sent again', async () => {
+    const { client, http } = setup([
+      { status: 422, body: armError('ManagementApiRequestFailed') },
+      {
+        status: 200,
+        headers: { etag: '"v2"' },
+        body: applied,
+      },
+    ]);
+    const result = await client.update(target, desired, { currentEtag: '"v1"' });
+    expect(result).toMatchObject({ kind: 'ok', status: 200, attempts: 1, reads: 1 });
+    expect(http.sent.map((s) => [s.method, s.headers['if-match']])).toEqual([
+      ['PATCH', '"v1"'],
+      ['GET', undefined],
+    ]);
+  });
+
+  it('PUT answered 422 before it was applied: read, then re-sent on the ETag just read', async () => {
+    const { client, http } = setup([
+      timeout422,
+      { status: 200, headers: { etag: '"v1"' }, body: old },
+      { status: 200, body: applied },
+    ]);
+    const result = await client.createOrUpdate(target, desired, { currentEtag: '"v1"' });
+    expect(result).toMatchObject({ kind: 'ok', attempts: 2, reads: 1 });
+    expect(http.sent.map((s) => [s.method, s.headers['if-match']])).toEqual([
+      ['PUT', '"v1"'],
+      ['GET', undefined],
+      ['PUT', '"v1"'],
+    ]);
+  });
+
+  it('a HEAD answered 422 (no body to tell the code) is retried', async () => {
+    const { client, http } = setup([{ status: 422 }, { status: 200, headers: { etag: '"v1"' } }]);
+    expect(await client.getEntityTag(target)).toMatchObject({ kind: 'ok', headers: { etag: '"v1"' } });
+    expect(http.sent.map((s) => s.method)).toEqual(['HEAD', 'HEAD']);
+  });
+
+  it('another 422 code is a refusal, final', async () => {
+    const { client, http } = setup([{ status: 422, body: armError('UnprocessableEntity') }]);
+    expect(await client.get(target)).toMatchObject({ kind: 'armError', status: 422 });
+    expect(http.sent).toHaveLength(1);
+  });
+});
+
+describe('a create confirmed by a read reports what happened', () => {
+  it('PUT of a backend known absent, reset after it was applied: 201 from the confirming read', async () => {
+    const { client, http } = setup([networkError('ECONNRESET'), { status: 200, body: applied }]);
+    const result = await client.createOrUpdate(target, desired, { currentEtag: null });
+    expect(result).toMatchObject({ kind: 'ok', status: 201, attempts: 1, reads: 1 });
+    expect(http.sent.map((s) => s.method)).toEqual(['PUT', 'GET']);
+  });
+
+  it('PUT timed out, read 404, then the late write shows up: 201', async () => {
+    const { client } = setup(['hang', { status: 404 }, { status: 200, body: applied }], { perAttemptTimeoutMs: 1000 });
+    expect(await client.createOrUpdate(target, desired)).toMatchObject({ kind: 'ok', status: 201, attempts: 1 });
   });
 });
 

@@ -51,10 +51,20 @@ describe('transientCodeOf: which failures are worth another try', () => {
     const otherClientErrors = fc.integer({ min: 400, max: 499 }).filter((s) => s !== 408 && s !== 429);
     fc.assert(
       fc.property(otherClientErrors, fc.option(fc.string()), (s, code) => {
-        if (s === 409 && code === 'PessimisticConcurrencyConflict') return true; // the one exception, below
+        if (s === 409 && code === 'PessimisticConcurrencyConflict') return true; // an exception, below
+        if (s === 422 && (code === null || ['Timeout', 'ManagementApiRequestFailed'].includes(code))) return true; // below
         return transientCodeOf(status(s, code ?? undefined)) === undefined;
       }),
     );
+  });
+
+  it("retries API Management's 422 timeouts (recorded), and a bodiless 422 (a HEAD), as unknown outcomes", () => {
+    for (const errorCode of ['Timeout', 'ManagementApiRequestFailed', undefined]) {
+      const outcome = status(422, errorCode);
+      expect(transientCodeOf(outcome)).toBe('UpstreamUnavailable');
+      expect(isUnknownOutcome(outcome)).toBe(true);
+    }
+    expect(transientCodeOf(status(422, 'UnprocessableEntity'))).toBeUndefined();
   });
 
   it('retries a 409 only when ARM says another operation on the backend is in progress (it clears by itself)', () => {

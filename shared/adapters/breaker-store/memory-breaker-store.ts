@@ -62,6 +62,8 @@ export function createMemoryBreakerStore(): BreakerStore {
       Promise.resolve([...drains.values()].filter((d) => d.poolId.toLowerCase() === poolId.toLowerCase())),
     backendDrains: (backendId) =>
       Promise.resolve([...drains.values()].filter((d) => d.backendId.toLowerCase() === backendId.toLowerCase())),
+    // Process memory ends with the process; nothing to age out.
+    purge: () => Promise.resolve(0),
     putDrain(drain) {
       drains.set(`${poolPartition(drain.poolId)}/${memberRow(drain.memberId)}`, { ...drain });
       return Promise.resolve();

@@ -144,6 +144,32 @@ class TableBreakerStore implements BreakerStore {
     await this.client.upsertEntity(toDrainEntity(drain), 'Replace', { abortSignal: signal() });
   }
 
+  async purge(cutoff: Date): Promise<number> {
+    await this.ensureTable();
+    const filters = [
+      odata`kind eq ${'event'} and status eq ${'done'} and Timestamp lt ${cutoff}`,
+      odata`kind eq ${'drain'} and state eq ${'closed'} and Timestamp lt ${cutoff}`,
+      odata`kind eq ${'drain'} and state eq ${'failed'} and Timestamp lt ${cutoff}`,
+    ];
+    let deleted = 0;
+    for (const filter of filters) {
+      const query = { filter, select: ['PartitionKey', 'RowKey'] };
+      for await (const entity of this.client.listEntities({ queryOptions: query, abortSignal: signal() })) {
+        try {
+          // On the listed ETag: a record written meanwhile is kept.
+          await this.client.deleteEntity(entity.partitionKey!, entity.rowKey!, {
+            etag: entity.etag,
+            abortSignal: signal(),
+          });
+          deleted++;
+        } catch (error) {
+          if (statusOf(error) !== 404 && statusOf(error) !== 412) throw error;
+        }
+      }
+    }
+    return deleted;
+  }
+
   private async drains(filter: string): Promise<DrainRecord[]> {
     await this.ensureTable();
     const found: DrainRecord[] = [];
