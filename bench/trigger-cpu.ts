@@ -123,6 +123,7 @@ function benchServices(withKey: boolean): AppServices {
         sent[0] = toResultMessage(outcome, config.eventSource, new Date(), options?.correlationId);
         return Promise.resolve();
       },
+      publishChangeSet: () => Promise.resolve(),
     },
     queue: { enqueue: () => Promise.resolve() },
     clock: systemClock,
@@ -148,6 +149,7 @@ function httpRequest(body: string): HttpRequest {
     url: 'http://localhost:7071/api/backend-changes',
     headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },
     text: () => Promise.resolve(body),
+    arrayBuffer: () => Promise.resolve(new TextEncoder().encode(body).buffer),
   } as unknown as HttpRequest;
 }
 

@@ -55,6 +55,10 @@ const ConfigSchema = z.object({
   ARM_ATTEMPT_TIMEOUT_SECONDS: int(30, 1, 600),
   // Below host.json's functionTimeout (5 min) with room for the ledger, publishing and a busy wait.
   CHANGE_DEADLINE_SECONDS: int(DEFAULT_CHANGE_DEADLINE_SECONDS, 1, 230),
+  // Sends of one ARM operation per delivery, on top of the deadline: a failing ARM ends a delivery in seconds.
+  ARM_MAX_ATTEMPTS: int(6, 1, 64),
+  // Webhook senders time out after seconds (GitHub: 10) and resend; a synchronous call answers within this.
+  HTTP_SYNC_SECONDS: int(25, 1, 150),
   ALLOW_DELETE: bool(false),
   SKIP_UNCHANGED: bool(true),
   ARM_WRITE_LIMITER: bool(true),
@@ -154,6 +158,10 @@ export interface Config {
   azureClientId: string | undefined;
   attemptTimeoutMs: number;
   deadlineMs: number;
+  /** Sends of one ARM operation at most per delivery (ARM_MAX_ATTEMPTS). */
+  armMaxAttempts: number;
+  /** The budget of a synchronous HTTP change; still transient then, it is handed to the queue (HTTP_SYNC_SECONDS). */
+  httpSyncMs: number;
   allowDelete: boolean;
   skipUnchanged: boolean;
   writeLimiter: boolean;
@@ -227,6 +235,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     azureClientId: c.AZURE_CLIENT_ID,
     attemptTimeoutMs: c.ARM_ATTEMPT_TIMEOUT_SECONDS * 1000,
     deadlineMs: c.CHANGE_DEADLINE_SECONDS * 1000,
+    armMaxAttempts: c.ARM_MAX_ATTEMPTS,
+    httpSyncMs: c.HTTP_SYNC_SECONDS * 1000,
     allowDelete: c.ALLOW_DELETE,
     skipUnchanged: c.SKIP_UNCHANGED,
     writeLimiter: c.ARM_WRITE_LIMITER,

@@ -42,6 +42,10 @@ export const OutcomeSchema = z.object({
   retryAfterMs: z.number().int().optional().describe("ARM's last retry advice when the failure is transient"),
   armRequestId: z.string().optional().describe("ARM's x-ms-request-id"),
   armCorrelationRequestId: z.string().optional().describe("ARM's x-ms-correlation-request-id"),
+  messageId: z
+    .string()
+    .optional()
+    .describe('The queue message id, when it was not a valid requestId and the requestId was derived from it'),
 });
 
 export type Operation = z.infer<typeof OperationSchema>;
