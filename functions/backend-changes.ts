@@ -129,7 +129,7 @@ async function acceptAsync(
 ): Promise<HttpResponseInit | undefined> {
   // Too deep to validate safely, or a reserved id: refused synchronously by processChange.
   if (exceedsDepth(raw)) return undefined;
-  const parsed = parseChangeRequest(raw);
+  const parsed = parseChangeRequest(raw, { defaultApiVersion: svc.config.armApiVersion });
   if (!parsed.ok || parsed.request.dryRun) return undefined;
   const request = withRequestId(parsed.request, delivery.fallbackRequestId);
   const requestId = request.requestId!;

@@ -50,6 +50,7 @@ export function engineSettings(config: Config): EngineSettings {
     deadlineMs: config.deadlineMs,
     skipUnchanged: config.skipUnchanged,
     allowedScopes: config.allowedScopes,
+    apiVersion: config.armApiVersion,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDuration } from './contract/backend-body';
+import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from './contract/api-versions';
 import { isoDurationToMs } from './domain/breaker-durations';
 
 const bool = (fallback: boolean) =>
@@ -42,10 +43,13 @@ export const ConfigSchema = z.object({
     .url({ protocol: /^https$/ })
     .default('https://management.azure.com')
     .transform((v) => v.replace(/\/+$/, '')),
+  // The api-version of requests that name none; only versions whose backend schema we validate against.
   ARM_API_VERSION: z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must look like 2024-05-01')
-    .default('2024-05-01'),
+    .refine((v) => (SUPPORTED_API_VERSIONS as readonly string[]).includes(v), {
+      message: `must be one of ${SUPPORTED_API_VERSIONS.join(', ')}`,
+    })
+    .default(DEFAULT_API_VERSION),
   ARM_ACCESS_TOKEN: optionalText,
   ARM_CA_CERT_FILE: optionalText,
   AZURE_CLIENT_ID: optionalText,

@@ -25,6 +25,7 @@ export const OutcomeSchema = z.object({
   requestId: z.string(),
   operation: OperationSchema.optional().describe('Absent only when the request was too malformed to tell'),
   target: z.string().optional().describe("The backend's ARM id; absent only when the request named none validly"),
+  apiVersion: z.string().optional().describe('The api-version the change was validated against and sent with'),
   status: z.enum(['succeeded', 'failed', 'rejected']),
   httpStatus: z.number().int().optional().describe("ARM's final HTTP status code"),
   created: z.boolean().optional().describe('createOrUpdate: true when ARM answered 201'),

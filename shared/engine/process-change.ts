@@ -89,7 +89,10 @@ export async function processChange(
     raw = shallowIdentity(raw);
     notJson = tooDeepError();
   }
-  const parsed = notJson === undefined ? parseChangeRequest(raw) : ({ ok: false, error: notJson } as const);
+  const parsed =
+    notJson === undefined
+      ? parseChangeRequest(raw, { defaultApiVersion: deps.settings.apiVersion })
+      : ({ ok: false, error: notJson } as const);
   const requestId = (parsed.ok ? parsed.request.requestId : requestIdOf(raw)) ?? delivery.fallbackRequestId;
   const reserved = reservedRefusal(requestId, parsed.ok ? parsed.request : undefined, delivery, deps);
   if (reserved !== undefined) {
