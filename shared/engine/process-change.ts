@@ -22,8 +22,6 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
-  /** Fingerprints requests for the ledger (from LEDGER_FINGERPRINT_KEY). Default: the keyless legacy scheme. */
-  fingerprints?: Fingerprinter;
 }
 
 /**
