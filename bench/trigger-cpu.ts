@@ -123,6 +123,7 @@ function benchServices(withKey: boolean): AppServices {
         sent[0] = toResultMessage(outcome, config.eventSource, new Date(), options?.correlationId);
         return Promise.resolve();
       },
+      publishChangeSet: () => Promise.resolve(),
     },
     queue: { enqueue: () => Promise.resolve() },
     clock: systemClock,

@@ -1,6 +1,8 @@
 import { REQUEST_ID_PATTERN } from '../shared/contract/change-request';
+import { CHANGE_SET_OPERATION, ITEM_REQUEST_ID_PATTERN } from '../shared/contract/change-set';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { redactSecrets } from '../shared/engine/redact';
+import { changeSetStatus } from './change-set-status';
 import type { ServicesProvider } from './services';
 
 /**
@@ -11,7 +13,7 @@ export function backendChangeStatusHandler(services: ServicesProvider) {
   return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
     const svc = services();
     const requestId = request.params['requestId'] ?? '';
-    if (!REQUEST_ID_PATTERN.test(requestId)) {
+    if (!REQUEST_ID_PATTERN.test(requestId) && !ITEM_REQUEST_ID_PATTERN.test(requestId)) {
       return json(400, {
         error: { code: 'ValidationError', message: 'requestId must be 1-128 of [A-Za-z0-9._:-].', target: 'requestId' },
       });
@@ -27,6 +29,7 @@ export function backendChangeStatusHandler(services: ServicesProvider) {
         error: { code: 'NotFound', message: `No change with requestId '${requestId}' is recorded.` },
       });
     }
+    if (record.operation === CHANGE_SET_OPERATION) return json(200, await changeSetStatus(svc.ledger, record));
     // The fingerprint and version are internal; never show them.
     const body: Record<string, unknown> = {
       requestId: record.requestId,

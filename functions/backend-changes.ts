@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { backendResourceId } from '../shared/arm/resource-id';
 import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/change-request';
+import { isChangeSetInput } from '../shared/contract/change-set';
 import type { ErrorBody } from '../shared/contract/error-response';
 import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
@@ -10,6 +11,7 @@ import { notJsonError } from '../shared/engine/rejection';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
 import { backendSessionId } from '../shared/messaging/session-id';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
+import { answerChangeSet } from './change-set-http';
 import { contextLogger } from './context-logger';
 import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
@@ -61,7 +63,9 @@ export function backendChangesHandler(services: ServicesProvider) {
       onPublishFailure: 'defer',
     };
 
-    if (notJson === undefined && /\brespond-async\b/i.test(request.headers.get('prefer') ?? '')) {
+    const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
+    if (notJson === undefined && isChangeSetInput(raw)) return answerChangeSet(raw, delivery, svc, deps, respondAsync);
+    if (notJson === undefined && respondAsync) {
       const accepted = await acceptAsync(raw, delivery, svc, deps);
       if (accepted !== undefined) return accepted;
     }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
-import { processChange } from '../shared/engine/process-change';
+import { isChangeSetInput, type SetOutcome } from '../shared/contract/change-set';
+import type { Outcome } from '../shared/contract/outcome';
+import { processChange, type Processed } from '../shared/engine/process-change';
+import { processChangeSet, type ProcessedSet } from '../shared/engine/apply-change-set';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
@@ -33,16 +36,25 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const started = svc.clock.now();
 
     const raw = decodeBody(message);
-    const result = await processChange(
-      raw,
-      { fallbackRequestId: messageId, correlationId, onTransient: last ? 'final' : 'redeliver' },
-      processDeps(svc, logger),
-      raw === undefined ? NOT_JSON : undefined,
-    );
+    const delivery = {
+      fallbackRequestId: messageId,
+      correlationId,
+      onTransient: last ? 'final' : 'redeliver',
+    } as const;
+    const result: Processed | ProcessedSet = isChangeSetInput(raw)
+      ? await processChangeSet(raw, delivery, processDeps(svc, logger))
+      : await processChange(raw, delivery, processDeps(svc, logger), raw === undefined ? NOT_JSON : undefined);
     switch (result.kind) {
       case 'outcome': {
         // Set on the fresh summary: properties added after a spread take V8's slow path.
-        const finished = summary(result.outcome);
+        const finished: Record<string, unknown> =
+          'items' in result.outcome
+            ? {
+                requestId: result.outcome.requestId,
+                status: result.outcome.status,
+                changes: result.outcome.items.length,
+              }
+            : summary(result.outcome);
         finished['deliveryCount'] = deliveryCount ?? 1;
         finished['duplicate'] = result.duplicate;
         logger.info('Change request finished', finished);
@@ -53,7 +65,7 @@ export function processBackendChangeHandler(services: ServicesProvider) {
         // every delivery in seconds. Honour ARM's advice within what is left of the function's time.
         await pauseBeforeRedelivery(result.outcome.retryAfterMs, started, svc.config.deadlineMs, svc.clock);
         throw new RedeliverError(
-          `Change ${result.outcome.requestId} failed transiently (${result.outcome.error?.code}); delivery ${deliveryCount ?? 1} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
+          `Change ${result.outcome.requestId} failed transiently (${transientCode(result.outcome)}); delivery ${deliveryCount ?? 1} of ${svc.config.maxDeliveryCount}, leaving it for redelivery.`,
         );
       case 'busy':
         throw new RedeliverError(
@@ -61,6 +73,12 @@ export function processBackendChangeHandler(services: ServicesProvider) {
         );
     }
   };
+}
+
+/** The error code of a transient failure: the set's own, or its failing change's. */
+function transientCode(outcome: Outcome | SetOutcome): string | undefined {
+  if (!('items' in outcome)) return outcome.error?.code;
+  return outcome.error?.code ?? outcome.items.find((item) => item.status === 'failed')?.error?.code;
 }
 
 /** Time a queue invocation may take in all: the change deadline plus a margin, below host.json's functionTimeout. */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './contract/backend-body';
 import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './contract/change-request';
+import { ChangeSetSchema, SetOutcomeSchema } from './contract/change-set';
+import { ChangeSetEventSchema } from './events/change-set-event';
 import { OutcomeSchema } from './contract/outcome';
 import { BackendArmIdSchema, BackendTargetObjectSchema } from './contract/safe-segment';
 import { ResultEventSchema } from './events/cloud-event';
@@ -47,10 +49,38 @@ function changeRequestSchema(): JsonSchema {
   return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'Backend change request', ...json };
 }
 
+/** The change set's JSON Schema: each change is the change request's schema without requestId and dryRun. */
+function changeSetSchema(): JsonSchema {
+  const json = toSchema(ChangeSetSchema, 'input');
+  const { $schema: _schema, title: _title, ...change } = changeRequestSchema();
+  const changeProperties = { ...(change['properties'] as Record<string, JsonSchema>) };
+  delete changeProperties['requestId'];
+  delete changeProperties['dryRun'];
+  const required = (change['required'] as string[] | undefined)?.filter((k) => k !== 'requestId' && k !== 'dryRun');
+  const properties = json['properties'] as Record<string, JsonSchema>;
+  properties['requestId'] = { type: 'string', pattern: REQUEST_ID_PATTERN.source };
+  properties['changes'] = {
+    ...properties['changes'],
+    items: { ...change, properties: changeProperties, ...(required === undefined ? {} : { required }) },
+  };
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'Backend change set', ...json };
+}
+
 /** JSON Schemas (draft 2020-12) of the public shapes, keyed by file name. */
 export function jsonSchemas(): Record<string, unknown> {
   return {
     'change-request.schema.json': changeRequestSchema(),
+    'change-set.schema.json': changeSetSchema(),
+    'change-set-outcome.schema.json': {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: 'Backend change set outcome',
+      ...toSchema(SetOutcomeSchema),
+    },
+    'change-set-event.schema.json': {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      title: 'Backend change set result event (CloudEvents 1.0)',
+      ...toSchema(ChangeSetEventSchema),
+    },
     'outcome.schema.json': {
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       title: 'Backend change outcome',

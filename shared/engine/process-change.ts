@@ -294,7 +294,7 @@ const BUSY_WAIT_MAX_MS = 60_000;
  * Re-reads a record held by another delivery until it is decided (the record), claimable again (`'claimable'`:
  * released, or its lease ran out because the holder crashed), or the wait ends (undefined).
  */
-async function waitForDecision(
+export async function waitForDecision(
   ledger: ChangeLedger,
   requestId: string,
   held: LedgerRecord,

@@ -18,9 +18,11 @@ export async function republishUnpublished(
   const records = await ledger.unpublished(new Date(now.getTime() - options.graceMs), options.limit ?? 500);
   let published = 0;
   for (const record of records) {
-    if (record.outcome === undefined) continue;
+    const { outcome, setOutcome } = record;
+    if (outcome === undefined && setOutcome === undefined) continue;
     try {
-      await publisher.publish(record.outcome);
+      if (setOutcome !== undefined) await publisher.publishChangeSet(setOutcome);
+      else if (outcome !== undefined) await publisher.publish(outcome);
     } catch (error) {
       logger.warn('Re-publishing stopped: the broker is still unavailable', {
         error: error instanceof Error ? error.message : String(error),

@@ -1,11 +1,15 @@
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
+import type { SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
 import type { LazyServiceBusClient } from '../messaging/service-bus-client';
+import { toChangeSetMessage } from './change-set-event';
 import { eventProperties, toResultEvent } from './cloud-event';
 
 /** Publishes outcomes as result events. Throws when the event could not be published (the caller must not settle). */
 export interface ResultPublisher {
   publish(outcome: Outcome, options?: { correlationId?: string | undefined }): Promise<void>;
+  /** Publishes the one event of a change set (its items' events go through `publish`). */
+  publishChangeSet(outcome: SetOutcome, options?: { correlationId?: string | undefined }): Promise<void>;
   /** Optionally prepares the connection before the first publish. */
   warm?(): Promise<void>;
 }
@@ -44,6 +48,12 @@ export class ServiceBusResultPublisher implements ResultPublisher {
   async publish(outcome: Outcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
     const sender = await this.getSender();
     await sender.sendMessages(toResultMessage(outcome, this.source, this.now(), options.correlationId));
+  }
+
+  /** Sends a change set's event; a final failure is thrown. */
+  async publishChangeSet(outcome: SetOutcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
+    const sender = await this.getSender();
+    await sender.sendMessages(toChangeSetMessage(outcome, this.source, this.now(), options.correlationId));
   }
 
   /**

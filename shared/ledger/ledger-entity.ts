@@ -3,6 +3,7 @@
  * across `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
  */
 import { z } from 'zod';
+import { SetOutcomeSchema, type SetOutcome } from '../contract/change-set';
 import { OutcomeSchema, type Outcome, type PlannedChange } from '../contract/outcome';
 import { redactSecrets, splitPath } from '../engine/redact';
 import type { LedgerRecord } from './ledger-types';
@@ -66,8 +67,10 @@ export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: s
     entity.intentEtag = record.intent.etag ?? ABSENT;
     entity.intentHash = record.intent.stateHash;
   }
-  if (record.outcome !== undefined) {
-    const chunks = splitChunks(asciiJson(fitOutcome(record.outcome)), CHUNK_CHARS);
+  if (record.outcome !== undefined || record.setOutcome !== undefined) {
+    const stored = record.setOutcome === undefined ? fitOutcome(record.outcome!) : fitSetOutcome(record.setOutcome);
+    if (record.setOutcome !== undefined) entity.outcomeKind = SET_OUTCOME_KIND;
+    const chunks = splitChunks(asciiJson(stored), CHUNK_CHARS);
     entity.outcomeParts = chunks.length;
     chunks.forEach((chunk, index) => {
       entity[`${OUTCOME_PREFIX}${index}`] = chunk;
@@ -75,6 +78,10 @@ export function toLedgerEntity(record: Omit<LedgerRecord, 'version'>, writeId: s
   }
   return entity;
 }
+
+/** `outcomeKind` of an entity whose outcome is a change set's. */
+const SET_OUTCOME_KIND_LITERAL = 'changeSet';
+const SET_OUTCOME_KIND: typeof SET_OUTCOME_KIND_LITERAL = SET_OUTCOME_KIND_LITERAL;
 
 const StoredSchema = z.object({
   requestId: z.string(),
@@ -96,6 +103,7 @@ const StoredSchema = z.object({
   intentHash: z.string().optional(),
   writeId: z.string(),
   outcomeParts: z.number().int().min(1).optional(),
+  outcomeKind: z.literal(SET_OUTCOME_KIND_LITERAL).optional(),
   etag: z.string(),
 });
 
@@ -112,16 +120,20 @@ export function fromLedgerEntity(entity: Record<string, unknown>): { record: Led
       `Malformed ledger entity: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
     );
   }
-  const { writeId, outcomeParts, etag, intentEtag, intentHash, ...stored } = parsed.data;
+  const { writeId, outcomeParts, outcomeKind, etag, intentEtag, intentHash, ...stored } = parsed.data;
   const record: LedgerRecord = { ...withoutUndefined(stored), version: etag };
   if (intentEtag !== undefined && intentHash !== undefined) {
     record.intent = { etag: intentEtag === ABSENT ? null : intentEtag, stateHash: intentHash };
   }
-  if (outcomeParts !== undefined) record.outcome = readOutcome(entity, outcomeParts, stored.requestId);
+  if (outcomeParts !== undefined && outcomeKind === SET_OUTCOME_KIND) {
+    record.setOutcome = readSetOutcome(readJson(entity, outcomeParts, stored.requestId), stored.requestId);
+  } else if (outcomeParts !== undefined) {
+    record.outcome = readOutcome(readJson(entity, outcomeParts, stored.requestId), stored.requestId);
+  }
   return { record, writeId };
 }
 
-function readOutcome(entity: Record<string, unknown>, parts: number, requestId: string): Outcome {
+function readJson(entity: Record<string, unknown>, parts: number, requestId: string): unknown {
   let json = '';
   for (let index = 0; index < parts; index++) {
     const chunk = entity[`${OUTCOME_PREFIX}${index}`];
@@ -129,7 +141,17 @@ function readOutcome(entity: Record<string, unknown>, parts: number, requestId: 
       throw new LedgerEntityError(`Ledger record '${requestId}' misses outcome part ${index}.`);
     json += chunk;
   }
-  const outcome = OutcomeSchema.safeParse(JSON.parse(json));
+  return JSON.parse(json);
+}
+
+function readSetOutcome(json: unknown, requestId: string): SetOutcome {
+  const outcome = SetOutcomeSchema.safeParse(json);
+  if (!outcome.success) throw new LedgerEntityError(`Ledger record '${requestId}' holds an invalid set outcome.`);
+  return outcome.data;
+}
+
+function readOutcome(json: unknown, requestId: string): Outcome {
+  const outcome = OutcomeSchema.safeParse(json);
   if (!outcome.success) throw new LedgerEntityError(`Ledger record '${requestId}' holds an invalid outcome.`);
   return outcome.data;
 }
@@ -146,6 +168,23 @@ export function fitOutcome(outcome: Outcome): Outcome {
   if (asciiJson(lean).length <= MAX_OUTCOME_CHARS) return lean;
   const { error, ...core } = lean;
   return error === undefined ? core : { ...core, error: { code: error.code, message: error.message.slice(0, 2000) } };
+}
+
+/**
+ * A change set's outcome as stored: redacted, and when too large for an entity, without its items' `backend` and
+ * `plan` (then their error details), so that the set's terminal state is always recorded.
+ */
+export function fitSetOutcome(outcome: SetOutcome): SetOutcome {
+  // Dry runs (the only outcomes with plans) are never recorded: redacting by key path covers every item.
+  const redacted = redactSecrets(outcome);
+  const items = redacted.items;
+  if (asciiJson(redacted).length <= MAX_OUTCOME_CHARS) return redacted;
+  const lean = items.map(({ backend: _b, plan: _p, ...item }) => item);
+  if (asciiJson({ ...redacted, items: lean }).length <= MAX_OUTCOME_CHARS) return { ...redacted, items: lean };
+  const bare = lean.map(({ error, ...item }) =>
+    error === undefined ? item : { ...item, error: { code: error.code, message: error.message.slice(0, 500) } },
+  );
+  return { ...redacted, items: bare };
 }
 
 /** Every secret of an outcome redacted, including values in plan changes (whose key path is in `change.path`). */

@@ -17,6 +17,7 @@
  * Dry runs must not go through the ledger: the fingerprint ignores `dryRun`, so a recorded dry run would answer for
  * the real request with the same requestId.
  */
+import type { SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
 
 export type LedgerState = 'received' | 'applying' | 'succeeded' | 'failed' | 'rejected';
@@ -48,6 +49,8 @@ export interface LedgerRecord {
   target?: string;
   /** The terminal outcome, secrets redacted; present once the state is terminal. */
   outcome?: Outcome;
+  /** A change set's record (operation `changeSet`): its terminal outcome instead of `outcome`. */
+  setOutcome?: SetOutcome;
   /** The backend's ETag before the change, when the caller knew it. */
   etagBefore?: string;
   /** The ETag ARM returned with the outcome. */
@@ -115,7 +118,7 @@ export interface ChangeLedger {
    */
   complete(
     record: LedgerRecord,
-    outcome: Outcome,
+    outcome: Outcome | SetOutcome,
     extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean },
   ): Promise<LedgerRecord>;
   /**

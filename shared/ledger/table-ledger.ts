@@ -7,8 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
+import { isSetOutcome, type SetOutcome } from '../contract/change-set';
 import type { Outcome } from '../contract/outcome';
-import { fitOutcome, fromLedgerEntity, LEDGER_ROW_KEY, ledgerPartitionKey, toLedgerEntity } from './ledger-entity';
+import {
+  fitOutcome,
+  fitSetOutcome,
+  fromLedgerEntity,
+  LEDGER_ROW_KEY,
+  ledgerPartitionKey,
+  toLedgerEntity,
+} from './ledger-entity';
 import {
   LedgerConflictError,
   TERMINAL_STATES,
@@ -113,11 +121,12 @@ class TableLedger implements ChangeLedger {
 
   async complete(
     record: LedgerRecord,
-    outcome: Outcome,
+    outcome: Outcome | SetOutcome,
     extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean },
   ): Promise<LedgerRecord> {
     assertApplying(record, 'complete');
     await this.ensureTable();
+    if (isSetOutcome(outcome)) return this.completeSet(record, outcome, extra.now);
     const { version: _version, leaseUntil: _lease, etagAfter: _etagAfter, intent, ...rest } = record;
     const stored = fitOutcome(outcome);
     const etagBefore = extra.etagBefore ?? record.etagBefore;
@@ -135,6 +144,20 @@ class TableLedger implements ChangeLedger {
       attempts: record.attempts + stored.attempts,
       updatedAt: extra.now.toISOString(),
       ...(extra.retryable === true && stored.status === 'failed' ? { retryable: true } : {}),
+    };
+    const written = await this.replace(record, next, randomUUID());
+    if (!written.ok) throw new LedgerConflictError(record.requestId);
+    return written.record;
+  }
+
+  /** A change set's terminal outcome; `rolledBack` and `failed` are both the terminal state `failed`. */
+  private async completeSet(record: LedgerRecord, outcome: SetOutcome, now: Date): Promise<LedgerRecord> {
+    const { version: _version, leaseUntil: _lease, intent: _intent, ...rest } = record;
+    const next: Omit<LedgerRecord, 'version'> = {
+      ...rest,
+      state: outcome.status === 'rolledBack' ? 'failed' : outcome.status,
+      setOutcome: fitSetOutcome(outcome),
+      updatedAt: now.toISOString(),
     };
     const written = await this.replace(record, next, randomUUID());
     if (!written.ok) throw new LedgerConflictError(record.requestId);

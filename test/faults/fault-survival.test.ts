@@ -241,6 +241,83 @@ function scenario(
   }, 90_000);
 }
 
+interface SetOfChanges {
+  requestId: string;
+  changes: Change[];
+}
+
+/** Waits for every set's own event and measures its items the way single changes are measured. */
+async function measureSets(scenario: string, sets: SetOfChanges[]): Promise<Row> {
+  const ids = new Set(sets.map((s) => s.requestId));
+  const setEvents = () => {
+    const found = new Map<string, any>();
+    for (const e of events()) {
+      if (String(e.type).startsWith('com.apim-backend-changes.change-set.') && ids.has(e.data.requestId)) {
+        found.set(e.data.requestId, e.data);
+      }
+    }
+    return found;
+  };
+  const finals = await until(`${scenario}: set outcomes`, () => {
+    const found = setEvents();
+    return found.size === ids.size ? found : undefined;
+  }).catch(() => setEvents());
+  const row: Row = {
+    scenario,
+    requestsIn: 0,
+    outcomesOut: 0,
+    succeeded: 0,
+    failed: 0,
+    armWrites: 0,
+    lost: 0,
+    duplicatedWrites: 0,
+  };
+  for (const set of sets) {
+    const outcome = finals.get(set.requestId);
+    set.changes.forEach((change, index) => {
+      const item = outcome?.items.find((i: any) => i.index === index);
+      const applied = appliedWrites(change.backendId);
+      const stored = emulator().getBackend(`${SERVICE_ID}/backends/${change.backendId}`)?.properties;
+      row.requestsIn += 1;
+      row.armWrites += applied;
+      if (item === undefined || item.status === 'skipped') row.lost += 1;
+      else {
+        row.outcomesOut += 1;
+        if (item.status === 'succeeded') row.succeeded += 1;
+        if (item.status === 'failed') row.failed += 1;
+        if (item.status === 'succeeded' && !matches(stored, change.expect)) row.lost += 1;
+      }
+      if (applied > 1) row.duplicatedWrites += applied - 1;
+    });
+  }
+  rows.push(row);
+  return row;
+}
+
+function setScenario(name: string, sets: number, size: number, faults: Array<Omit<FaultSpec, 'path'>>) {
+  it(`${name}: nothing lost, nothing written twice`, async () => {
+    const all: SetOfChanges[] = Array.from({ length: sets }, (_, s) => ({
+      requestId: `${name}-set-${s}-${++counter}`,
+      changes: Array.from({ length: size }, (_, i) => putChange(name, s * size + i)),
+    }));
+    emulator().clearFaults();
+    for (const fault of faults) emulator().injectFault({ ...fault, path: new RegExp(`/backends/${name}-`) });
+    const sender = sb.createSender(QUEUE);
+    await sender.sendMessages(
+      all.map((set) => ({
+        messageId: set.requestId,
+        body: { requestId: set.requestId, changes: set.changes.map((c) => c.request) },
+      })),
+    );
+    await sender.close();
+    const row = await measureSets(name, all);
+    emulator().clearFaults();
+    expect(row.lost).toBe(0);
+    expect(row.duplicatedWrites).toBe(0);
+    expect(row.succeeded).toBe(sets * size);
+  }, 90_000);
+}
+
 describe('fault survival', () => {
   scenario('429-storm-retry-after', 20, [{ method: 'PUT', status: 429, retryAfter: '1', count: 30 }], 'queue');
   scenario('429-storm-no-retry-after', 20, [{ method: 'PUT', status: 429, count: 30 }], 'queue');
@@ -260,6 +337,12 @@ describe('fault survival', () => {
   scenario('arm-slower-than-attempt-timeout-update', 6, [{ method: 'PUT', delayMs: 1500, count: 6 }], 'http', {
     existing: true,
   });
+
+  setScenario('sets-429-storm', 4, 5, [{ method: 'PUT', status: 429, retryAfter: '1', count: 30 }]);
+  setScenario('sets-reset-mid-set', 4, 5, [
+    { method: 'PUT', reset: 'after', count: 4 },
+    { method: 'PUT', reset: 'before', count: 4 },
+  ]);
 
   it('arm-down-past-deadline: redelivered until the last delivery, then a final failed event', async () => {
     const changes = Array.from({ length: 5 }, (_, i) => putChange('arm-down', i));

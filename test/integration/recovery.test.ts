@@ -28,7 +28,10 @@ let emulator: ArmEmulator;
 let arm: ArmBackendClient;
 let ledger: ChangeLedger;
 const published: Outcome[] = [];
-const publisher = { publish: (outcome: Outcome) => Promise.resolve(void published.push(outcome)) };
+const publisher = {
+  publish: (outcome: Outcome) => Promise.resolve(void published.push(outcome)),
+  publishChangeSet: () => Promise.resolve(),
+};
 
 beforeAll(async () => {
   emulator = await startArmEmulator();

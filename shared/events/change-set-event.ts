@@ -1,0 +1,58 @@
+/**
+ * The result event of a change set: one per set, beside the events of its applied items. CloudEvents 1.0,
+ * structured JSON, `type` `com.apim-backend-changes.change-set.<status>`, `data` the set outcome (secrets redacted).
+ */
+import { createHash } from 'node:crypto';
+import type { ServiceBusMessage } from '@azure/service-bus';
+import { z } from 'zod';
+import { SetOutcomeSchema, type SetOutcome } from '../contract/change-set';
+import { redactSecrets } from '../engine/redact';
+
+/** The CloudEvents `type` prefix of set events; the set's status is appended. */
+export const SET_EVENT_TYPE_PREFIX = 'com.apim-backend-changes.change-set';
+
+export const ChangeSetEventSchema = z.object({
+  specversion: z.literal('1.0'),
+  id: z.string().describe('Derived from requestId and status, so a re-published set result has the same id'),
+  source: z.string(),
+  type: z.string().describe(`${SET_EVENT_TYPE_PREFIX}.{succeeded|failed|rejected|rolledBack}`),
+  time: z.string(),
+  datacontenttype: z.literal('application/json'),
+  data: SetOutcomeSchema,
+});
+
+export type ChangeSetEvent = z.infer<typeof ChangeSetEventSchema>;
+
+/** A stable, UUID-shaped id per set result (requestId, status, error code), distinct from any item's event id. */
+export function setEventIdFor(outcome: Pick<SetOutcome, 'requestId' | 'status' | 'error'>): string {
+  const key = ['change-set', outcome.requestId, outcome.status, outcome.error?.code ?? ''];
+  const h = createHash('sha256').update(key.join('\n')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The Service Bus message of a set's result event; application properties `kind`, `requestId`, `status`. */
+export function toChangeSetMessage(
+  outcome: SetOutcome,
+  source: string,
+  time: Date,
+  correlationId: string | undefined,
+): ServiceBusMessage {
+  const event: ChangeSetEvent = {
+    specversion: '1.0',
+    id: setEventIdFor(outcome),
+    source,
+    type: `${SET_EVENT_TYPE_PREFIX}.${outcome.status}`,
+    time: time.toISOString(),
+    datacontenttype: 'application/json',
+    data: redactSecrets(outcome),
+  };
+  const message: ServiceBusMessage = {
+    body: event,
+    contentType: 'application/cloudevents+json',
+    messageId: event.id,
+    subject: event.type,
+    applicationProperties: { kind: 'changeSet', requestId: outcome.requestId, status: outcome.status },
+  };
+  if (correlationId !== undefined) message.correlationId = correlationId;
+  return message;
+}
