@@ -3,7 +3,7 @@ import { parseChangeRequest, type ChangeRequest } from '../contract/change-reque
 import type { ErrorBody } from '../contract/error-response';
 import { isTransientFailure, type Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
-import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
+import { legacyFingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
 import {
   LedgerConflictError,
   TERMINAL_STATES,
