@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import type { ColdStartResult } from './cold-start';
 import type { CpuResult } from './cpu';
 import type { MemoryResult } from './memory';
+import type { ScaleOutResult } from './scale-out';
 import type { ThrottleResult } from './throttle';
 import type { ThroughputResult } from './throughput';
 import type { TriggerCpuResult } from './trigger-cpu';
@@ -30,6 +31,7 @@ export interface RawResults {
   memory: MemoryResult;
   writes: WritesResult;
   throttle: ThrottleResult;
+  scaleOut: ScaleOutResult;
 }
 
 /** The machine the numbers come from. */
@@ -151,6 +153,18 @@ export function buildTable(raw: RawResults): TableRow[] {
     info(r6, 'without: time / ideal', th.withoutLimiter.ofIdeal, '×'),
     info(r6, 'without: 429s / writes', round2(th.withoutLimiter.throttledShare * 100), '%'),
     info(r6, 'without: lost writes', th.withoutLimiter.lost, ''),
+    ...scaleOutRows(raw.scaleOut),
+  ];
+}
+
+/** Row 7's lines (also printed alone by `--only scale-out`). */
+export function scaleOutRows(so: ScaleOutResult): TableRow[] {
+  const r7 = `7 scale-out (${so.workers} workers × c=${so.concurrencyPerWorker}, ${so.writes} writes, ${so.bucket.capacity}/${so.bucket.refillPerSecond} per s)`;
+  return [
+    info(r7, 'ideal time (N − capacity) / refill', so.idealSeconds, 's'),
+    atMost(r7, 'time / ideal', so.ofIdeal, '×', 1.15),
+    atMost(r7, '429s / writes', round2(so.throttledShare * 100), '%', 5),
+    exactly(r7, 'lost writes', so.lost, '', 0),
   ];
 }
 

@@ -9,6 +9,7 @@ import { measureCpu } from './cpu';
 import { measureMemory } from './memory';
 import { buildTable, machineInfo, type BenchReport, type RawResults } from './report';
 import { round } from './stats';
+import { measureScaleOut, type ScaleOutResult } from './scale-out';
 import { measureThrottle } from './throttle';
 import { measureThroughput } from './throughput';
 import { measureTriggerCpu } from './trigger-cpu';
@@ -25,6 +26,8 @@ export interface BenchOptions {
 }
 
 const CONCURRENCY = 32;
+/** Row 7 at full size: 4 instances × 8 concurrent writes share the bucket of row 6. */
+const SCALE_OUT = { workers: 4, writes: 300, concurrencyPerWorker: 8, bucket: { capacity: 20, refillPerSecond: 10 } };
 
 /** The sizes of each row. */
 function sizes(smoke: boolean) {
@@ -37,6 +40,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
         throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
+        scaleOut: { workers: 2, writes: 40, concurrencyPerWorker: 8, bucket: { capacity: 10, refillPerSecond: 20 } },
       }
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
@@ -46,6 +50,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
+        scaleOut: SCALE_OUT,
       };
 }
 
@@ -96,7 +101,9 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     ),
   );
 
-  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle };
+  const scaleOut = await step('7 scale-out', () => runScaleOut(size.scaleOut));
+
+  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle, scaleOut };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),
@@ -110,4 +117,11 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
     writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
   }
   return report;
+}
+
+/** Row 7 alone (`npm run bench -- --only scale-out`): its own throttled emulator, full size unless `smoke`. */
+export function runScaleOut(size: typeof SCALE_OUT = SCALE_OUT): Promise<ScaleOutResult> {
+  return withEmulator({ logRequests: true, throttle: { writes: size.bucket } }, (emulator) =>
+    measureScaleOut(emulator, size),
+  );
 }

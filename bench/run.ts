@@ -3,20 +3,27 @@
  * and riding the throttle, side by side in one run; prints one table and writes it, with the raw numbers and the
  * machine info, to `bench/results.json`.
  *
- * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`.
+ * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only scale-out` runs row 7 alone (no JSON).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatTable } from './report';
-import { runBench } from './run-bench';
+import { formatTable, scaleOutRows } from './report';
+import { runBench, runScaleOut } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
       out: { type: 'string', default: join(__dirname, 'results.json') },
+      only: { type: 'string' },
     },
   });
+  if (values.only !== undefined) {
+    if (values.only !== 'scale-out') throw new Error(`--only knows 'scale-out', not '${values.only}'`);
+    const result = await runScaleOut();
+    process.stdout.write(`${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}\n`);
+    return;
+  }
   const out = resolve(values.out);
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
   const report = await runBench({ smoke: values.smoke, out, log });

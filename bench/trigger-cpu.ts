@@ -149,6 +149,7 @@ function httpRequest(body: string): HttpRequest {
     url: 'http://localhost:7071/api/backend-changes',
     headers: { get: (name: string) => headers.get(name.toLowerCase()) ?? null },
     text: () => Promise.resolve(body),
+    arrayBuffer: () => Promise.resolve(new TextEncoder().encode(body).buffer),
   } as unknown as HttpRequest;
 }
 

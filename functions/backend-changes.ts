@@ -8,16 +8,22 @@ import type { Outcome } from '../shared/contract/outcome';
 import { policyRefusal } from '../shared/engine/execute-change';
 import { processChange, withRequestId, type Delivery, type ProcessDeps } from '../shared/engine/process-change';
 import { notJsonError } from '../shared/engine/rejection';
+import { exceedsDepth } from '../shared/contract/json-depth';
 import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
-import { backendSessionId } from '../shared/messaging/session-id';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from '../shared/webhook/signature';
+import { isReservedRequestId } from '../shared/engine/reserved-ids';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookCall,
+} from '../shared/webhook/signature';
 import { answerChangeSet } from './change-set-http';
 import { contextLogger } from './context-logger';
+import { acceptedResponse, enqueueChange, hasQueue, queueUnavailable, worthHandingOff } from './http-handoff';
 import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
 
 const NOT_JSON = notJsonError('The body');
-const HTTP_DEADLINE_MAX_MS = 150_000;
 
 /**
  * `POST /api/backend-changes`: one change request per call. Synchronous by default (the outcome, with ARM's
@@ -33,9 +39,23 @@ export function backendChangesHandler(services: ServicesProvider) {
     }
     const declared = Number(request.headers.get('content-length') ?? '0');
     if (declared > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-    const text = await request.text();
-    if (Buffer.byteLength(text, 'utf8') > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
-    if (!signatureAccepted(svc, request, text)) {
+    // The raw bytes: the signature is verified over exactly what was sent, never over a decoded and re-encoded text.
+    const bytes = Buffer.from(await request.arrayBuffer());
+    if (bytes.length > svc.config.maxBodyBytes) return tooLarge(svc.config.maxBodyBytes);
+    const key = request.headers.get(IDEMPOTENCY_KEY_HEADER)?.trim();
+    if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
+      // Ignoring it would apply a retried call twice: refuse it.
+      return fieldError(
+        'Idempotency-Key',
+        'InvalidFormat',
+        "Must be 1–128 characters of letters, digits, '.', '_', ':' and '-'.",
+      );
+    }
+    if (key !== undefined && isReservedRequestId(key)) {
+      return fieldError('Idempotency-Key', 'ReservedRequestId', 'This form is reserved for scheduled reconnects.');
+    }
+    const verified = verifyCall(svc, request, bytes, key);
+    if (verified === false) {
       logger.warn('Webhook signature verification failed');
       return plainError(401, 'Unauthorized', 'Signature verification failed.');
     }
@@ -43,25 +63,28 @@ export function backendChangesHandler(services: ServicesProvider) {
     let raw: unknown;
     let notJson: ErrorBody | undefined;
     try {
-      raw = JSON.parse(text);
+      raw = JSON.parse(bytes.toString('utf8'));
     } catch {
       notJson = NOT_JSON;
     }
     const deps = processDeps(svc, logger);
-    // Azure's front end cuts an HTTP call at 230 s: finish well before it, publishing included. (processDeps
+    // Webhook senders give up after seconds (GitHub after 10) and resend: a synchronous call gets a short budget,
+    // and what is still transient then is handed to the queue (202) rather than holding the caller. (processDeps
     // returns fresh objects, so they are adjusted in place rather than copied by spreads.)
-    deps.settings.deadlineMs = Math.min(deps.settings.deadlineMs, HTTP_DEADLINE_MAX_MS);
-    // A caller that cannot put a requestId in the body can send an Idempotency-Key header: a retried call is then
-    // answered from the ledger instead of being applied again.
-    const key = request.headers.get('idempotency-key')?.trim();
-    const fallbackRequestId = key !== undefined && REQUEST_ID_PATTERN.test(key) ? key : randomUUID();
+    deps.settings.deadlineMs = Math.min(deps.settings.deadlineMs, svc.config.httpSyncMs);
+    // Without a requestId in the body: the Idempotency-Key header (signed, with WEBHOOK_SECRETS); for a signed call
+    // without one, an id derived from the signature, so a replay of the captured call is answered as a duplicate;
+    // otherwise a new id.
+    const fallbackRequestId = key ?? (verified === true ? randomUUID() : `webhook-${verified.replayId.slice(0, 40)}`);
     const delivery: Delivery = {
       fallbackRequestId,
       correlationId: context.invocationId,
       origin: 'http',
       onTransient: 'answer',
       onPublishFailure: 'defer',
+      reservedIds: { policy: 'refuse' },
     };
+    if (hasQueue(svc)) delivery.handOff = worthHandingOff;
 
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     if (notJson === undefined && isChangeSetInput(raw)) return answerChangeSet(raw, delivery, svc, deps, respondAsync);
@@ -71,6 +94,7 @@ export function backendChangesHandler(services: ServicesProvider) {
     }
 
     const result = await processChange(raw, delivery, deps, notJson);
+    if (result.kind === 'redeliver') return handOff(raw, result.outcome, svc, context.invocationId, logger);
     if (result.kind === 'busy') {
       return {
         status: 409,
@@ -102,10 +126,13 @@ async function acceptAsync(
   svc: AppServices,
   deps: ProcessDeps,
 ): Promise<HttpResponseInit | undefined> {
-  const parsed = parseChangeRequest(raw);
+  // Too deep to validate safely, or a reserved id: refused synchronously by processChange.
+  if (exceedsDepth(raw)) return undefined;
+  const parsed = parseChangeRequest(raw, { defaultApiVersion: svc.config.armApiVersion });
   if (!parsed.ok || parsed.request.dryRun) return undefined;
   const request = withRequestId(parsed.request, delivery.fallbackRequestId);
   const requestId = request.requestId!;
+  if (isReservedRequestId(requestId)) return undefined;
   if (policyRefusal(request, engineSettings(svc.config)) !== undefined) return undefined;
   // Fingerprinted once, and only with a ledger; a synchronous answer after all (below) reuses it.
   const fingerprint = svc.ledger === undefined ? undefined : svc.fingerprints.of(request);
@@ -116,16 +143,12 @@ async function acceptAsync(
     if (known !== undefined && (!fingerprint.matches(known.fingerprint) || TERMINAL_STATES.has(known.state)))
       return undefined;
   }
-  const body = Object.assign({}, raw as Record<string, unknown>);
-  body['requestId'] = requestId;
-  await svc.queue.enqueue([
-    {
-      body,
-      messageId: requestId,
-      correlationId: delivery.correlationId,
-      sessionId: svc.config.sessions ? backendSessionId(request.target) : undefined,
-    },
-  ]);
+  try {
+    await enqueueChange(svc, raw, { ...request, requestId }, delivery.correlationId ?? '');
+  } catch (error) {
+    deps.logger.error('Enqueueing an async change request failed', { requestId, error: String(error) });
+    return queueUnavailable();
+  }
   if (svc.ledger !== undefined && fingerprint !== undefined) {
     // Registered after it is safely queued, so a failed enqueue leaves no record that waits for ever. The queue
     // consumer may already hold or have finished it (busy, done): then there is nothing to register.
@@ -145,23 +168,61 @@ async function acceptAsync(
     requestId,
     target: backendResourceId(request.target),
   });
-  return {
-    status: 202,
-    headers: {
-      'content-type': 'application/json',
-      location: `/api/backend-changes/${encodeURIComponent(requestId)}`,
-    },
-    jsonBody: { requestId, status: 'accepted' },
-  };
+  return acceptedResponse(requestId);
 }
 
-function signatureAccepted(svc: AppServices, request: HttpRequest, text: string): boolean {
+/**
+ * A synchronous change still transient at the end of its budget (HTTP_SYNC_SECONDS): its record was released, so
+ * the queue can take it over; answer 202 with the status URL and ARM's advice as Retry-After. When the queue does
+ * not take it, the caller gets the transient outcome (429/503 with Retry-After) and may retry the same requestId.
+ */
+async function handOff(
+  raw: unknown,
+  outcome: Outcome,
+  svc: AppServices,
+  correlationId: string,
+  logger: ProcessDeps['logger'],
+): Promise<HttpResponseInit> {
+  const parsed = parseChangeRequest(raw);
+  if (parsed.ok) {
+    try {
+      await enqueueChange(svc, raw, { ...parsed.request, requestId: outcome.requestId }, correlationId);
+      logger.info('Change still transient at the end of the synchronous budget; handed to the queue', {
+        ...summary(outcome),
+      });
+      return acceptedResponse(outcome.requestId, outcome.retryAfterMs);
+    } catch (error) {
+      logger.error('Handing a transient change to the queue failed', {
+        requestId: outcome.requestId,
+        error: String(error),
+      });
+    }
+  }
+  return outcomeResponse(outcome);
+}
+
+/**
+ * `true` when no secrets are configured; `false` when the signature fails; otherwise the signed call's replay id.
+ * With secrets, an Idempotency-Key is part of the signed content (see shared/webhook/signature.ts).
+ */
+function verifyCall(
+  svc: AppServices,
+  request: HttpRequest,
+  bytes: Uint8Array,
+  idempotencyKey: string | undefined,
+): { replayId: string } | boolean {
   if (svc.config.webhookSecrets.length === 0) return true;
-  return verifySignature(
-    { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
-    { signature: request.headers.get(SIGNATURE_HEADER), timestamp: request.headers.get(TIMESTAMP_HEADER) },
-    text,
-    svc.clock.now(),
+  return (
+    verifyWebhookCall(
+      { secrets: svc.config.webhookSecrets, toleranceMs: svc.config.webhookToleranceMs },
+      {
+        signature: request.headers.get(SIGNATURE_HEADER),
+        timestamp: request.headers.get(TIMESTAMP_HEADER),
+        idempotencyKey,
+      },
+      bytes,
+      svc.clock.now(),
+    ) ?? false
   );
 }
 
@@ -181,6 +242,16 @@ export function summary(outcome: Outcome): Record<string, unknown> {
 
 function tooLarge(limit: number): HttpResponseInit {
   return plainError(413, 'PayloadTooLarge', `The body is larger than ${limit} bytes.`);
+}
+
+function fieldError(target: string, code: string, message: string): HttpResponseInit {
+  return {
+    status: 400,
+    headers: { 'content-type': 'application/json' },
+    jsonBody: {
+      error: { code: 'ValidationError', message: `${target}: ${message}`, details: [{ code, target, message }] },
+    },
+  };
 }
 
 function plainError(status: number, code: string, message: string): HttpResponseInit {

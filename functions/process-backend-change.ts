@@ -4,6 +4,7 @@ import { isChangeSetInput, type SetOutcome } from '../shared/contract/change-set
 import type { Outcome } from '../shared/contract/outcome';
 import { processChange, type Processed } from '../shared/engine/process-change';
 import { processChangeSet, type ProcessedSet } from '../shared/engine/apply-change-set';
+import { requestIdOfMessage } from '../shared/messaging/message-request-id';
 import { notJsonError } from '../shared/engine/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
@@ -29,6 +30,8 @@ export function processBackendChangeHandler(services: ServicesProvider) {
     const meta = context.triggerMetadata ?? {};
     const messageId =
       typeof meta['messageId'] === 'string' && meta['messageId'] !== '' ? meta['messageId'] : randomUUID();
+    // A messageId that is no valid requestId still names the request, by an id derived from it (GET finds it).
+    const { requestId: fallbackRequestId, derivedFrom } = requestIdOfMessage(messageId);
     const correlationId = typeof meta['correlationId'] === 'string' ? meta['correlationId'] : undefined;
     const deliveryCount = metadataInt(meta['deliveryCount']);
     if (deliveryCount === undefined) logger.warn('The trigger gave no deliveryCount; treating this as delivery 1');
@@ -37,9 +40,12 @@ export function processBackendChangeHandler(services: ServicesProvider) {
 
     const raw = decodeBody(message);
     const delivery = {
-      fallbackRequestId: messageId,
+      fallbackRequestId,
+      originalMessageId: derivedFrom,
       correlationId,
       onTransient: last ? 'final' : 'redeliver',
+      // Only the timer's own reconnect may use the timer's requestIds (any sender could otherwise block it).
+      reservedIds: { policy: 'timer', after: svc.config.reconnectAfter },
     } as const;
     const result: Processed | ProcessedSet = isChangeSetInput(raw)
       ? await processChangeSet(raw, delivery, processDeps(svc, logger))

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { InvocationContext, Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../shared/arm/resource-id';
+import { timerRequest } from '../shared/engine/reserved-ids';
 import { isInScope } from '../shared/engine/scope-policy';
 import type { QueuedChange } from '../shared/messaging/change-queue';
 import { backendSessionId } from '../shared/messaging/session-id';
@@ -77,14 +77,9 @@ export function reconnectChange(
   after: string | undefined,
   sessions = false,
 ): QueuedChange {
-  const id = backendResourceId(target);
-  const hash = createHash('sha256').update(`${id.toLowerCase()}\n${scheduledAt.toISOString()}`).digest('hex');
-  const requestId = `reconnect-${scheduledAt
-    .toISOString()
-    .replace(/[^0-9]/g, '')
-    .slice(0, 14)}-${hash.slice(0, 24)}`;
-  const body: Record<string, unknown> = { requestId, operation: 'reconnect', target: id };
-  if (after !== undefined) body['body'] = { properties: { after } };
+  // The id's shape is reserved for the timer (shared/engine/reserved-ids.ts): no caller can register it first.
+  const body = timerRequest(target, scheduledAt, after);
+  const requestId = String(body['requestId']);
   return { body, messageId: requestId, ...(sessions ? { sessionId: backendSessionId(target) } : {}) };
 }
 

@@ -44,6 +44,7 @@ export function engineSettings(config: Config): EngineSettings {
     deadlineMs: config.deadlineMs,
     skipUnchanged: config.skipUnchanged,
     allowedScopes: config.allowedScopes,
+    apiVersion: config.armApiVersion,
   };
 }
 
@@ -77,6 +78,7 @@ export function createServices(config: Config): AppServices {
     }),
     perAttemptTimeoutMs: config.attemptTimeoutMs,
     deadlineMs: config.deadlineMs,
+    maxAttempts: config.armMaxAttempts,
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
     // One write budget per process, shared by every request: writes ride ARM's throttle instead of hitting it.
     ...(config.writeLimiter ? { writeBudget: createWriteBudget() } : {}),

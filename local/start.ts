@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     'apim-backend-changes is running locally.',
     `  HTTP functions   ${runtime.url}/api/backend-changes  (POST; no function key needed locally)`,
     `  Admin API        ${runtime.url}/admin/functions/{name}  (POST {"input": ""} runs a non-HTTP function)`,
+    `                   master key (header x-functions-key): ${runtime.masterKey}`,
     `  ARM              ${s['ARM_ENDPOINT']}${runtime.emulator ? '  (embedded emulator, token ' + runtime.emulator.token + ', CA ' + s['ARM_CA_CERT_FILE'] + ')' : ''}`,
     `  Service Bus      ${runtime.broker ? 'embedded AMQP broker on 127.0.0.1:' + runtime.broker.port : 'from ServiceBusConnection'}`,
     `                   queue ${runtime.services.config.changeRequestsQueue}, topic ${runtime.services.config.resultsTopic}${runtime.broker ? ' (subscription "all")' : ''}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDuration } from './contract/backend-body';
+import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from './contract/api-versions';
 import { isoDurationToMs } from './domain/breaker-durations';
 
 const bool = (fallback: boolean) =>
@@ -41,16 +42,23 @@ const ConfigSchema = z.object({
     .url({ protocol: /^https$/ })
     .default('https://management.azure.com')
     .transform((v) => v.replace(/\/+$/, '')),
+  // The api-version of requests that name none; only versions whose backend schema we validate against.
   ARM_API_VERSION: z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, 'must look like 2024-05-01')
-    .default('2024-05-01'),
+    .refine((v) => (SUPPORTED_API_VERSIONS as readonly string[]).includes(v), {
+      message: `must be one of ${SUPPORTED_API_VERSIONS.join(', ')}`,
+    })
+    .default(DEFAULT_API_VERSION),
   ARM_ACCESS_TOKEN: optionalText,
   ARM_CA_CERT_FILE: optionalText,
   AZURE_CLIENT_ID: optionalText,
   ARM_ATTEMPT_TIMEOUT_SECONDS: int(30, 1, 600),
   // Below host.json's functionTimeout (5 min) with room for the ledger, publishing and a busy wait.
   CHANGE_DEADLINE_SECONDS: int(DEFAULT_CHANGE_DEADLINE_SECONDS, 1, 230),
+  // Sends of one ARM operation per delivery, on top of the deadline: a failing ARM ends a delivery in seconds.
+  ARM_MAX_ATTEMPTS: int(6, 1, 64),
+  // Webhook senders time out after seconds (GitHub: 10) and resend; a synchronous call answers within this.
+  HTTP_SYNC_SECONDS: int(25, 1, 150),
   ALLOW_DELETE: bool(false),
   SKIP_UNCHANGED: bool(true),
   ARM_WRITE_LIMITER: bool(true),
@@ -150,6 +158,10 @@ export interface Config {
   azureClientId: string | undefined;
   attemptTimeoutMs: number;
   deadlineMs: number;
+  /** Sends of one ARM operation at most per delivery (ARM_MAX_ATTEMPTS). */
+  armMaxAttempts: number;
+  /** The budget of a synchronous HTTP change; still transient then, it is handed to the queue (HTTP_SYNC_SECONDS). */
+  httpSyncMs: number;
   allowDelete: boolean;
   skipUnchanged: boolean;
   writeLimiter: boolean;
@@ -223,6 +235,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     azureClientId: c.AZURE_CLIENT_ID,
     attemptTimeoutMs: c.ARM_ATTEMPT_TIMEOUT_SECONDS * 1000,
     deadlineMs: c.CHANGE_DEADLINE_SECONDS * 1000,
+    armMaxAttempts: c.ARM_MAX_ATTEMPTS,
+    httpSyncMs: c.HTTP_SYNC_SECONDS * 1000,
     allowDelete: c.ALLOW_DELETE,
     skipUnchanged: c.SKIP_UNCHANGED,
     writeLimiter: c.ARM_WRITE_LIMITER,

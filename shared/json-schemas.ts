@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './contract/backend-body';
+import { SUPPORTED_API_VERSIONS } from './contract/api-versions';
 import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './contract/change-request';
 import { ChangeSetSchema, SetOutcomeSchema } from './contract/change-set';
 import { ChangeSetEventSchema } from './events/change-set-event';
@@ -17,6 +18,26 @@ function toSchema(schema: z.ZodType, io: 'input' | 'output' = 'output'): JsonSch
 }
 
 /**
+ * A createOrUpdate body treats `null` as absent (ARM templates and GET answers write it): every object property of
+ * the schema also admits null. Array items do not.
+ */
+function nullableProperties(json: unknown): unknown {
+  if (Array.isArray(json)) return json.map(nullableProperties);
+  if (typeof json !== 'object' || json === null) return json;
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(json as JsonSchema)) {
+    if (key === 'properties' && typeof value === 'object' && value !== null) {
+      const props: JsonSchema = {};
+      for (const [name, schema] of Object.entries(value as JsonSchema)) {
+        props[name] = { anyOf: [nullableProperties(schema), { type: 'null' }] };
+      }
+      out[key] = props;
+    } else out[key] = nullableProperties(value);
+  }
+  return out;
+}
+
+/**
  * The change request's JSON Schema. The zod schema picks the target and body shapes with cross-field rules that
  * JSON Schema cannot express, so those two properties are described here from their own zod schemas (still the
  * single source of truth) as the alternatives a producer may send; our validation remains the final word.
@@ -25,6 +46,11 @@ function changeRequestSchema(): JsonSchema {
   const json = toSchema(ChangeRequestSchema, 'input');
   const properties = json['properties'] as Record<string, JsonSchema>;
   properties['requestId'] = { type: 'string', pattern: REQUEST_ID_PATTERN.source };
+  properties['apiVersion'] = {
+    ...properties['apiVersion'],
+    type: 'string',
+    enum: [...SUPPORTED_API_VERSIONS],
+  };
   properties['target'] = {
     description: 'The backend: its parts, or its ARM resource id as one string',
     anyOf: [
@@ -41,7 +67,7 @@ function changeRequestSchema(): JsonSchema {
       'The ARM request body: BackendContract for createOrUpdate, BackendUpdateParameters for update, ' +
       'BackendReconnectContract for reconnect (optional); absent for delete',
     anyOf: [
-      toSchema(BackendBodySchema, 'input'),
+      nullableProperties(toSchema(BackendBodySchema, 'input')),
       toSchema(BackendPatchBodySchema, 'input'),
       toSchema(ReconnectBodySchema, 'input'),
     ],

@@ -1,11 +1,12 @@
 import { backendCollectionPath, type BackendScope, type BackendTarget } from '../../shared/arm/resource-id';
 import { armError, validationError, type EmulatorResponse } from './arm-error';
 import { toContract, type BackendStore } from './backend-store';
+import type { BackendRecord } from './types';
 import { ifMatchAccepts, isWildcard } from './etag';
 import { isIsoDuration } from './iso-duration';
 import { isJsonObject, mergePatch } from './merge-patch';
 import type { Route } from './route';
-import { validateBackendProperties } from './validate-backend';
+import { dropFieldsUnknownTo, validateBackendProperties } from './validate-backend';
 
 /** A request body as read: absent, parsed JSON, or text that is not JSON. */
 export type RequestBody = { kind: 'empty' } | { kind: 'json'; value: unknown } | { kind: 'invalid' };
@@ -53,7 +54,7 @@ export function runOperation(
     case 'HEAD':
       return head(target, store);
     case 'GET':
-      return get(target, store);
+      return get(req, target, store);
     case 'PUT':
       return put(req, target, store);
     case 'PATCH':
@@ -72,10 +73,17 @@ function head(target: BackendTarget, store: BackendStore): EmulatorResponse {
   return { status: 200, headers: { etag: record.etag } };
 }
 
-function get(target: BackendTarget, store: BackendStore): EmulatorResponse {
+/** The BackendContract as the request's api-version shows it: without the properties that version does not know. */
+function contractAt(record: BackendRecord, query: URLSearchParams): Record<string, unknown> {
+  const contract = structuredClone(toContract(record));
+  if (isJsonObject(contract['properties'])) dropFieldsUnknownTo(contract['properties'], query.get('api-version') ?? '');
+  return contract;
+}
+
+function get(req: OperationRequest, target: BackendTarget, store: BackendStore): EmulatorResponse {
   const record = store.getTarget(target);
   if (!record) return notFound();
-  return { status: 200, headers: { ETag: record.etag }, body: toContract(record) };
+  return { status: 200, headers: { ETag: record.etag }, body: contractAt(record, req.query) };
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; error: EmulatorResponse };
@@ -123,10 +131,11 @@ function put(req: OperationRequest, target: BackendTarget, store: BackendStore):
   const properties = propertiesOf(parsed.value);
   if (!properties.ok) return properties.error;
   const stored = structuredClone(properties.value);
+  dropFieldsUnknownTo(stored, req.query.get('api-version') ?? '');
   const details = validateBackendProperties(stored, { scope: target, lookup: (id) => store.get(id) });
   if (details.length > 0) return validationError(details);
   const { record, created } = store.put(target, stored);
-  return { status: created ? 201 : 200, headers: { ETag: record.etag }, body: toContract(record) };
+  return { status: created ? 201 : 200, headers: { ETag: record.etag }, body: contractAt(record, req.query) };
 }
 
 function patch(req: OperationRequest, target: BackendTarget, store: BackendStore): EmulatorResponse {
@@ -142,11 +151,13 @@ function patch(req: OperationRequest, target: BackendTarget, store: BackendStore
   if (!ifMatchAccepts(req.ifMatch, existing.etag)) return preconditionFailed();
   const properties = propertiesOf(parsed.value);
   if (!properties.ok) return properties.error;
-  const merged = mergePatch(existing.properties, properties.value) as Record<string, unknown>;
+  const changes = structuredClone(properties.value);
+  dropFieldsUnknownTo(changes, req.query.get('api-version') ?? '');
+  const merged = mergePatch(existing.properties, changes) as Record<string, unknown>;
   const details = validateBackendProperties(merged, { scope: target, lookup: (id) => store.get(id) });
   if (details.length > 0) return validationError(details);
   const { record } = store.put(target, merged);
-  return { status: 200, headers: { ETag: record.etag }, body: toContract(record) };
+  return { status: 200, headers: { ETag: record.etag }, body: contractAt(record, req.query) };
 }
 
 function remove(
@@ -220,7 +231,11 @@ function list(
     q.set('$skipToken', String(next));
     nextLink = `${req.baseUrl}${backendCollectionPath(scope)}?${q.toString()}`;
   }
-  return { status: 200, headers: {}, body: { value: page.map(toContract), count: all.length, nextLink } };
+  return {
+    status: 200,
+    headers: {},
+    body: { value: page.map((r) => contractAt(r, req.query)), count: all.length, nextLink },
+  };
 }
 
 /** Parses a non-negative integer query value: undefined when absent, null when invalid or below `min`. */

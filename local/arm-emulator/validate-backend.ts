@@ -1,5 +1,8 @@
 import type { ErrorDetail } from '../../shared/contract/error-response';
-import { parseResourceId, sameScope, type BackendScope } from '../../shared/arm/resource-id';
+import { backendResourceId, sameScope, type BackendScope } from '../../shared/arm/resource-id';
+import { DEFAULT_API_VERSION, fieldsNewerThan, supportedApiVersion } from '../../shared/contract/api-versions';
+import { isHttpUrl } from '../../shared/contract/field-types';
+import { resolveMemberId } from '../../shared/contract/pool-member';
 import { isIsoDuration } from './iso-duration';
 import { isJsonObject } from './merge-patch';
 import type { BackendRecord } from './types';
@@ -8,6 +11,20 @@ import type { BackendRecord } from './types';
 export interface ValidationContext {
   scope: BackendScope;
   lookup(id: string): BackendRecord | undefined;
+}
+
+/**
+ * Drops, in place, the properties the request's api-version does not know, as ARM does (silently). Versions older
+ * than 2024-05-01 are treated as 2024-05-01; versions newer than the newest we know keep everything.
+ */
+export function dropFieldsUnknownTo(props: Record<string, unknown>, apiVersion: string): void {
+  const version =
+    supportedApiVersion(apiVersion) ?? (apiVersion.slice(0, 10) < '2024-05-01' ? DEFAULT_API_VERSION : undefined);
+  if (version === undefined) return;
+  for (const { path } of fieldsNewerThan(props, version)) {
+    const parent = path.slice(0, -1).reduce<unknown>((at, key) => (at as Record<PropertyKey, unknown>)[key], props);
+    delete (parent as Record<PropertyKey, unknown>)[path[path.length - 1] as PropertyKey];
+  }
 }
 
 const MAX_POOL_MEMBERS = 30;
@@ -28,11 +45,18 @@ export function validateBackendProperties(props: Record<string, unknown>, ctx: V
   v.optionalString(props, 'title', 300);
   v.optionalString(props, 'description', 2000);
   v.optionalString(props, 'resourceId', 2000);
+  // ARM's own message for a bare ARM id here (terraform-provider-azurerm issue 21047).
+  const resourceId = props['resourceId'];
+  if (typeof resourceId === 'string' && resourceId !== '' && !isHttpUrl(resourceId)) {
+    v.add('resourceId', 'Value should represent absolute http URL');
+  }
+  v.optionalString(props, 'azureRegion');
 
   if (isPool) {
     if (present(props['url'])) v.add('url', 'Url is not supported for backend pool.');
     if (present(props['protocol'])) v.add('protocol', 'Protocol is not supported for backend pool.');
     validatePool(props['pool'], ctx, v);
+    validatePoolExtras(props['pool'], v);
   } else {
     validateUrl(props['url'], v);
     const protocol = props['protocol'];
@@ -70,14 +94,32 @@ function validatePool(pool: unknown, ctx: ValidationContext, v: Collector): void
     }
     v.optionalInteger(item, 'weight', at, 0, 100);
     v.optionalInteger(item, 'priority', at, 0, 100);
+    v.optionalEnum(item, 'preferredCarbonEmission', at, ['VeryLow', 'Low', 'Medium', 'High', 'VeryHigh']);
     const id = item['id'];
-    const parsed = parseResourceId(id);
-    const member = parsed?.kind === 'backend' && sameScope(parsed.target, ctx.scope) ? ctx.lookup(id) : undefined;
+    // The full ARM id, or `/backends/{id}` relative to the pool's own service or workspace.
+    const resolved = resolveMemberId(id, ctx.scope);
+    const member =
+      resolved !== undefined && sameScope(resolved, ctx.scope) ? ctx.lookup(backendResourceId(resolved)) : undefined;
     if (!member) v.add(`${at}.id`, `Backend Entity '${id}' not found.`);
     else if (String(member.properties['type']).toLowerCase() === 'pool') {
       v.add(`${at}.id`, `Backend Entity '${id}' is a pool; a pool can only contain single backends.`);
     }
   });
+}
+
+function validatePoolExtras(pool: unknown, v: Collector): void {
+  if (!isJsonObject(pool)) return;
+  if (present(pool['failureResponse'])) validateFailureResponse(pool['failureResponse'], 'pool.failureResponse', v);
+  const affinity = pool['sessionAffinity'];
+  if (!present(affinity) || !v.object(affinity, 'pool.sessionAffinity')) return;
+  const sessionId = affinity['sessionId'];
+  if (!present(sessionId) || !v.object(sessionId, 'pool.sessionAffinity.sessionId')) return;
+  v.optionalEnum(sessionId, 'source', 'pool.sessionAffinity.sessionId', ['cookie']);
+  v.optionalString(sessionId, 'name', undefined, 'pool.sessionAffinity.sessionId');
+}
+
+function validateFailureResponse(value: unknown, at: string, v: Collector): void {
+  if (v.object(value, at)) v.optionalInteger(value, 'statusCode', at, 100, 599);
 }
 
 function validateCredentials(credentials: unknown, v: Collector): void {
@@ -102,11 +144,20 @@ function validateCredentials(credentials: unknown, v: Collector): void {
     v.requiredString(auth, 'scheme', 'credentials.authorization', 100);
     v.requiredString(auth, 'parameter', 'credentials.authorization', 300);
   }
+  // Honoured by the service though no Swagger from 2024-05-01 on declares it (azure-rest-api-specs issue 32665).
+  const identity = credentials['managedIdentity'];
+  if (present(identity) && v.object(identity, 'credentials.managedIdentity')) {
+    v.requiredString(identity, 'resource', 'credentials.managedIdentity', 300);
+    v.optionalString(identity, 'clientId', 300, 'credentials.managedIdentity');
+  }
 }
 
 function validateProxy(proxy: unknown, v: Collector): void {
   if (!v.object(proxy, 'proxy')) return;
   v.requiredString(proxy, 'url', 'proxy', 2000);
+  if (typeof proxy['url'] === 'string' && proxy['url'] !== '' && !isHttpUrl(proxy['url'])) {
+    v.add('proxy.url', 'Value should represent absolute http URL');
+  }
   v.optionalString(proxy, 'username', undefined, 'proxy');
   v.optionalString(proxy, 'password', undefined, 'proxy');
 }
@@ -115,6 +166,11 @@ function validateTls(tls: unknown, v: Collector): void {
   if (!v.object(tls, 'tls')) return;
   for (const key of ['validateCertificateChain', 'validateCertificateName']) {
     if (present(tls[key]) && typeof tls[key] !== 'boolean') v.add(`tls.${key}`, `'tls.${key}' must be a boolean.`);
+  }
+  v.optionalStringArray(tls, 'serverCertificateThumbprints', 'tls', Number.MAX_SAFE_INTEGER);
+  const names = tls['serverX509Names'];
+  if (present(names) && (!Array.isArray(names) || names.some((n) => !isJsonObject(n)))) {
+    v.add('tls.serverX509Names', "'tls.serverX509Names' must be a list of objects.");
   }
 }
 
@@ -138,6 +194,7 @@ function validateCircuitBreaker(cb: unknown, v: Collector): void {
     if (present(rule['acceptRetryAfter']) && typeof rule['acceptRetryAfter'] !== 'boolean') {
       v.add(`${at}.acceptRetryAfter`, `'${at}.acceptRetryAfter' must be a boolean.`);
     }
+    if (present(rule['failureResponse'])) validateFailureResponse(rule['failureResponse'], `${at}.failureResponse`, v);
     const fc = rule['failureCondition'];
     if (present(fc)) validateFailureCondition(fc, `${at}.failureCondition`, v);
   });
@@ -230,6 +287,13 @@ class Collector {
     if (typeof value !== 'string') this.add(at, `'${at}' must be a string.`);
     else if (maxLength !== undefined && (value.length < 1 || value.length > maxLength)) {
       this.add(at, `'${at}' must be between 1 and ${maxLength} characters long.`);
+    }
+  }
+
+  optionalEnum(obj: Record<string, unknown>, key: string, parent: string, allowed: string[]): void {
+    const value = obj[key];
+    if (present(value) && !oneOf(value, allowed)) {
+      this.add(`${parent}.${key}`, `'${parent}.${key}' must be one of: ${allowed.join(', ')}.`);
     }
   }
 

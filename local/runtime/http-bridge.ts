@@ -1,33 +1,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
+import { readBody } from './body-reader';
 
-/** Reads a Node request into the `HttpRequest` the Functions host would pass (body limited to `maxBytes`). */
+/**
+ * Reads a Node request into the `HttpRequest` the Functions host would pass: the body as the raw bytes received
+ * (at most `maxBytes`, else {@link BodyTooLargeError}), so a signature is checked over exactly what was sent.
+ */
 export async function toHttpRequest(
   req: IncomingMessage,
   baseUrl: string,
   maxBytes: number,
   params: Record<string, string> = {},
 ): Promise<HttpRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    // Keep reading past the limit only to count; the handler answers 413 from content-length or the size.
-    if (size <= maxBytes + 1) chunks.push(buf);
-  }
+  const body = await readBody(req, maxBytes);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  const body = Buffer.concat(chunks).toString('utf8');
   const init: ConstructorParameters<typeof HttpRequest>[0] = {
     method: req.method ?? 'GET',
     url: new URL(req.url ?? '/', baseUrl).toString(),
     headers,
     params,
   };
-  if (body.length > 0) init.body = { string: body };
+  if (body.length > 0) init.body = { bytes: body };
   return new HttpRequest(init);
 }
 

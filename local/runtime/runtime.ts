@@ -20,6 +20,8 @@ import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';
 import { matchRoute } from './route-template';
+import { FUNCTIONS_KEY_HEADER, hasMasterKey, newMasterKey } from './admin-key';
+import { BodyTooLargeError, readBody } from './body-reader';
 import { toHttpRequest, writeHttpResponse, writeJson } from './http-bridge';
 
 /**
@@ -36,6 +38,8 @@ const SESSION_ACCEPT_WAIT_MS = 2000;
 const SESSION_STOP_WAIT_MS = 10_000;
 /** With a real Service Bus namespace, renew a held session's lock for up to this long (the SDK's default). */
 const SESSION_LOCK_RENEWAL_MS = 5 * 60_000;
+/** The longest the admin API waits for the function it runs before answering 202 (it then runs on). */
+const ADMIN_WAIT_MS = 5_000;
 /** Pause after an unexpected receiver failure (e.g. broker unavailable) before accepting again. */
 const SESSION_RETRY_DELAY_MS = 1000;
 
@@ -51,6 +55,8 @@ export interface RuntimeOptions {
   emulator?: Parameters<typeof startArmEmulator>[0];
   /** Print every result event published to the embedded broker (a `console` subscription of the topic). */
   printEvents?: boolean;
+  /** The admin API's master key; default a new random one (printed by `npm start`). */
+  masterKey?: string;
 }
 
 /** A running local runtime. */
@@ -62,6 +68,8 @@ export interface LocalRuntime {
   broker: AmqpBroker | undefined;
   azurite: Azurite | undefined;
   registrations: FunctionRegistration[];
+  /** The master key the admin API requires in `x-functions-key`. */
+  masterKey: string;
   /** Runs a non-HTTP function now, like the host's admin API. */
   runFunction(name: string, input?: string): Promise<void>;
   stop(): Promise<void>;
@@ -77,6 +85,7 @@ export interface LocalRuntime {
 export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime> {
   const settings: Record<string, string | undefined> = { ...process.env, ...options.settings };
   const log = options.log ?? ((line: string) => console.log(line));
+  const masterKey = options.masterKey ?? newMasterKey();
   const cleanups: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -282,9 +291,16 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       return Promise.resolve();
     });
 
-    // HTTP: /api/<route> and the admin API.
+    // HTTP: /api/<route> and the admin API. Admin invocations run in the background; stop() waits for them a while.
+    const background = new Set<Promise<void>>();
     const server: Server = createServer((req, res) => {
       handle(req, res).catch((error: unknown) => {
+        if (error instanceof BodyTooLargeError && !res.headersSent) {
+          // Stop reading: answer now and close the connection rather than drain what is left of the body.
+          res.setHeader('connection', 'close');
+          writeJson(res, 413, { error: { code: 'PayloadTooLarge', message: error.message } });
+          return;
+        }
         log(`[runtime] request failed: ${String(error)}`);
         if (!res.headersSent) writeJson(res, 500, { error: { code: 'InternalError', message: 'Internal error' } });
         else res.end();
@@ -294,12 +310,19 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const admin = /^\/admin\/functions\/([^/]+)$/.exec(path);
       if (admin && req.method === 'POST') {
-        const body = (await toHttpRequest(req, baseUrl, 1024 * 1024)).text();
+        // As the Functions host: the admin API needs the master key, whatever WEBHOOK_SECRETS or auth levels say.
+        if (!hasMasterKey(req, masterKey)) {
+          writeJson(res, 401, {
+            error: { code: 'Unauthorized', message: `Send the master key in ${FUNCTIONS_KEY_HEADER}.` },
+          });
+          return;
+        }
         let input = '';
         try {
-          const parsed = JSON.parse((await body) || '{}') as { input?: unknown };
+          const parsed = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8') || '{}') as { input?: unknown };
           input = typeof parsed.input === 'string' ? parsed.input : '';
-        } catch {
+        } catch (error) {
+          if (error instanceof BodyTooLargeError) throw error;
           /* the host ignores a malformed admin body too */
         }
         const name = decodeURIComponent(admin[1] ?? '');
@@ -307,7 +330,14 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
           writeJson(res, 404, { error: { code: 'NotFound', message: `No non-HTTP function named ${name}` } });
           return;
         }
-        await runFunction(name, input);
+        // Accepted (202) once the function finished, or after ADMIN_WAIT_MS while it goes on in the background: a
+        // queue function failing transiently retries ARM until its deadline, and the caller is not held for that (it
+        // was once answered after 178 s). Quick functions (a cleanup sweep) have finished when the answer comes.
+        const run = runFunction(name, input)
+          .catch((error: unknown) => log(`[${name}] admin invocation failed: ${String(error)}`))
+          .finally(() => background.delete(run));
+        background.add(run);
+        await settledWithin(run, ADMIN_WAIT_MS);
         res.writeHead(202).end();
         return;
       }
@@ -370,8 +400,20 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
         }),
     );
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    cleanups.push(() => settledWithin(Promise.all(background), SESSION_STOP_WAIT_MS));
 
-    return { url: baseUrl, settings, services, emulator, broker, azurite, registrations, runFunction, stop: stopAll };
+    return {
+      url: baseUrl,
+      settings,
+      services,
+      emulator,
+      broker,
+      azurite,
+      registrations,
+      masterKey,
+      runFunction,
+      stop: stopAll,
+    };
   } catch (error) {
     await stopAll();
     throw error;

@@ -14,13 +14,15 @@ export interface ArmClientLogger {
 }
 
 /**
- * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, and the
- * logger of the invocation making the call (instead of the client's own), so its retries show in that invocation's log.
+ * Per-call options: an abort signal, an absolute deadline (epoch ms) for the whole call, retries included, the
+ * logger of the invocation making the call (instead of the client's own), so its retries show in that invocation's log,
+ * and the api-version to send (default: the client's).
  */
 export interface CallOptions {
   signal?: AbortSignal;
   deadline?: number;
   logger?: ArmClientLogger;
+  apiVersion?: string;
 }
 
 /** Codes for failures that retrying later may cure. */

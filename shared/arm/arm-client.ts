@@ -392,14 +392,22 @@ class ArmClient implements ArmBackendClient {
 
   async getEntityTag(target: BackendTarget, options?: CallOptions): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target.subscriptionId);
-    const answer = await this.exchange(call, { method: 'HEAD', url: this.backendUrl(target), role: 'operation' });
+    const answer = await this.exchange(call, {
+      method: 'HEAD',
+      url: this.backendUrl(target, options?.apiVersion),
+      role: 'operation',
+    });
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, undefined) : call.armError(answer);
   }
 
   async get(target: BackendTarget, options?: CallOptions): Promise<ArmResult> {
     const call = this.startCall(options, target.subscriptionId);
-    const answer = await this.exchange(call, { method: 'GET', url: this.backendUrl(target), role: 'operation' });
+    const answer = await this.exchange(call, {
+      method: 'GET',
+      url: this.backendUrl(target, options?.apiVersion),
+      role: 'operation',
+    });
     if (answer.kind !== 'answer') return answer;
     return isSuccess(answer.status) ? call.ok(answer.status, answer.headers, answer.body) : call.armError(answer);
   }
@@ -408,7 +416,7 @@ class ArmClient implements ArmBackendClient {
     const call = this.startCall(options, scope.subscriptionId);
     const value: unknown[] = [];
     const seen = new Set<string>();
-    let url = `${this.endpoint}${backendCollectionPath(scope)}?${this.apiVersionQuery}`;
+    let url = `${this.endpoint}${backendCollectionPath(scope)}?${this.versionQuery(options?.apiVersion)}`;
     for (;;) {
       const answer = await this.exchange(call, { method: 'GET', url, role: 'operation' });
       if (answer.kind !== 'answer') return answer;
@@ -423,7 +431,7 @@ class ArmClient implements ArmBackendClient {
       for (const item of page.value as unknown[]) value.push(item);
       const next = page.nextLink;
       if (typeof next !== 'string' || next === '') return call.ok(answer.status, answer.headers, { value });
-      const nextUrl = this.nextPageUrl(next);
+      const nextUrl = this.nextPageUrl(next, options?.apiVersion);
       if (nextUrl === undefined || seen.has(nextUrl)) {
         return call.armError({
           ...answer,
@@ -441,7 +449,7 @@ class ArmClient implements ArmBackendClient {
     options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult> {
     const call = this.startCall(options, target.subscriptionId);
-    const url = this.backendUrl(target);
+    const url = this.backendUrl(target, options?.apiVersion);
     const json = JSON.stringify(body);
     if (options?.ifMatch !== undefined) return this.writeWithCallerETag(call, 'PUT', url, json, body, options.ifMatch);
     return this.writeWithFreshETag(call, 'PUT', url, json, body, options?.currentEtag);
@@ -453,7 +461,7 @@ class ArmClient implements ArmBackendClient {
     options?: CallOptions & { ifMatch?: string; currentEtag?: string | null },
   ): Promise<ArmResult> {
     const call = this.startCall(options, target.subscriptionId);
-    const url = this.backendUrl(target);
+    const url = this.backendUrl(target, options?.apiVersion);
     const json = JSON.stringify(body);
     if (options?.ifMatch !== undefined)
       return this.writeWithCallerETag(call, 'PATCH', url, json, body, options.ifMatch);
@@ -464,7 +472,7 @@ class ArmClient implements ArmBackendClient {
 
   async reconnect(target: BackendTarget, body?: unknown, options?: CallOptions): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target.subscriptionId);
-    const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.apiVersionQuery}`;
+    const url = `${this.endpoint}${backendPath(target)}/reconnect?${this.versionQuery(options?.apiVersion)}`;
     // A reconnect leaves nothing to observe, so nothing can tell whether a send that may have arrived did: it is
     // never sent twice (a second reconnect drops the gateway's connections to the backend again).
     const spec: RequestSpec = { method: 'POST', url, role: 'operation', atMostOnce: true };
@@ -476,7 +484,7 @@ class ArmClient implements ArmBackendClient {
 
   async delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target.subscriptionId);
-    const url = this.backendUrl(target);
+    const url = this.backendUrl(target, options?.apiVersion);
     const spec: RequestSpec = { method: 'DELETE', url, ifMatch: options?.ifMatch ?? '*', role: 'operation' };
     const verify: Verify<undefined> = async () => {
       const read = await this.exchange(call, { method: 'GET', url, role: 'read' });
@@ -891,15 +899,20 @@ class ArmClient implements ArmBackendClient {
     return new CallState(randomUUID(), subscriptionId, deadline, options?.signal, options?.logger ?? this.logger);
   }
 
-  private backendUrl(target: BackendTarget): string {
-    return `${this.endpoint}${backendPath(target)}?${this.apiVersionQuery}`;
+  private backendUrl(target: BackendTarget, apiVersion: string | undefined): string {
+    return `${this.endpoint}${backendPath(target)}?${this.versionQuery(apiVersion)}`;
+  }
+
+  /** The api-version query: the call's own version (a request may ask for one), else the client's. */
+  private versionQuery(apiVersion: string | undefined): string {
+    return apiVersion === undefined ? this.apiVersionQuery : `api-version=${encodeURIComponent(apiVersion)}`;
   }
 
   /**
    * The URL of the next list page, or undefined when ARM's nextLink points elsewhere: the bearer token must never
    * be sent to another host.
    */
-  private nextPageUrl(nextLink: string): string | undefined {
+  private nextPageUrl(nextLink: string, apiVersion: string | undefined): string | undefined {
     let url: URL;
     try {
       url = new URL(nextLink, this.endpoint);
@@ -907,7 +920,7 @@ class ArmClient implements ArmBackendClient {
       return undefined;
     }
     if (url.origin !== this.endpointOrigin) return undefined;
-    if (!url.searchParams.has('api-version')) url.searchParams.set('api-version', this.apiVersion);
+    if (!url.searchParams.has('api-version')) url.searchParams.set('api-version', apiVersion ?? this.apiVersion);
     return url.toString();
   }
 }

@@ -36,10 +36,10 @@ export const REMAINING_DELETES_HEADER = 'x-ms-ratelimit-remaining-subscription-d
 /** How long to pause after a 429 that gave no Retry-After: ARM answers in whole seconds, so one second. */
 const DEFAULT_PAUSE_MS = 1_000;
 /** A rate sample needs this many answered writes (floored `remaining` makes short windows noisy)… */
-const SAMPLE_TAKES = 20;
+const SAMPLE_TAKES = 5;
 /** …and at least this long, or is taken anyway after the longer span (slow traffic). */
 const MIN_SAMPLE_MS = 250;
-const MAX_SAMPLE_MS = 2_000;
+const MAX_SAMPLE_MS = 1_000;
 /** Weight of a new rate sample against the current estimate. */
 const SAMPLE_WEIGHT = 0.3;
 /**
@@ -47,6 +47,13 @@ const SAMPLE_WEIGHT = 0.3;
  * the extra tokens and releases them); pacing a little fast earns a 429 and a whole-second pause.
  */
 const LEARNED_RATE_MARGIN = 0.95;
+/** Factor a rate is cut by when the shared bucket shows no refill left for this process, or on a 429. */
+const CONTENDED_BACKOFF = 0.5;
+/** Factor a rate is cut by on a new throttling episode: a 429 is the strongest sign of a shared bucket. */
+const THROTTLED_BACKOFF = 0.5;
+/** Factor a backed-off rate grows by with each answer that shows the bucket at least half full (unused refill). */
+const PLENTY_GROWTH = 1.05;
+
 /** Weight of a new answer's latency in the moving average. */
 const LATENCY_WEIGHT = 0.2;
 /** Bounds on a learned rate, tokens per second: a wild sample must not stall writers or unleash a burst. */
@@ -180,9 +187,7 @@ class SubscriptionBudget {
     const now = this.clock.now();
     if (this.queue.length === 0 && now >= this.pausedUntil) {
       this.refill(now);
-      if (this.tokens === undefined || this.tokens >= 1 - EPSILON) {
-        return Promise.resolve({ kind: 'granted', permit: this.grant() });
-      }
+      if (this.mayGo()) return Promise.resolve({ kind: 'granted', permit: this.grant() });
     }
     // Refuse at once only when ARM itself said so: its Retry-After pause alone passes the deadline. A wait that is
     // merely predicted from pacing is not refused early: under a storm of 429s the prediction is pessimistic, and a
@@ -191,6 +196,19 @@ class SubscriptionBudget {
       return Promise.resolve({ kind: 'deadline', retryAfterMs: this.estimateWait(now, this.queue.length) });
     }
     return this.enqueue(now, signal, deadline);
+  }
+
+  /** Whether a write may go now: while nothing is known (optimistic) or a token is left. */
+  private mayGo(): boolean {
+    return this.tokens === undefined || this.tokens >= 1 - EPSILON;
+  }
+
+  /**
+   * The share of ARM's reported `remaining` this process may count on: its learned share of the refill. Alone, the
+   * whole bucket; with other instances spending the same bucket, about its part of it.
+   */
+  private share(): number {
+    return Math.min(1, this.rate / this.defaultRate);
   }
 
   noteRemaining(remaining: number): void {
@@ -250,6 +268,7 @@ class SubscriptionBudget {
   private grant(): WritePermit {
     if (this.tokens !== undefined) this.tokens -= 1;
     this.inFlight += 1;
+
     const sentAt = this.clock.now();
     let settled = false;
     return {
@@ -269,7 +288,7 @@ class SubscriptionBudget {
       return;
     }
     this.refill(now);
-    while (this.queue.length > 0 && (this.tokens === undefined || this.tokens >= 1 - EPSILON)) {
+    while (this.queue.length > 0 && this.mayGo()) {
       this.queue.shift()?.finish({ kind: 'granted', permit: this.grant() });
     }
     if (this.queue.length === 0 || this.tokens === undefined) {
@@ -344,6 +363,9 @@ class SubscriptionBudget {
     this.refill(now);
     const { throttled } = observation;
     if (throttled) {
+      // A new throttling episode for a write we let out: we overrate our share of the bucket (other instances
+      // spend it too). Halve the pace once per episode, not once per 429 of the same burst.
+      if (sentAt !== undefined && now >= this.pausedUntil) this.backOff();
       const pause = observation.retryAfterMs ?? DEFAULT_PAUSE_MS;
       this.pausedUntil = Math.max(this.pausedUntil, now + pause);
     }
@@ -359,11 +381,17 @@ class SubscriptionBudget {
     if (remaining !== undefined) {
       this.capacity = Math.max(this.capacity, took ? remaining + 1 : remaining);
       this.learnRate(now, remaining);
+      // A backed-off rate with the bucket at least half full: the refill goes unused (the other instances slowed down
+      // too, or left). Grow back; a full bucket teaches nothing else (no rate sample while it may have filled).
+      if (took && this.capacityKnown && remaining >= this.capacity / 2 && this.rate < this.defaultRate) {
+        this.rate = Math.min(this.defaultRate, this.rate * PLENTY_GROWTH);
+        this.pace = this.rate * LEARNED_RATE_MARGIN;
+      }
       // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
       // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
       // after refill worth the span: writes are as far from ARM's bucket as the answered one was.
       const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * this.pace;
-      this.tokens = Math.min(remaining + credit - this.inFlight, this.bound());
+      this.tokens = Math.min(remaining * this.share() + credit - this.inFlight, this.bound());
       this.at = now;
     } else if (took) {
       // An answer without the header: this ARM does not report the budget, so only 429s can teach us anything.
@@ -395,9 +423,22 @@ class SubscriptionBudget {
     if (!((anchor.takes >= SAMPLE_TAKES && span >= MIN_SAMPLE_MS) || span >= MAX_SAMPLE_MS)) return;
     const sample = (remaining - anchor.remaining + anchor.takes) / span;
     this.anchor = { at: now, remaining, takes: 0 };
-    if (!(sample > 0)) return;
-    const next = this.rateLearned ? this.rate + SAMPLE_WEIGHT * (sample - this.rate) : sample;
+    // No refill left for us (other processes spend the shared bucket at least as fast as it refills): halve our
+    // share rather than ignore the reading, or every process keeps pacing at the whole refill rate.
+    const next =
+      sample > 0
+        ? this.rateLearned
+          ? this.rate + SAMPLE_WEIGHT * (sample - this.rate)
+          : sample
+        : Math.max(MIN_RATE_PER_SECOND / 1000, this.rate * CONTENDED_BACKOFF);
     this.rate = Math.min(MAX_RATE_PER_SECOND / 1000, Math.max(MIN_RATE_PER_SECOND / 1000, next));
+    this.rateLearned = true;
+    this.pace = this.rate * LEARNED_RATE_MARGIN;
+  }
+
+  /** Multiplicative decrease of the rate (the shared bucket has less refill for us than we thought). */
+  private backOff(): void {
+    this.rate = Math.max(MIN_RATE_PER_SECOND / 1000, this.rate * THROTTLED_BACKOFF);
     this.rateLearned = true;
     this.pace = this.rate * LEARNED_RATE_MARGIN;
   }

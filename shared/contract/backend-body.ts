@@ -1,70 +1,47 @@
 /**
- * Request bodies of the API Management backend operations (api-version 2024-05-01): PUT (createOrUpdate), PATCH
- * (update) and POST …/reconnect. The shapes follow the Swagger definitions (`BackendContractProperties`,
- * `BackendUpdateParameterProperties`, `BackendReconnectContract`) plus the service's documented behaviour.
+ * Request bodies of the API Management backend operations: PUT (createOrUpdate), PATCH (update) and POST
+ * …/reconnect. The shapes follow the Swagger definitions (`BackendContractProperties`,
+ * `BackendUpdateParameterProperties`, `BackendReconnectContract`) of every supported api-version plus the service's
+ * documented behaviour. One schema holds the fields of every version; which version has which field is checked
+ * against the request's `apiVersion` (see api-versions.ts).
  *
  * Choices made here:
  * - Every object is strict: ARM silently ignores unknown (mistyped) properties; we refuse them, with their path.
- *   Response-only fields (`id`, `name`, `type` at the top level) are not accepted in requests.
- * - `null` is refused everywhere. Responses carry `title/url/protocol: null` for pools, but a request that means
- *   "no url" leaves the key out, and PATCH merge semantics for null are not something ARM documents for backends.
+ * - A GET answer can be sent back: top-level `id`, `name` and `type` are accepted (the request checks that they agree
+ *   with the target) and are not sent. `null` is handled by the request (absent in a createOrUpdate, refused in an
+ *   update) before these schemas see the body.
  * - Integer fields accept JSON numbers and strings of digits (ARM templates write `"priority": "1"`, which ARM
  *   accepts); strings are normalised to numbers in the parsed output.
- * - Cross-field rules (single vs pool, duplicate pool members) run even when other fields fail, so one answer
- *   lists every problem. Such refinements see partially parsed values and therefore read them defensively.
+ * - `modelAsString` enums accept any case and are sent in their canonical spelling.
+ * - Cross-field rules (single vs pool) run even when other fields fail, so one answer lists every problem. Such
+ *   refinements see partially parsed values and therefore read them defensively. Pool member rules need the target
+ *   (relative ids resolve against it) and live in the request.
  */
 import { z } from 'zod';
-import { parseBackendArmId, BackendArmIdSchema } from './safe-segment';
-import { backendResourceId } from '../arm/resource-id';
+import { PoolMemberIdSchema } from './pool-member';
+import { backendUrl, caseInsensitiveEnum, integer, isoDuration, proxyUrl, resourceUrl, text } from './field-types';
 import { isRecord } from '../is-record';
+
+export { isoDuration } from './field-types';
 
 /** Refinement option: run even when sibling fields already failed (zod skips refinements on failed values otherwise). */
 const ALWAYS = { when: () => true };
 
-const ISO_DURATION = /^P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/;
-
-/**
- * An ISO 8601 duration, `P[n]Y[n]M[n]W[n]DT[n]H[n]M[n]S`: at least one component, `T` only when a time component
- * follows, a fraction only on seconds (e.g. `PT30S`, `PT1.5S`, `P1DT2H`).
- */
-export const isoDuration = z.string().superRefine((value, ctx) => {
-  if (value.length > 64 || !ISO_DURATION.test(value)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'Must be an ISO 8601 duration such as PT30S or PT2M (P[n]Y[n]M[n]W[n]DT[n]H[n]M[n]S).',
-      params: { code: 'InvalidFormat' },
-    });
-  }
+const X509NameSchema = z.strictObject({
+  name: z.string().optional(),
+  issuerCertificateThumbprint: z.string().optional(),
 });
-
-const DIGITS = /^\d+$/;
-const INTEGER_MESSAGE = 'Must be an integer (a number, or a string of digits).';
-
-/**
- * An integer in [min, max]: a JSON number, or a string of digits (normalised to a number). The input's type is
- * dispatched by hand rather than by a zod union, so a bad value gets this message instead of "invalid union".
- */
-function integer(min: number, max: number = Number.MAX_SAFE_INTEGER) {
-  return z
-    .custom<number | string>()
-    .transform((value, ctx): number => {
-      if (typeof value === 'number') return value;
-      if (typeof value === 'string' && DIGITS.test(value)) return Number(value);
-      ctx.addIssue({ code: 'custom', message: INTEGER_MESSAGE, params: { code: 'InvalidType' } });
-      return z.NEVER;
-    })
-    .pipe(z.number().int().min(min).max(max));
-}
-
-const text = (max: number) => z.string().min(1).max(max);
 
 const TlsSchema = z.strictObject({
   validateCertificateChain: z.boolean().optional(),
   validateCertificateName: z.boolean().optional(),
+  // From 2025-03-01-preview.
+  serverCertificateThumbprints: z.array(z.string()).optional(),
+  serverX509Names: z.array(X509NameSchema).optional(),
 });
 
 const ProxySchema = z.strictObject({
-  url: text(2000),
+  url: proxyUrl,
   username: z.string().optional(),
   password: z.string().optional(),
 });
@@ -92,6 +69,16 @@ function parameterName(kind: 'header' | 'query') {
   });
 }
 
+/**
+ * `credentials.managedIdentity`: in no Swagger from 2024-05-01 on, but honoured by the service at every version
+ * (azure-rest-api-specs issue 32665; PR 29512 added it to 2023-09-01-preview with these limits). Not secret: an
+ * application id and a client id.
+ */
+const ManagedIdentitySchema = z.strictObject({
+  resource: text(300),
+  clientId: text(300).optional(),
+});
+
 const CredentialsSchema = z.strictObject({
   certificateIds: z.array(z.string()).max(32).optional(),
   certificate: z.array(z.string()).max(32).optional(),
@@ -99,6 +86,12 @@ const CredentialsSchema = z.strictObject({
   query: z.record(parameterName('query'), z.array(z.string())).optional(),
   header: z.record(parameterName('header'), z.array(z.string())).optional(),
   authorization: AuthorizationSchema.optional(),
+  managedIdentity: ManagedIdentitySchema.optional(),
+});
+
+/** `BackendFailureResponse` (from 2024-10-01-preview): the status returned instead of calling the backend. */
+const FailureResponseSchema = z.strictObject({
+  statusCode: integer(100, 599).optional(),
 });
 
 const StatusCodeRangeSchema = z
@@ -116,6 +109,8 @@ const StatusCodeRangeSchema = z
     }
   });
 
+// errorReasons items: ≤ 200 characters up to 2024-10-01-preview; the generated 2025+ files dropped the limit and
+// we keep it: the drop came with the TypeSpec conversion, not with a documented change of the service.
 const FailureConditionSchema = z.strictObject({
   count: integer(0).optional(),
   percentage: integer(0, 100).optional(),
@@ -129,10 +124,11 @@ const CircuitBreakerRuleSchema = z.strictObject({
   failureCondition: FailureConditionSchema.optional(),
   tripDuration: isoDuration.optional(),
   acceptRetryAfter: z.boolean().optional(),
+  failureResponse: FailureResponseSchema.optional(),
 });
 
 const CircuitBreakerSchema = z.strictObject({
-  // The Swagger allows 15 rules; the service accepts one. Refuse more here rather than let ARM refuse later.
+  // The Swagger allows 15 rules (no limit from 2025-03-01-preview); the service accepts one. Refuse more here.
   rules: z
     .array(CircuitBreakerRuleSchema)
     .optional()
@@ -140,7 +136,8 @@ const CircuitBreakerSchema = z.strictObject({
       if (Array.isArray(rules) && rules.length > 1) {
         ctx.addIssue({
           code: 'custom',
-          message: 'The service accepts only one circuit-breaker rule (the schema allows 15).',
+          message:
+            'The service accepts only one circuit-breaker rule (the 2024 schemas allow 15, later ones set no limit).',
           params: { code: 'TooManyItems' },
         });
       }
@@ -148,42 +145,29 @@ const CircuitBreakerSchema = z.strictObject({
 });
 
 const PoolItemSchema = z.strictObject({
-  id: BackendArmIdSchema,
+  // Full ARM id or `/backends/{id}`; scope, self-reference and repeats are checked by the request (needs the target).
+  id: PoolMemberIdSchema,
   weight: integer(0, 100).optional(),
   priority: integer(0, 100).optional(),
+  // From 2025-03-01-preview.
+  preferredCarbonEmission: caseInsensitiveEnum(['VeryLow', 'Low', 'Medium', 'High', 'VeryHigh']).optional(),
 });
 
-/** Refuses a backend listed twice in a pool (ARM ids compare case-insensitively). */
-function refuseDuplicateMembers(services: unknown, ctx: z.core.$RefinementCtx): void {
-  if (!Array.isArray(services)) return;
-  const seen = new Map<string, number>();
-  services.forEach((item: unknown, index) => {
-    if (!isRecord(item) || typeof item.id !== 'string') return;
-    const parsed = parseBackendArmId(item.id);
-    if (!parsed.ok) return;
-    const key = backendResourceId(parsed.target).toLowerCase();
-    const first = seen.get(key);
-    if (first === undefined) {
-      seen.set(key, index);
-      return;
-    }
-    ctx.addIssue({
-      code: 'custom',
-      path: [index, 'id'],
-      message: `This backend is already a member of the pool (services[${first}]).`,
-      params: { code: 'Duplicate' },
-    });
-  });
-}
+const SessionAffinitySchema = z.strictObject({
+  sessionId: z
+    .strictObject({
+      source: caseInsensitiveEnum(['cookie']).optional(),
+      name: z.string().optional(),
+    })
+    .optional(),
+});
 
 const PoolSchema = z.strictObject({
   // 1 is the Swagger's minimum; 30 is the documented service limit.
-  services: z.array(PoolItemSchema).min(1).max(30).superRefine(refuseDuplicateMembers, ALWAYS),
-});
-
-const X509NameSchema = z.strictObject({
-  name: z.string().optional(),
-  issuerCertificateThumbprint: z.string().optional(),
+  services: z.array(PoolItemSchema).min(1).max(30),
+  // From 2024-10-01-preview.
+  failureResponse: FailureResponseSchema.optional(),
+  sessionAffinity: SessionAffinitySchema.optional(),
 });
 
 const ServiceFabricClusterSchema = z.strictObject({
@@ -204,10 +188,12 @@ export const BackendPropertiesSchema = z.strictObject({
 const BackendContractPropertiesShape = z.strictObject({
   title: text(300).optional(),
   description: text(2000).optional(),
-  resourceId: text(2000).optional(),
-  url: text(2000).optional(),
-  protocol: z.enum(['http', 'soap']).optional(),
-  type: z.enum(['Single', 'Pool']).optional(),
+  resourceId: resourceUrl.optional(),
+  url: backendUrl.optional(),
+  protocol: caseInsensitiveEnum(['http', 'soap']).optional(),
+  type: caseInsensitiveEnum(['Single', 'Pool']).optional(),
+  // From 2025-03-01-preview.
+  azureRegion: z.string().optional(),
   properties: BackendPropertiesSchema.optional(),
   credentials: CredentialsSchema.optional(),
   proxy: ProxySchema.optional(),
@@ -230,9 +216,10 @@ function issue(ctx: z.core.$RefinementCtx, path: string, code: string, message: 
 function typeRules(mode: Mode) {
   return (props: unknown, ctx: z.core.$RefinementCtx): void => {
     if (!isRecord(props)) return;
-    const type = props.type;
-    const has = (key: string): boolean => props[key] !== undefined;
-    if (type === 'Pool') {
+    // Read before or after the enum's normalisation (the refinement also runs when some field failed).
+    const type = typeof props.type === 'string' ? props.type.toLowerCase() : props.type;
+    const has = (key: string): boolean => props[key] !== undefined && props[key] !== null;
+    if (type === 'pool') {
       if (has('url')) issue(ctx, 'url', 'NotSupportedForPool', 'Url is not supported for backend pool.');
       if (has('protocol')) issue(ctx, 'protocol', 'NotSupportedForPool', 'Protocol is not supported for backend pool.');
       if (mode === 'createOrUpdate' && !has('pool')) {
@@ -240,7 +227,7 @@ function typeRules(mode: Mode) {
       }
       return;
     }
-    const single = type === 'Single' || (type === undefined && mode === 'createOrUpdate');
+    const single = type === 'single' || (type === undefined && mode === 'createOrUpdate');
     if (!single) return;
     if (has('pool')) issue(ctx, 'pool', 'NotAllowed', "'pool' is only allowed when 'type' is 'Pool'.");
     if (mode === 'createOrUpdate') {
@@ -250,15 +237,34 @@ function typeRules(mode: Mode) {
   };
 }
 
+/**
+ * Top-level fields of a GET answer: accepted so a GET → edit → PUT works, checked against the target by the request,
+ * and never sent.
+ */
+const responseFields = {
+  id: z.string().optional().describe("The backend's ARM id, as a GET answers it; must name the target; not sent"),
+  name: z.string().optional().describe("The backend's id, as a GET answers it; must name the target; not sent"),
+  type: z
+    .string()
+    .optional()
+    .describe('Microsoft.ApiManagement/service[/workspaces]/backends, as a GET answers it; must match; not sent'),
+};
+
 /** The PUT (createOrUpdate) body: `{ properties: BackendContractProperties }`. */
-export const BackendBodySchema = z.strictObject({
-  properties: BackendContractPropertiesShape.superRefine(typeRules('createOrUpdate'), ALWAYS),
-});
+export const BackendBodySchema = z
+  .strictObject({
+    ...responseFields,
+    properties: BackendContractPropertiesShape.superRefine(typeRules('createOrUpdate'), ALWAYS),
+  })
+  .transform(({ properties }) => ({ properties }));
 
 /** The PATCH (update) body: `{ properties: BackendUpdateParameterProperties }`, every property optional. */
-export const BackendPatchBodySchema = z.strictObject({
-  properties: BackendContractPropertiesShape.superRefine(typeRules('update'), ALWAYS),
-});
+export const BackendPatchBodySchema = z
+  .strictObject({
+    ...responseFields,
+    properties: BackendContractPropertiesShape.superRefine(typeRules('update'), ALWAYS),
+  })
+  .transform(({ properties }) => ({ properties }));
 
 /**
  * The optional POST …/reconnect body, `{ properties?: { after?: duration } }`.

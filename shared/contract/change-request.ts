@@ -6,15 +6,18 @@
  * { "requestId": "deploy-4711-orders", "operation": "createOrUpdate",
  *   "target": { "subscriptionId": "…", "resourceGroupName": "rg1", "serviceName": "apimService1",
  *               "workspaceId": "wks1", "backendId": "proxybackend" },
- *   "ifMatch": "*", "body": { "properties": { … } }, "dryRun": false }
+ *   "ifMatch": "*", "apiVersion": "2024-10-01-preview", "body": { "properties": { … } }, "dryRun": false }
  * ```
  *
  * `target` may also be the backend's ARM id as one string. `body` is the ARM request body exactly as the reference
  * documents it: required for createOrUpdate (PUT) and update (PATCH), optional for reconnect, absent for delete.
- * Whether delete is allowed at all is the engine's decision, not the contract's.
+ * `apiVersion` (default: the `ARM_API_VERSION` setting) picks which backend fields are known; the change is sent
+ * with it. Whether delete is allowed at all is the engine's decision, not the contract's.
  */
 import { z } from 'zod';
-import { sameScope, type BackendTarget } from '../arm/resource-id';
+import type { BackendTarget } from '../arm/resource-id';
+import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, supportedApiVersion, type ApiVersion } from './api-versions';
+import { checkPoolMembers, checkResponseFields, checkVersionGates, refuseNulls, withoutNulls } from './body-rules';
 import type { ErrorBody } from './error-response';
 import { OperationSchema, type Operation } from './outcome';
 import {
@@ -28,7 +31,7 @@ import {
   type ReconnectBody,
   type ReconnectBodyInput,
 } from './backend-body';
-import { BackendTargetSchema, parseBackendArmId } from './safe-segment';
+import { BackendTargetSchema } from './safe-segment';
 import { toValidationError } from './validation-error';
 import { isRecord } from '../is-record';
 
@@ -81,54 +84,68 @@ function checkBody(schema: z.ZodType, body: unknown, ctx: z.core.$RefinementCtx)
   }
 }
 
-/**
- * Pool members must be backends of the target's own service and workspace, and not the target itself.
- * Reads the raw body defensively: it runs even when other parts of the body failed.
- */
-function checkPoolMembers(target: BackendTarget, body: unknown, ctx: z.core.$RefinementCtx): void {
-  const properties = isRecord(body) ? body.properties : undefined;
-  const pool = isRecord(properties) ? properties.pool : undefined;
-  const services = isRecord(pool) ? pool.services : undefined;
-  if (!Array.isArray(services)) return;
-  services.forEach((item: unknown, index) => {
-    if (!isRecord(item) || typeof item.id !== 'string') return;
-    const member = parseBackendArmId(item.id);
-    if (!member.ok) return;
-    const path = ['body', 'properties', 'pool', 'services', index, 'id'];
-    if (!sameScope(member.target, target)) {
-      const scope = target.workspaceId === undefined ? 'service (not a workspace)' : 'service and workspace';
-      addIssue(ctx, path, 'OutOfScope', `A pool member must be a backend in the same ${scope} as the pool.`);
-    } else if (member.target.backendId.toLowerCase() === target.backendId.toLowerCase()) {
-      addIssue(ctx, path, 'SelfReference', 'A pool cannot contain itself.');
-    }
-  });
+const SUPPORTED_LIST = SUPPORTED_API_VERSIONS.join(', ');
+
+/** The api-version the request asks for (case-insensitive, as ARM reads it): one of the supported ones. */
+const ApiVersionSchema = z.string().superRefine((value, ctx) => {
+  if (supportedApiVersion(value) === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `Must be a supported api-version: ${SUPPORTED_LIST}.`,
+      params: { code: 'UnsupportedApiVersion' },
+    });
+  }
+});
+
+/** The api-version a request is validated against and sent with; undefined when the one it names is unsupported. */
+function requestApiVersion(request: Record<string, unknown>, fallback: ApiVersion): ApiVersion | undefined {
+  const asked = request.apiVersion;
+  if (asked === undefined) return fallback;
+  return typeof asked === 'string' ? supportedApiVersion(asked) : undefined;
 }
 
-/** Rules that relate fields to each other: the body each operation takes, pool scope, reconnect scope. */
-function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx): void {
+/**
+ * The body as it is validated and sent: in a createOrUpdate `null` means absent (ARM templates write it so, and a
+ * GET answer carries a pool's `title`/`url`/`protocol` as null); an update keeps its nulls, which are refused.
+ */
+function effectiveBody(operation: Operation, body: unknown): unknown {
+  return operation === 'createOrUpdate' ? withoutNulls(body) : body;
+}
+
+/** Rules that relate fields to each other: the body each operation takes, pool members, versions, reconnect scope. */
+function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallback: ApiVersion): void {
   if (!isRecord(request)) return;
   const operation = OperationSchema.safeParse(request.operation);
   if (!operation.success) return; // reported at `operation`; without it the body cannot be judged
-  const body = request.body;
   const target = BackendTargetSchema.safeParse(request.target);
+  const version = requestApiVersion(request, fallback);
   switch (operation.data) {
     case 'createOrUpdate':
-    case 'update':
-      if (body === undefined) {
+    case 'update': {
+      if (request.body === undefined || request.body === null) {
         addIssue(ctx, ['body'], 'Required', `'body' is required for ${operation.data}.`);
         return;
       }
+      let body = effectiveBody(operation.data, request.body);
+      if (operation.data === 'update') {
+        // Each null is one problem, reported here; the schema then judges the rest without them.
+        refuseNulls(body, ['body'], ctx);
+        body = withoutNulls(body);
+      }
       checkBody(operation.data === 'createOrUpdate' ? BackendBodySchema : BackendPatchBodySchema, body, ctx);
-      if (target.success) checkPoolMembers(target.data, body, ctx);
+      if (target.success) checkResponseFields(target.data, body, ctx);
+      checkPoolMembers(target.success ? target.data : undefined, body, ctx);
+      if (version !== undefined) checkVersionGates(version, body, ctx);
       return;
+    }
     case 'reconnect':
       if (target.success && target.data.workspaceId !== undefined) {
         addIssue(ctx, ['operation'], 'NotSupported', 'Reconnect is not available for workspace backends.');
       }
-      if (body !== undefined) checkBody(ReconnectBodySchema, body, ctx);
+      if (request.body !== undefined) checkBody(ReconnectBodySchema, request.body, ctx);
       return;
     case 'delete':
-      if (body !== undefined) addIssue(ctx, ['body'], 'NotAllowed', 'A delete request must not carry a body.');
+      if (request.body !== undefined) addIssue(ctx, ['body'], 'NotAllowed', 'A delete request must not carry a body.');
       return;
   }
 }
@@ -143,63 +160,116 @@ export interface ChangeRequest {
   operation: Operation;
   target: BackendTarget;
   ifMatch?: string;
+  /** The api-version the request was validated against and is sent with (always set by `parseChangeRequest`). */
+  apiVersion?: ApiVersion;
   body?: BackendBody | BackendPatchBody | ReconnectBody;
   dryRun: boolean;
 }
 
 /**
- * The change request schema. Input: the JSON as sent (target as object or ARM id string). Output: `ChangeRequest`.
- * Every problem is reported, with its path, in one pass; unknown properties are refused everywhere.
+ * The change request schema, for requests without `apiVersion` taking `defaultApiVersion`. Input: the JSON as sent
+ * (target as object or ARM id string). Output: `ChangeRequest`. Every problem is reported, with its path, in one
+ * pass; unknown properties are refused everywhere.
  */
-export const ChangeRequestSchema = z
-  .strictObject({
-    requestId: RequestIdSchema.optional(),
-    operation: OperationSchema,
-    target: BackendTargetSchema,
-    ifMatch: IfMatchSchema.optional(),
-    body: z.custom<BodyInput>().optional(),
-    dryRun: z.boolean().optional(),
-  })
-  .superRefine(checkOperationRules, ALWAYS)
-  .transform((request, ctx): ChangeRequest => {
-    // zod still runs a transform after issues that only name unknown keys; those requests are refused already.
-    if (ctx.issues.length > 0) return z.NEVER;
-    // Built by assignment: a spread followed by added properties (`{ ...common, operation, body }`) takes V8's slow
-    // path, microseconds per request.
-    const out = { target: request.target, dryRun: request.dryRun ?? false } as ChangeRequest;
-    if (request.requestId !== undefined) out.requestId = request.requestId;
-    if (request.ifMatch !== undefined) out.ifMatch = request.ifMatch;
-    const withBody = (operation: ChangeRequest['operation'], body?: unknown): ChangeRequest => {
-      (out as { operation: string }).operation = operation;
-      if (body !== undefined) (out as { body?: unknown }).body = body;
-      return out;
-    };
-    // The bodies were validated by checkOperationRules; parse again here for the normalised output.
-    switch (request.operation) {
-      case 'createOrUpdate': {
-        const body = BackendBodySchema.safeParse(request.body);
-        if (body.success) return withBody('createOrUpdate', body.data);
-        break;
-      }
-      case 'update': {
-        const body = BackendPatchBodySchema.safeParse(request.body);
-        if (body.success) return withBody('update', body.data);
-        break;
-      }
-      case 'reconnect': {
-        if (request.body === undefined) return withBody('reconnect');
-        const body = ReconnectBodySchema.safeParse(request.body);
-        if (body.success) return withBody('reconnect', body.data);
-        break;
-      }
-      case 'delete':
-        return withBody('delete');
+export function changeRequestSchema(defaultApiVersion: ApiVersion = DEFAULT_API_VERSION) {
+  return z
+    .strictObject({
+      requestId: RequestIdSchema.optional(),
+      operation: OperationSchema,
+      target: BackendTargetSchema,
+      ifMatch: IfMatchSchema.optional(),
+      apiVersion: ApiVersionSchema.optional().describe(
+        `The backend api-version to validate against and send with: ${SUPPORTED_LIST}. Default: ARM_API_VERSION.`,
+      ),
+      body: z.custom<BodyInput>().optional(),
+      dryRun: z.boolean().optional(),
+    })
+    .superRefine((request, ctx) => checkOperationRules(request, ctx, defaultApiVersion), ALWAYS)
+    .transform((request, ctx): ChangeRequest => {
+      // zod still runs a transform after issues that only name unknown keys; those requests are refused already.
+      if (ctx.issues.length > 0) return z.NEVER;
+      return normalised(request, defaultApiVersion) ?? invalidBody(ctx);
+    });
+}
+
+function invalidBody(ctx: z.core.$RefinementCtx): never {
+  ctx.addIssue({ code: 'custom', path: ['body'], message: 'Invalid body.', params: { code: 'InvalidValue' } });
+  return z.NEVER;
+}
+
+interface ValidRequest {
+  requestId?: string | undefined;
+  operation: Operation;
+  target: BackendTarget;
+  ifMatch?: string | undefined;
+  apiVersion?: string | undefined;
+  body?: unknown;
+  dryRun?: boolean | undefined;
+}
+
+/** The normalised output of a request that passed every rule. */
+function normalised(request: ValidRequest, defaultApiVersion: ApiVersion): ChangeRequest | undefined {
+  // Built by assignment: a spread followed by added properties (`{ ...common, operation, body }`) takes V8's slow
+  // path, microseconds per request.
+  const out = { target: request.target, dryRun: request.dryRun ?? false } as ChangeRequest;
+  if (request.requestId !== undefined) out.requestId = request.requestId;
+  if (request.ifMatch !== undefined) out.ifMatch = request.ifMatch;
+  out.apiVersion =
+    (request.apiVersion === undefined ? undefined : supportedApiVersion(request.apiVersion)) ?? defaultApiVersion;
+  const withBody = (operation: ChangeRequest['operation'], body?: unknown): ChangeRequest => {
+    (out as { operation: string }).operation = operation;
+    if (body !== undefined) (out as { body?: unknown }).body = body;
+    return out;
+  };
+  // The bodies were validated by checkOperationRules; parse again here for the normalised output.
+  switch (request.operation) {
+    case 'createOrUpdate': {
+      const body = BackendBodySchema.safeParse(effectiveBody('createOrUpdate', request.body));
+      if (body.success) return withBody('createOrUpdate', body.data);
+      break;
     }
-    ctx.addIssue({ code: 'custom', path: ['body'], message: 'Invalid body.', params: { code: 'InvalidValue' } });
-    return z.NEVER;
-  });
+    case 'update': {
+      const body = BackendPatchBodySchema.safeParse(request.body);
+      if (body.success) return withBody('update', body.data);
+      break;
+    }
+    case 'reconnect': {
+      if (request.body === undefined) return withBody('reconnect');
+      const body = ReconnectBodySchema.safeParse(request.body);
+      if (body.success) return withBody('reconnect', body.data);
+      break;
+    }
+    case 'delete':
+      return withBody('delete');
+  }
+  return undefined;
+}
+
+/** The change request schema with the default api-version (2024-05-01); the JSON Schema is exported from it. */
+export const ChangeRequestSchema = changeRequestSchema();
 
 export type ChangeRequestInput = z.input<typeof ChangeRequestSchema>;
+
+/** Options of {@link parseChangeRequest}. */
+export interface ParseOptions {
+  /** The api-version of a request that names none: the `ARM_API_VERSION` setting. Default 2024-05-01. */
+  defaultApiVersion?: string | undefined;
+}
+
+const schemas = new Map<ApiVersion, ReturnType<typeof changeRequestSchema>>([
+  [DEFAULT_API_VERSION, ChangeRequestSchema],
+]);
+
+function schemaFor(defaultApiVersion: string | undefined) {
+  const version =
+    (defaultApiVersion === undefined ? undefined : supportedApiVersion(defaultApiVersion)) ?? DEFAULT_API_VERSION;
+  let schema = schemas.get(version);
+  if (schema === undefined) {
+    schema = changeRequestSchema(version);
+    schemas.set(version, schema);
+  }
+  return schema;
+}
 
 /**
  * Validates a change request (parsed JSON). Never throws for bad input: a refusal is a `ValidationError` body whose
@@ -207,8 +277,9 @@ export type ChangeRequestInput = z.input<typeof ChangeRequestSchema>;
  */
 export function parseChangeRequest(
   input: unknown,
+  options: ParseOptions = {},
 ): { ok: true; request: ChangeRequest } | { ok: false; error: ErrorBody } {
-  const result = ChangeRequestSchema.safeParse(input);
+  const result = schemaFor(options.defaultApiVersion).safeParse(input);
   if (result.success) return { ok: true, request: result.data };
   return { ok: false, error: toValidationError(result.error.issues, { input }) };
 }

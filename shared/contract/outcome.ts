@@ -25,6 +25,7 @@ export const OutcomeSchema = z.object({
   requestId: z.string(),
   operation: OperationSchema.optional().describe('Absent only when the request was too malformed to tell'),
   target: z.string().optional().describe("The backend's ARM id; absent only when the request named none validly"),
+  apiVersion: z.string().optional().describe('The api-version the change was validated against and sent with'),
   status: z.enum(['succeeded', 'failed', 'rejected']),
   httpStatus: z.number().int().optional().describe("ARM's final HTTP status code"),
   created: z.boolean().optional().describe('createOrUpdate: true when ARM answered 201'),
@@ -41,6 +42,10 @@ export const OutcomeSchema = z.object({
   retryAfterMs: z.number().int().optional().describe("ARM's last retry advice when the failure is transient"),
   armRequestId: z.string().optional().describe("ARM's x-ms-request-id"),
   armCorrelationRequestId: z.string().optional().describe("ARM's x-ms-correlation-request-id"),
+  messageId: z
+    .string()
+    .optional()
+    .describe('The queue message id, when it was not a valid requestId and the requestId was derived from it'),
 });
 
 export type Operation = z.infer<typeof OperationSchema>;

@@ -44,6 +44,8 @@ export interface EngineSettings {
   skipUnchanged: boolean;
   /** ARM id prefixes changes may target (target and pool members); empty allows all. */
   allowedScopes?: AllowedScopes;
+  /** The api-version of requests that name none (ARM_API_VERSION); default 2024-05-01. */
+  apiVersion?: string;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   // path (microseconds per outcome instead of nanoseconds).
   const finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>): Outcome => {
     const outcome = { requestId: base.requestId, operation: base.operation, target: base.target } as Outcome;
+    if (request.apiVersion !== undefined) outcome.apiVersion = request.apiVersion;
     Object.assign(outcome, rest);
     outcome.durationMs = deps.clock.now() - started;
     return outcome;
@@ -70,6 +73,8 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
   if (refusal !== undefined) return finish({ status: 'rejected', attempts: 0, error: refusal });
 
   const call: CallOptions = { deadline: started + deps.settings.deadlineMs, logger: deps.logger };
+  // Sent with the api-version the request was validated against (ARM drops fields its version does not know).
+  if (request.apiVersion !== undefined) call.apiVersion = request.apiVersion;
 
   if (request.dryRun) {
     const current = await deps.arm.get(request.target, call);
@@ -83,7 +88,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
             httpStatus: current.status,
             attempts: 0,
             reads: current.attempts,
-            plan: buildPlan(request.operation, state, request.body ?? {}),
+            plan: buildPlan(request.operation, state, request.body ?? {}, request.target),
           },
           current.headers,
         ),
@@ -151,7 +156,7 @@ async function applyChange(
       if (!untouchedSince(recorded, seen)) return settleRecorded(request, recorded.etag, current, reads, finish);
     }
     if (current.kind === 'ok' && skipCheck && matchesIfMatch(request.ifMatch, current.headers.etag)) {
-      if (planChanges(request.operation, current.body, request.body ?? {}).length === 0) {
+      if (planChanges(request.operation, current.body, request.body ?? {}, request.target).length === 0) {
         deps.logger.info('Backend already in the desired state; no write sent', { requestId: request.requestId });
         return finish(
           withArmHeaders<OutcomeBody>(

@@ -1,4 +1,6 @@
 import { childPath, diffChanges } from '../arm/desired-state';
+import type { BackendScope } from '../arm/resource-id';
+import { resolvedMemberKey } from '../contract/pool-member';
 import type { Operation, Plan, PlannedChange } from '../contract/outcome';
 import { redactSecrets, splitPath } from './redact';
 import { isRecord } from '../is-record';
@@ -53,12 +55,41 @@ function dropNulls(value: unknown): unknown {
 }
 
 /**
+ * Pool member ids name one backend in two forms (`/backends/x` relative to the pool's scope, or the full ARM id, in
+ * any case): where current and desired name the same backend at the same position, the current one is read in the
+ * desired spelling, so a GET answering in the other form is no change.
+ */
+function alignMemberIds(now: Record<string, unknown>, desired: unknown, scope: BackendScope): void {
+  const members = (body: unknown): unknown[] | undefined => {
+    const properties = isRecord(body) ? body.properties : undefined;
+    const pool = isRecord(properties) ? properties.pool : undefined;
+    return isRecord(pool) && Array.isArray(pool.services) ? pool.services : undefined;
+  };
+  const have = members(now);
+  const want = members(desired);
+  if (have === undefined || want === undefined) return;
+  have.forEach((item, i) => {
+    const wanted = want[i];
+    if (!isRecord(item) || !isRecord(wanted) || typeof item.id !== 'string' || typeof wanted.id !== 'string') return;
+    const key = resolvedMemberKey(item.id, scope);
+    if (key !== undefined && key === resolvedMemberKey(wanted.id, scope)) item.id = wanted.id;
+  });
+}
+
+/**
  * The changes a request would make to `current` (null: the backend does not exist).
  * createOrUpdate replaces the properties, so keys only in `current` are listed as removals; update merges, so only
- * the keys it names are compared. Values are redacted by their path.
+ * the keys it names are compared. Values are redacted by their path. With the backend's `scope`, pool member ids
+ * compare by the backend they resolve to.
  */
-export function planChanges(operation: Operation, current: unknown, desired: unknown): PlannedChange[] {
+export function planChanges(
+  operation: Operation,
+  current: unknown,
+  desired: unknown,
+  scope?: BackendScope,
+): PlannedChange[] {
   const now = current === null ? {} : comparableState(current);
+  if (scope !== undefined) alignMemberIds(now, desired, scope);
   let changes: Array<{ path: string; from: unknown; to: unknown }>;
   switch (operation) {
     case 'createOrUpdate':
@@ -103,9 +134,9 @@ function removals(
 }
 
 /** A dry-run plan: the current state (redacted) and the changes. */
-export function buildPlan(operation: Operation, current: unknown, desired: unknown): Plan {
+export function buildPlan(operation: Operation, current: unknown, desired: unknown, scope?: BackendScope): Plan {
   return {
     current: current === null ? null : redactSecrets(current),
-    changes: planChanges(operation, current, desired),
+    changes: planChanges(operation, current, desired, scope),
   };
 }

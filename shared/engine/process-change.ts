@@ -13,7 +13,10 @@ import {
   type LedgerRecord,
 } from '../ledger/ledger-types';
 import { executeChange, type EngineDeps } from './execute-change';
-import { rejectedOutcome } from './rejection';
+import { exceedsDepth, shallowIdentity, tooDeepError } from '../contract/json-depth';
+import { rejectedOutcome, requestIdOf } from './rejection';
+import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from './reserved-ids';
+import { sanitizeOutcome } from './sanitize-outcome';
 import type { IntentPort } from './write-intent';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
@@ -48,6 +51,15 @@ export interface Delivery {
   onPublishFailure?: 'throw' | 'defer';
   /** The request's fingerprint when the trigger already computed it (respond-async): computed once per request. */
   fingerprint?: RequestFingerprint | undefined;
+  /**
+   * The timer's requestId namespace (see reserved-ids.ts): `refuse` it (HTTP callers), or accept it only for the
+   * timer's own request (`timer`, the queue, with the configured reconnect `after`). Unset: not checked.
+   */
+  reservedIds?: { policy: 'refuse' } | { policy: 'timer'; after: string | undefined };
+  /** HTTP: a transient outcome this returns true for is not answered but handed back (`redeliver`) for the queue. */
+  handOff?: (outcome: Outcome) => boolean;
+  /** The queue message id the fallback requestId was derived from (kept in the outcome). */
+  originalMessageId?: string | undefined;
 }
 
 /** The result of processing one delivery. */
@@ -70,9 +82,25 @@ export async function processChange(
   deps: ProcessDeps,
   notJson?: ErrorBody,
 ): Promise<Processed> {
-  const parsed = notJson === undefined ? parseChangeRequest(raw) : ({ ok: false, error: notJson } as const);
+  // Before any other work: validation, fingerprinting and redaction walk the input recursively.
+  if (notJson === undefined && exceedsDepth(raw)) {
+    raw = shallowIdentity(raw);
+    notJson = tooDeepError();
+  }
+  const parsed =
+    notJson === undefined
+      ? parseChangeRequest(raw, { defaultApiVersion: deps.settings.apiVersion })
+      : ({ ok: false, error: notJson } as const);
+  const requestId = (parsed.ok ? parsed.request.requestId : requestIdOf(raw)) ?? delivery.fallbackRequestId;
+  const reserved = reservedRefusal(requestId, parsed.ok ? parsed.request : undefined, delivery, deps);
+  if (reserved !== undefined) {
+    // Never recorded: a record under the timer's id would block the timer's own reconnect.
+    const outcome = mark(rejectedOutcome(raw, reserved, requestId), delivery);
+    await publish(outcome, delivery, deps);
+    return { kind: 'outcome', outcome, duplicate: false };
+  }
   if (!parsed.ok) {
-    const outcome = rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId);
+    const outcome = mark(rejectedOutcome(raw, parsed.error, delivery.fallbackRequestId), delivery);
     // Recorded under its requestId so a duplicate gets the same answer and "what happened?" has one.
     return settle(
       outcome,
@@ -83,27 +111,58 @@ export async function processChange(
     );
   }
   const request = withRequestId(parsed.request, delivery.fallbackRequestId);
+  const execute = async (intent?: IntentPort): Promise<Outcome> =>
+    mark(
+      sanitizeOutcome(await executeChange(request, intent === undefined ? deps : { ...deps, intent }), raw),
+      delivery,
+    );
   if (request.dryRun) {
     // Dry runs write nothing, so there is nothing to deduplicate; a recorded dry run would shadow the real request.
-    const outcome = await executeChange(request, deps);
+    const outcome = await execute();
     await publish(outcome, delivery, deps);
     return { kind: 'outcome', outcome, duplicate: false };
   }
   return settle(
-    {
-      requestId: request.requestId!,
-      operation: request.operation,
-      target: backendResourceId(request.target),
-      status: 'rejected',
-      attempts: 0,
-      durationMs: 0,
-    },
+    mark(
+      {
+        requestId: request.requestId!,
+        operation: request.operation,
+        target: backendResourceId(request.target),
+        status: 'rejected',
+        attempts: 0,
+        durationMs: 0,
+      },
+      delivery,
+    ),
     () => delivery.fingerprint ?? fingerprintOf(deps, request),
     delivery,
     deps,
-    (intent) => executeChange(request, intent === undefined ? deps : { ...deps, intent }),
+    execute,
     request,
   );
+}
+
+/** The refusal of a requestId in the timer's reserved namespace, if this delivery may not use it. */
+function reservedRefusal(
+  requestId: string,
+  request: ChangeRequest | undefined,
+  delivery: Delivery,
+  deps: ProcessDeps,
+): ErrorBody | undefined {
+  const policy = delivery.reservedIds;
+  if (policy === undefined || !isReservedRequestId(requestId)) return undefined;
+  if (policy.policy === 'timer' && isTimerRequest(requestId, request, policy.after, deps.clock.now())) return undefined;
+  return reservedRequestIdError(request?.requestId === undefined ? 'Idempotency-Key' : 'requestId');
+}
+
+/** The outcome with the delivery's original message id, when its requestId was derived from it. */
+function mark(outcome: Outcome, delivery: Delivery): Outcome {
+  return delivery.originalMessageId === undefined ? outcome : { ...outcome, messageId: delivery.originalMessageId };
+}
+
+/** Whether a transient outcome is handed back to the caller (HTTP → queue) instead of being answered. */
+function handedOff(outcome: Outcome, delivery: Delivery): boolean {
+  return delivery.onTransient === 'answer' && delivery.handOff !== undefined && delivery.handOff(outcome);
 }
 
 /** The request with its requestId set (the fallback when it has none), copied without a spread. */
@@ -145,7 +204,8 @@ async function settle(
   const { ledger } = deps;
   if (ledger === undefined) {
     const outcome = await run();
-    if (isTransientFailure(outcome) && delivery.onTransient === 'redeliver') return { kind: 'redeliver', outcome };
+    if (isTransientFailure(outcome) && (delivery.onTransient === 'redeliver' || handedOff(outcome, delivery)))
+      return { kind: 'redeliver', outcome };
     await publish(outcome, delivery, deps);
     return { kind: 'outcome', outcome, duplicate: false };
   }
@@ -231,7 +291,8 @@ async function settle(
       // delivery may send it.
       const clearIntent = identity.operation === 'reconnect';
       const transient = isTransientFailure(outcome) && delivery.onTransient !== 'final';
-      if (transient && delivery.onTransient === 'redeliver') {
+      // HTTP hands a change still transient at the end of its budget to the queue: released, like a redelivery.
+      if (transient && (delivery.onTransient === 'redeliver' || handedOff(outcome, delivery))) {
         await ledger.release(held, outcome.attempts, now(), { clearIntent });
         return { kind: 'redeliver', outcome };
       }

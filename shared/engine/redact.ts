@@ -2,8 +2,10 @@
  * Secret redaction: the one function every outward representation (outcomes, events, logs, errors, stored
  * records) goes through. Secret-bearing fields of a backend are `credentials.authorization.parameter`, every value
  * of `credentials.header` and `credentials.query`, and `proxy.password`, wherever a backend body appears (a request
- * body, an ARM response, a plan).
+ * body, an ARM response, a plan); and the userinfo of any URL (`https://user:password@host` in `url`, `proxy.url`
+ * or a message quoting them).
  */
+import { secretForms, scrubText } from '../domain/secret-forms';
 
 /** What a redacted secret is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -49,7 +51,41 @@ function walk(value: unknown, path: string[]): unknown {
     }
     return out;
   }
-  return isSecretPath(path) ? REDACTED : value;
+  if (isSecretPath(path)) return REDACTED;
+  return typeof value === 'string' ? redactUrlUserinfo(value) : value;
+}
+
+/** `scheme://user:password@` or `scheme://token@`: the userinfo of a URL, wherever it appears in a string. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@]*)@/gi;
+
+/** The text with every URL's password (or, without a `:`, its whole userinfo, often a token) redacted. */
+export function redactUrlUserinfo(text: string): string {
+  if (!text.includes('@')) return text;
+  return text.replace(URL_USERINFO, (_match, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    return colon === -1 ? `${scheme}${REDACTED}@` : `${scheme}${userinfo.slice(0, colon)}:${REDACTED}@`;
+  });
+}
+
+/** The secrets in URLs' userinfo: the password (raw and decoded), `user:password`, or a lone token. */
+function urlSecrets(text: string): string[] {
+  const found: string[] = [];
+  for (const match of text.matchAll(URL_USERINFO)) {
+    const userinfo = match[2] ?? '';
+    if (userinfo === '') continue;
+    const colon = userinfo.indexOf(':');
+    const secret = colon === -1 ? userinfo : userinfo.slice(colon + 1);
+    found.push(secret, userinfo, safeDecode(secret), safeDecode(userinfo));
+  }
+  return found.filter((s) => s.length > 0);
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /**
@@ -67,8 +103,22 @@ export function splitPath(path: string): string[] {
   return keys;
 }
 
-/** The secret values a body carries (by path), for scrubbing them from text that might echo them. */
+/**
+ * The secret values a body carries (by path, and in URL userinfo): what fingerprints cover and scrubbing removes.
+ */
 export function secretValues(value: unknown): string[] {
+  return collectSecrets(value, false);
+}
+
+/**
+ * {@link secretValues} plus each proxy's `username:password`, so that its base64 (Basic authentication, as ARM or
+ * a proxy may echo it) is scrubbed as well.
+ */
+export function scrubbableSecrets(value: unknown): string[] {
+  return collectSecrets(value, true);
+}
+
+function collectSecrets(value: unknown, withPairs: boolean): string[] {
   const found: string[] = [];
   // One path stack, pushed and popped, instead of a copied path per property.
   const path: string[] = [];
@@ -76,28 +126,36 @@ export function secretValues(value: unknown): string[] {
     if (Array.isArray(item)) for (let i = 0; i < item.length; i++) visit(item[i]);
     else if (item !== null && typeof item === 'object') {
       const source = item as Record<string, unknown>;
+      const password = source['password'];
+      if (withPairs && path[path.length - 1] === 'proxy' && typeof password === 'string' && password !== '') {
+        found.push(`${typeof source['username'] === 'string' ? source['username'] : ''}:${password}`);
+      }
       const keys = Object.keys(source);
       for (let i = 0; i < keys.length; i++) {
         path.push(keys[i]!);
         visit(source[keys[i]!]);
         path.pop();
       }
-    } else if (typeof item === 'string' && item.length > 0 && isSecretPath(path)) found.push(item);
+    } else if (typeof item === 'string' && item.length > 0) {
+      if (isSecretPath(path)) found.push(item);
+      else if (item.includes('@')) found.push(...urlSecrets(item));
+    }
   };
   visit(value);
   return found;
 }
 
 /**
- * Replaces every occurrence of the given secret values in every string of `value` (deep copy). A safeguard for
- * text we do not control, such as ARM's error messages, which are redacted by path but could echo a value.
+ * Replaces every known secret value in every string of `value` (deep copy), in every encoding and, for long
+ * secrets, every long fragment (see secret-forms.ts). A safeguard for text we do not control, such as ARM's error
+ * messages or a success body with a secret copied into another field, which are redacted by path but could echo a
+ * value.
  */
 export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
-  // Longest first, so a secret that contains another is replaced whole.
-  const ordered = [...new Set(secrets)].sort((a, b) => b.length - a.length);
+  const forms = secretForms(secrets);
   const scrub = (item: unknown): unknown => {
-    if (typeof item === 'string') return ordered.reduce((text, secret) => text.split(secret).join(REDACTED), item);
+    if (typeof item === 'string') return scrubText(item, forms, REDACTED);
     if (Array.isArray(item)) return item.map(scrub);
     if (item !== null && typeof item === 'object') {
       return Object.fromEntries(Object.entries(item as Record<string, unknown>).map(([k, v]) => [k, scrub(v)]));

@@ -2,6 +2,7 @@ import { REQUEST_ID_PATTERN } from '../contract/change-request';
 import { backendResourceId, parseResourceId } from '../arm/resource-id';
 import type { ErrorBody } from '../contract/error-response';
 import { OperationSchema, type Outcome } from '../contract/outcome';
+import { capErrorBody } from '../contract/error-cap';
 import { redactSecrets } from './redact';
 
 /** The requestId a raw input asks for, if it holds a valid one. */
@@ -22,7 +23,7 @@ export function rejectedOutcome(raw: unknown, error: ErrorBody, fallbackRequestI
     status: 'rejected',
     attempts: 0,
     durationMs,
-    error: redactSecrets(error),
+    error: capErrorBody(redactSecrets(error)),
   };
   const operation = OperationSchema.safeParse(fields['operation']);
   if (operation.success) outcome.operation = operation.data;

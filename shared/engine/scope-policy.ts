@@ -1,4 +1,5 @@
-import { backendResourceId, parseResourceId } from '../arm/resource-id';
+import { backendResourceId } from '../arm/resource-id';
+import { resolveMemberId } from '../contract/pool-member';
 import type { ChangeRequest } from '../contract/change-request';
 import type { ErrorBody, ErrorDetail } from '../contract/error-response';
 
@@ -24,8 +25,9 @@ export function isInScope(id: string, scopes: AllowedScopes): boolean {
 }
 
 /**
- * Checks the target and every pool member against the allowed scopes. Returns the error to reject with, or
- * undefined when the request stays inside.
+ * Checks the target and every pool member against the allowed scopes; a relative member id (`/backends/x`) is
+ * resolved against the pool's own service or workspace first. Returns the error to reject with, or undefined when
+ * the request stays inside.
  */
 export function checkScope(request: ChangeRequest, scopes: AllowedScopes): ErrorBody | undefined {
   if (scopes.length === 0) return undefined;
@@ -36,8 +38,8 @@ export function checkScope(request: ChangeRequest, scopes: AllowedScopes): Error
   const properties = (request.body as { properties?: { pool?: { services?: Array<{ id?: unknown }> } } } | undefined)
     ?.properties;
   properties?.pool?.services?.forEach((member, index) => {
-    const parsed = typeof member.id === 'string' ? parseResourceId(member.id) : undefined;
-    if (parsed === undefined || !isInScope(member.id as string, scopes)) {
+    const resolved = typeof member.id === 'string' ? resolveMemberId(member.id, request.target) : undefined;
+    if (resolved === undefined || !isInScope(backendResourceId(resolved), scopes)) {
       details.push({
         code: 'ScopeNotAllowed',
         target: `body.properties.pool.services[${index}].id`,

@@ -96,6 +96,7 @@ it('the webhook, the admin API and the queue trigger share the handler (a redeli
 
   const admin = await fetch(`${runtime.url}/admin/functions/circuitBreakerEvents`, {
     method: 'POST',
+    headers: { 'x-functions-key': runtime.masterKey },
     body: JSON.stringify({
       input: JSON.stringify({
         ...closed,

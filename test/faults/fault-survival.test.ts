@@ -398,7 +398,11 @@ describe('fault survival', () => {
     );
     await broker().restart();
     expect(statuses).toEqual([201, 201, 201, 201, 201]);
-    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, { method: 'POST', body: '{"input":""}' });
+    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, {
+      method: 'POST',
+      headers: { 'x-functions-key': runtime.masterKey },
+      body: '{"input":""}',
+    });
     expect(sweep.status).toBe(202);
     const row = await measure('broker-unavailable-during-http', changes, { timeoutMs: 30_000 });
     expect(row.lost).toBe(0);
@@ -515,7 +519,11 @@ describe('fault survival', () => {
     await new Promise((r) => setTimeout(r, Math.max(0, killedAt + leaseMs + 500 - Date.now())));
     const resent = killed.filter((_, i) => i % 3 !== 2);
     const statuses = await Promise.all(resent.map(post));
-    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, { method: 'POST', body: '{"input":""}' });
+    const sweep = await fetch(`${runtime.url}/admin/functions/ledgerCleanup`, {
+      method: 'POST',
+      headers: { 'x-functions-key': runtime.masterKey },
+      body: '{"input":""}',
+    });
     expect(sweep.status).toBe(202);
 
     const ledger = runtime.services.ledger!;

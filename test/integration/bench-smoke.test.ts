@@ -41,7 +41,7 @@ describe('npm run bench (smoke)', () => {
     expect(report).toBeDefined();
     expect(report.smoke).toBe(true);
     const rows = new Set(report.table.map((r: { row: string }) => r.row.split(' ')[0]));
-    expect([...rows].sort()).toEqual(['1', '2', '2b', '3', '4', '5', '6']);
+    expect([...rows].sort()).toEqual(['1', '2', '2b', '3', '4', '5', '6', '7']);
     for (const line of report.table) {
       expect(Number.isFinite(line.value)).toBe(true);
       expect(line.met === null ? line.goal : typeof line.met).toBe(line.met === null ? '—' : 'boolean');
@@ -53,6 +53,7 @@ describe('npm run bench (smoke)', () => {
       'coldStart',
       'cpu',
       'memory',
+      'scaleOut',
       'throttle',
       'throughput',
       'triggerCpu',

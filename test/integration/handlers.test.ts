@@ -114,18 +114,19 @@ describe('backendChanges (HTTP)', () => {
     expect(res.jsonBody.error.code).toBe('PreconditionFailed');
   });
 
-  it('answers 429 with Retry-After when ARM keeps throttling past the deadline', async () => {
+  it('hands a change ARM keeps throttling to the queue: 202 with Location and Retry-After', async () => {
     stack.emulator.injectFault({ method: 'PUT', status: 429, retryAfter: '30', count: Infinity });
     // ARM throttles per subscription, and so does the client's write limiter: use a subscription of its own.
     const throttled = { ...target, subscriptionId: '11111111-1111-1111-1111-111111111111' };
     const res = await http()(
-      post(JSON.stringify({ operation: 'createOrUpdate', target: throttled, body })),
+      post(JSON.stringify({ requestId: 'throttled-1', operation: 'createOrUpdate', target: throttled, body })),
       stack.context('backendChanges'),
     );
     stack.emulator.clearFaults();
-    expect(res.status).toBe(429);
+    expect(res.status).toBe(202);
     expect(Number((res.headers as Record<string, string>)['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(res.jsonBody.error.code).toBe('Throttled');
+    expect((res.headers as Record<string, string>)['location']).toBe('/api/backend-changes/throttled-1');
+    expect(stack.broker.messages(QUEUE).some((m) => m.messageId === 'throttled-1')).toBe(true);
   });
 
   it('with Prefer: respond-async validates, enqueues and answers 202 with a Location', async () => {

@@ -30,6 +30,10 @@ function parsed(input: unknown): ChangeRequest {
 }
 
 const p = (rest: string) => `body.properties.${rest}`;
+const longUrl = (length: number) => {
+  const prefix = 'https://backend.example/';
+  return `${prefix}${'u'.repeat(length - prefix.length)}`;
+};
 const many = (n: number, make: (i: number) => unknown = (i) => `item${i}`) =>
   Array.from({ length: n }, (_, i) => make(i));
 const cbRule = (rule: unknown) => ({ ...SINGLE, circuitBreaker: { rules: [rule] } });
@@ -49,17 +53,19 @@ const cases: [string, unknown, Op, string[]][] = [
     [`${p('description')} TooLong`],
   ],
   ['empty description', { ...SINGLE, description: '' }, 'createOrUpdate', [`${p('description')} TooShort`]],
-  ['resourceId of 2000', { ...SINGLE, resourceId: 'r'.repeat(2000) }, 'createOrUpdate', []],
-  ['resourceId of 2001', { ...SINGLE, resourceId: 'r'.repeat(2001) }, 'createOrUpdate', [`${p('resourceId')} TooLong`]],
-  ['url of 2000', { ...SINGLE, url: 'u'.repeat(2000) }, 'createOrUpdate', []],
-  ['url of 2001', { ...SINGLE, url: 'u'.repeat(2001) }, 'createOrUpdate', [`${p('url')} TooLong`]],
+  ['resourceId of 2000', { ...SINGLE, resourceId: longUrl(2000) }, 'createOrUpdate', []],
+  ['resourceId of 2001', { ...SINGLE, resourceId: longUrl(2001) }, 'createOrUpdate', [`${p('resourceId')} TooLong`]],
+  ['url of 2000', { ...SINGLE, url: longUrl(2000) }, 'createOrUpdate', []],
+  ['url of 2001', { ...SINGLE, url: longUrl(2001) }, 'createOrUpdate', [`${p('url')} TooLong`]],
   ['empty url', { ...SINGLE, url: '' }, 'createOrUpdate', [`${p('url')} TooShort`]],
   ['protocol soap', { ...SINGLE, protocol: 'soap' }, 'createOrUpdate', []],
-  ['protocol HTTP', { ...SINGLE, protocol: 'HTTP' }, 'createOrUpdate', [`${p('protocol')} InvalidValue`]],
+  ['protocol HTTP (modelAsString: any case)', { ...SINGLE, protocol: 'HTTP' }, 'createOrUpdate', []],
+  ['protocol ftp', { ...SINGLE, protocol: 'ftp' }, 'createOrUpdate', [`${p('protocol')} InvalidValue`]],
   ['type Single', { ...SINGLE, type: 'Single' }, 'createOrUpdate', []],
-  ['type single', { ...SINGLE, type: 'single' }, 'createOrUpdate', [`${p('type')} InvalidValue`]],
-  ['null url', { ...SINGLE, url: null }, 'createOrUpdate', [`${p('url')} InvalidType`]],
-  ['null title', { ...SINGLE, title: null }, 'createOrUpdate', [`${p('title')} InvalidType`]],
+  ['type single (modelAsString: any case)', { ...SINGLE, type: 'single' }, 'createOrUpdate', []],
+  ['type Multi', { ...SINGLE, type: 'Multi' }, 'createOrUpdate', [`${p('type')} InvalidValue`]],
+  ['null url on a single: one problem', { ...SINGLE, url: null }, 'createOrUpdate', [`${p('url')} Required`]],
+  ['null title means absent', { ...SINGLE, title: null }, 'createOrUpdate', []],
   // tls
   [
     'tls booleans',
@@ -161,9 +167,9 @@ const cases: [string, unknown, Op, string[]][] = [
   ],
   [
     'credentials unknown key',
-    { ...SINGLE, credentials: { managedIdentity: {} } },
+    { ...SINGLE, credentials: { identity: {} } },
     'createOrUpdate',
-    [`${p('credentials.managedIdentity')} UnknownProperty`],
+    [`${p('credentials.identity')} UnknownProperty`],
   ],
   // circuit breaker
   [
@@ -473,14 +479,14 @@ describe('backend body rules (createOrUpdate and update)', () => {
     expect(problems(request(properties, operation)).sort()).toEqual([...expected].sort());
   });
 
-  test('the body must hold properties and nothing else (response fields such as id and name are refused)', () => {
+  test("the body holds properties (and a GET answer's id, name, type); other top-level keys are refused", () => {
     expect(
       problems({
         operation: 'createOrUpdate',
         target: TARGET,
-        body: { id: 'x', name: 'n', properties: SINGLE },
+        body: { id: 'x', name: 'n', etag: 'e', properties: SINGLE },
       }).sort(),
-    ).toEqual(['body.id UnknownProperty', 'body.name UnknownProperty']);
+    ).toEqual(['body.etag UnknownProperty', 'body.id TargetMismatch', 'body.name TargetMismatch']);
     expect(problems({ operation: 'createOrUpdate', target: TARGET, body: {} })).toEqual(['body.properties Required']);
     expect(problems({ operation: 'update', target: TARGET, body: [] })).toEqual(['body InvalidType']);
   });

@@ -151,6 +151,7 @@ describe('request fields', () => {
       ifMatch: '*',
       body: PUT_BODY,
       dryRun: false,
+      apiVersion: '2024-05-01',
     });
     expect(parsed({ ...base, dryRun: true }).dryRun).toBe(true);
     expect('requestId' in parsed(base)).toBe(false);

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
     ['MAX_DELIVERY_COUNT', 'ten'],
     ['CHANGE_DEADLINE_SECONDS', '0'],
     ['ARM_API_VERSION', 'latest'],
+    ['ARM_API_VERSION', '2023-09-01-preview'],
     ['RECONNECT_AFTER', '2 minutes'],
     ['LEDGER_FINGERPRINT_KEY', 'too-short-to-be-a-key'],
     ['CIRCUIT_BREAKER_ACTION', 'nuke'],
@@ -40,6 +41,10 @@ describe('loadConfig', () => {
     }
     expect(isConfigError(thrown)).toBe(true);
     expect((thrown as Error).message).toContain(name);
+  });
+
+  it('takes every supported api-version as ARM_API_VERSION', () => {
+    expect(loadConfig({ ARM_API_VERSION: '2026-09-01-preview' }).armApiVersion).toBe('2026-09-01-preview');
   });
 
   it('treats empty settings as unset', () => {
