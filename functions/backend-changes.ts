@@ -184,7 +184,7 @@ async function handOff(
   correlationId: string,
   logger: ProcessDeps['logger'],
 ): Promise<HttpResponseInit> {
-  const parsed = parseChangeRequest(raw);
+  const parsed = parseChangeRequest(raw, { defaultApiVersion: svc.config.armApiVersion });
   if (parsed.ok) {
     try {
       await enqueueChange(svc, raw, { ...parsed.request, requestId: outcome.requestId }, correlationId);

@@ -20,7 +20,15 @@ export function ledgerCleanupHandler(services: ServicesProvider) {
     }
     const now = new Date(svc.clock.now());
     const finalised = await finaliseStalledHttp(
-      { ledger: svc.ledger, arm: svc.arm, publisher: svc.publisher, clock: svc.clock, logger, readTimeoutMs: 30_000 },
+      {
+        ledger: svc.ledger,
+        arm: svc.arm,
+        publisher: svc.publisher,
+        clock: svc.clock,
+        logger,
+        readTimeoutMs: 30_000,
+        fingerprints: svc.fingerprints,
+      },
       now,
     );
     const republished = await republishUnpublished(svc.ledger, svc.publisher, now, logger, {

@@ -105,8 +105,11 @@ export const ChangeSetSchema = z
 export type ChangeSetInput = z.input<typeof ChangeSetSchema>;
 
 /** Validates a change set (parsed JSON). Never throws for bad input; problems are named `changes[2].body.…`. */
-export function parseChangeSet(input: unknown): { ok: true; set: ChangeSet } | { ok: false; error: ErrorBody } {
-  const result = ChangeSetSchema.safeParse(input);
+export function parseChangeSet(
+  input: unknown,
+  options: { defaultApiVersion?: string | undefined } = {},
+): { ok: true; set: ChangeSet } | { ok: false; error: ErrorBody } {
+  const result = ChangeSetSchema.safeParse(withDefaultApiVersion(input, options.defaultApiVersion));
   if (result.success) return { ok: true, set: result.data };
   return { ok: false, error: toValidationError(result.error.issues, { input, subject: 'change set' }) };
 }
@@ -154,4 +157,16 @@ export type SetStatus = SetOutcome['status'];
 /** True for a set outcome (as opposed to a single change's outcome). */
 export function isSetOutcome(value: unknown): value is SetOutcome {
   return isRecord(value) && Array.isArray(value.items) && Array.isArray(value.order);
+}
+
+/**
+ * The set with `defaultApiVersion` (ARM_API_VERSION) given to every change that names no `apiVersion`, so each change
+ * of a set is validated and sent exactly as the same change sent alone would be. The input is not modified.
+ */
+function withDefaultApiVersion(input: unknown, defaultApiVersion: string | undefined): unknown {
+  if (defaultApiVersion === undefined || !isRecord(input) || !Array.isArray(input.changes)) return input;
+  const changes: unknown[] = input.changes.map((change: unknown) =>
+    isRecord(change) && !Object.hasOwn(change, 'apiVersion') ? { ...change, apiVersion: defaultApiVersion } : change,
+  );
+  return { ...input, changes };
 }

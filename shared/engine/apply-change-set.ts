@@ -41,7 +41,7 @@ export function prepareChangeSet(
   | { ok: true; set: PreparedSet; fingerprint: RequestFingerprint }
   | { ok: false; outcome: SetOutcome; fingerprint: RequestFingerprint } {
   const fingerprints: Fingerprinter = deps.fingerprints ?? legacyFingerprinter();
-  const parsed = parseChangeSet(raw);
+  const parsed = parseChangeSet(raw, { defaultApiVersion: deps.settings.apiVersion });
   const requestId = (parsed.ok ? parsed.set.requestId : undefined) ?? requestIdOf(raw) ?? fallbackRequestId;
   if (!parsed.ok) {
     const changes = isRecord(raw) && Array.isArray(raw.changes) ? (raw.changes as unknown[]) : [];

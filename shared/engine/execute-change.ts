@@ -6,6 +6,7 @@ import type { ErrorBody } from '../contract/error-response';
 import type { Outcome } from '../contract/outcome';
 import type { Clock } from '../clock';
 import type { Logger } from '../logger';
+import type { Fingerprinter } from '../ledger/fingerprint';
 import { buildPlan, planChanges } from './plan';
 import { redactSecrets, scrubSecretValues, secretValues } from './redact';
 import { checkScope, type AllowedScopes } from './scope-policy';
@@ -30,6 +31,8 @@ export interface EngineDeps {
   intent?: IntentPort;
   /** The process's per-backend write queue: one change per backend at a time in this process. */
   targetQueue?: TargetQueue;
+  /** Fingerprints requests and the recorded state hash (LEDGER_FINGERPRINT_KEY). Default: the keyless legacy scheme. */
+  fingerprints?: Fingerprinter;
 }
 
 /** The settings the engine obeys. */
@@ -177,7 +180,7 @@ async function applyChange(
     if (recorded === undefined) {
       await intent.record({
         etag: currentEtag ?? null,
-        stateHash: writesState ? expectedStateHash(request, currentBody ?? null) : UNOBSERVABLE,
+        stateHash: writesState ? expectedStateHash(request, currentBody ?? null, deps.fingerprints) : UNOBSERVABLE,
       });
     } else if (!writesState) {
       return finish({ status: 'failed', attempts: 0, reads, error: RECONNECT_UNKNOWN });

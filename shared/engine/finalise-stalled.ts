@@ -12,10 +12,11 @@ import type { Clock } from '../clock';
 import type { ErrorBody } from '../contract/error-response';
 import type { Operation, Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
+import type { Fingerprinter } from '../ledger/fingerprint';
 import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
 import type { Logger } from '../logger';
 import { redactSecrets } from './redact';
-import { stateHash, SUPERSEDED, UNOBSERVABLE, untouchedSince } from './write-intent';
+import { stateMatches, SUPERSEDED, UNOBSERVABLE, untouchedSince } from './write-intent';
 
 export interface FinaliseDeps {
   ledger: ChangeLedger;
@@ -25,6 +26,8 @@ export interface FinaliseDeps {
   logger: Logger;
   /** Budget of the ARM read per record. */
   readTimeoutMs: number;
+  /** The ledger's fingerprints: what the recorded state hashes were made with. */
+  fingerprints?: Fingerprinter;
   signal?: AbortSignal;
 }
 
@@ -112,7 +115,7 @@ async function recoveredOutcome(record: LedgerRecord, deps: FinaliseDeps, now: D
   const state = read.kind === 'ok' ? read.body : null;
   const seen = state === null ? null : { etag: read.headers.etag };
   if (untouchedSince(intent, seen)) return { ...base, status: 'failed', error: NOT_APPLIED };
-  if (stateHash(state) !== intent.stateHash) {
+  if (!stateMatches(state, intent.stateHash, deps.fingerprints)) {
     return { ...base, status: 'failed', httpStatus: 412, error: SUPERSEDED };
   }
   const created = base.operation === 'createOrUpdate' && intent.etag === null;

@@ -3,7 +3,7 @@ import { parseChangeRequest, type ChangeRequest } from '../contract/change-reque
 import type { ErrorBody } from '../contract/error-response';
 import { isTransientFailure, type Outcome } from '../contract/outcome';
 import type { ResultPublisher } from '../events/result-publisher';
-import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
+import { legacyFingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
 import {
   LedgerConflictError,
   TERMINAL_STATES,
@@ -25,8 +25,6 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
-  /** Fingerprints requests for the ledger (from LEDGER_FINGERPRINT_KEY). Default: the keyless legacy scheme. */
-  fingerprints?: Fingerprinter;
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import type { ChangeRequest } from '../contract/change-request';
 import type { ErrorBody } from '../contract/error-response';
-import { fingerprintRequest } from '../ledger/fingerprint';
+import { legacyFingerprinter, type Fingerprinter } from '../ledger/fingerprint';
 import type { WriteIntent } from '../ledger/ledger-types';
 import { isRecord } from '../is-record';
 import { comparableState, planChanges } from './plan';
@@ -31,22 +31,40 @@ const ABSENT = 'absent';
 
 /**
  * The hash of a backend state as ARM returns it (`null`: no such backend): over its comparable view (no ids, nulls
- * or server-computed fields), with secrets covered by the ledger fingerprint's slow hash, never a plain one.
+ * or server-computed fields), with secrets covered the way the ledger's fingerprints cover them (keyed HMAC with
+ * LEDGER_FINGERPRINT_KEY; the slow legacy hash only without a key), never a plain hash.
  */
-export function stateHash(state: unknown): string {
-  return state === null ? ABSENT : fingerprintRequest(comparableState(state));
+export function stateHash(state: unknown, fingerprints: Fingerprinter = legacyFingerprinter()): string {
+  return state === null ? ABSENT : fingerprints.of(comparableState(state)).value;
+}
+
+/**
+ * True when `state` (`null`: absent) is the state a recorded hash stands for — also when the hash was made under a
+ * previous fingerprint key or by the legacy scheme.
+ */
+export function stateMatches(
+  state: unknown,
+  recorded: string,
+  fingerprints: Fingerprinter = legacyFingerprinter(),
+): boolean {
+  if (state === null) return recorded === ABSENT;
+  return recorded !== ABSENT && fingerprints.of(comparableState(state)).matches(recorded);
 }
 
 /**
  * The hash of the state the backend has once `request` is applied to `current` (`null`: absent): PUT replaces the
  * properties, PATCH merges into them (RFC 7396, as ARM applies it), delete removes the backend.
  */
-export function expectedStateHash(request: ChangeRequest, current: unknown): string {
+export function expectedStateHash(
+  request: ChangeRequest,
+  current: unknown,
+  fingerprints: Fingerprinter = legacyFingerprinter(),
+): string {
   switch (request.operation) {
     case 'createOrUpdate':
-      return stateHash(request.body ?? {});
+      return stateHash(request.body ?? {}, fingerprints);
     case 'update':
-      return stateHash(mergePatch(current === null ? {} : comparableState(current), request.body ?? {}));
+      return stateHash(mergePatch(current === null ? {} : comparableState(current), request.body ?? {}), fingerprints);
     case 'delete':
       return ABSENT;
     case 'reconnect':

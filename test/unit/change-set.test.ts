@@ -32,6 +32,26 @@ describe('change set contract', () => {
     );
   });
 
+  it('validates each change at ARM_API_VERSION unless the change names its own apiVersion', () => {
+    const affinity = {
+      ...put('a'),
+      body: {
+        properties: {
+          type: 'Pool',
+          pool: { services: [{ id: '/backends/m1' }], sessionAffinity: { sessionId: { source: 'Cookie', name: 's' } } },
+        },
+      },
+    };
+    expect(parseChangeSet({ changes: [affinity] }).ok).toBe(false);
+    const atSetting = parseChangeSet({ changes: [affinity] }, { defaultApiVersion: '2024-10-01-preview' });
+    expect(atSetting.ok && atSetting.set.changes[0]?.apiVersion).toBe('2024-10-01-preview');
+    const own = parseChangeSet(
+      { changes: [{ ...affinity, apiVersion: '2024-05-01' }] },
+      { defaultApiVersion: '2024-10-01-preview' },
+    );
+    expect(own.ok).toBe(false);
+  });
+
   it('takes 1 to 50 changes', () => {
     expect(parseChangeSet({ changes: [] }).ok).toBe(false);
     expect(parseChangeSet({ changes: Array.from({ length: 51 }, (_, i) => put(`b${i}`)) }).ok).toBe(false);

@@ -84,7 +84,9 @@ describe('the one-pass canonical walk', () => {
       fc.dictionary(
         fc.oneof(
           fc.constantFrom('credentials', 'header', 'query', 'proxy', 'password', 'requestId', '10', '2'),
-          fc.string(),
+          // `__proto__` is left out: the oracle's copy (redactSecrets) cannot hold it as an own key, and validation
+          // refuses it in a request anyway.
+          fc.string().filter((key) => key !== '__proto__'),
         ),
         tie('value'),
         { maxKeys: 5 },
