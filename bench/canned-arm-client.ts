@@ -2,8 +2,8 @@
  * An in-memory ArmBackendClient that answers every call at once with a canned ARM answer: the engine's own CPU cost
  * can then be measured without any I/O.
  */
-import type { ArmBackendClient, ArmResult } from '../shared/arm/arm-client-types';
-import { backendResourceId, type BackendTarget } from '../shared/arm/resource-id';
+import type { ArmBackendClient, ArmResult } from '../shared/app/arm-ports';
+import { backendResourceId, type BackendTarget } from '../shared/domain/backend-id';
 
 const HEADERS = {
   etag: '"AAAAAAAAAAA="',

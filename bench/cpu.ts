@@ -4,10 +4,10 @@
  * `process.cpuUsage()` without any I/O.
  */
 import { cpuUsage } from 'node:process';
-import { parseChangeRequest, type ChangeRequest } from '../shared/contract/change-request';
-import type { Outcome } from '../shared/contract/outcome';
-import { executeChange } from '../shared/engine/execute-change';
-import { toResultMessage } from '../shared/events/result-publisher';
+import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import { executeChange } from '../shared/app/apply-change';
+import { toResultMessage } from '../shared/adapters/service-bus/result-publisher';
 import { cannedArmClient } from './canned-arm-client';
 import { benchEngineDeps } from './engine-deps';
 import { median, round } from './stats';

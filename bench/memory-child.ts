@@ -5,9 +5,9 @@
  *
  * argv[2]: JSON `{ url, caCertPem, token, checkpoints, concurrency, backends }`.
  */
-import { parseChangeRequest } from '../shared/contract/change-request';
-import { executeChange } from '../shared/engine/execute-change';
-import { toResultMessage } from '../shared/events/result-publisher';
+import { parseChangeRequest } from '../shared/domain/contract/change-request';
+import { executeChange } from '../shared/app/apply-change';
+import { toResultMessage } from '../shared/adapters/service-bus/result-publisher';
 import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
 import { rawCreateOrUpdate } from './workload';

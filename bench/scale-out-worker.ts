@@ -6,7 +6,7 @@
  * argv[2]: {@link ScaleOutWorkerArgs} as JSON. Sends `{ type: 'ready' }`, waits for `{ type: 'go' }`, then sends
  * `{ type: 'done', lost, ms }` and exits.
  */
-import { createWriteBudget } from '../shared/arm/write-budget';
+import { createWriteBudget } from '../shared/adapters/arm/write-budget';
 import { benchArmClient, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
 import { benchBody, benchTarget } from './workload';

@@ -3,7 +3,7 @@
  * writes bucket holds `capacity` tokens refilled at `refillPerSecond` — with the process-wide write budget
  * (`createWriteBudget`), and without it beside. The ideal time is (N − capacity) / refill: no client can beat it.
  */
-import { createWriteBudget } from '../shared/arm/write-budget';
+import { createWriteBudget } from '../shared/adapters/arm/write-budget';
 import type { BucketOptions } from '../local/arm-emulator';
 import type { ChildEmulator } from './child-emulator';
 import { benchArmClient } from './engine-deps';

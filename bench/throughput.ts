@@ -3,8 +3,8 @@
  * through a bare keep-alive HTTPS loop, against the emulator in a child process, rounds interleaved.
  */
 import { cpuUsage } from 'node:process';
-import { parseChangeRequest, type ChangeRequest } from '../shared/contract/change-request';
-import { executeChange } from '../shared/engine/execute-change';
+import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
+import { executeChange } from '../shared/app/apply-change';
 import { createBareClient } from './bare-client';
 import type { ChildEmulator } from './child-emulator';
 import { benchArmClient, benchEngineDeps } from './engine-deps';

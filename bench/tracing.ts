@@ -10,7 +10,7 @@ import { createOtelTelemetry } from '../shared/adapters/telemetry/otel-telemetry
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
 import { processChangeTraced } from '../functions/traced-change';
 import { tracedPublisher } from '../functions/traced-ports';
-import type { ProcessDeps } from '../shared/engine/process-change';
+import type { ProcessDeps } from '../shared/app/process-change';
 import { armObserver } from '../functions/telemetry';
 import type { ChildEmulator } from './child-emulator';
 import { benchArmClient, benchEngineDeps } from './engine-deps';

@@ -2,8 +2,8 @@
  * The requests the benchmark sends: realistic backend bodies (the official ProxyBackend example, secrets included so
  * redaction has work to do), one backend per index, and the change requests wrapping them.
  */
-import type { BackendTarget } from '../shared/arm/resource-id';
-import { backendPath } from '../shared/arm/resource-id';
+import type { BackendTarget } from '../shared/domain/backend-id';
+import { backendPath } from '../shared/domain/backend-id';
 
 export const SUBSCRIPTION_ID = '00000000-0000-0000-0000-000000000000';
 export const API_VERSION = '2024-05-01';

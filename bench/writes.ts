@@ -3,9 +3,9 @@
  * nothing (their backends hold exactly the desired state), through `executeChange` with and without
  * `skipUnchanged`. Writes and reads are counted by the emulator, which sees every request.
  */
-import type { ArmBackendClient } from '../shared/arm/arm-client-types';
-import { parseChangeRequest, type ChangeRequest } from '../shared/contract/change-request';
-import { executeChange } from '../shared/engine/execute-change';
+import type { ArmBackendClient } from '../shared/app/arm-ports';
+import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
+import { executeChange } from '../shared/app/apply-change';
 import type { ChildEmulator } from './child-emulator';
 import type { RequestStats } from './child-emulator-protocol';
 import { benchArmClient, benchEngineDeps } from './engine-deps';

@@ -1,9 +1,9 @@
-import { REQUEST_ID_PATTERN } from '../shared/contract/change-request';
-import { CHANGE_SET_OPERATION, ITEM_REQUEST_ID_PATTERN } from '../shared/contract/change-set';
+import { REQUEST_ID_PATTERN } from '../shared/domain/contract/change-request';
+import { CHANGE_SET_OPERATION, ITEM_REQUEST_ID_PATTERN } from '../shared/domain/contract/change-set';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { redactSecrets } from '../shared/engine/redact';
+import { redactSecrets } from '../shared/domain/redact';
 import { changeSetStatus } from './change-set-status';
-import type { ServicesProvider } from './services';
+import type { ServicesProvider } from './composition-root';
 
 /**
  * `GET /api/backend-changes/{requestId}`: what happened to a change — its state in the ledger and, once decided,

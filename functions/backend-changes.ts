@@ -1,28 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { backendResourceId } from '../shared/arm/resource-id';
-import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/contract/change-request';
-import { isChangeSetInput } from '../shared/contract/change-set';
-import type { ErrorBody } from '../shared/contract/error-response';
-import type { Outcome } from '../shared/contract/outcome';
-import { policyRefusal } from '../shared/engine/execute-change';
+import { backendResourceId } from '../shared/domain/backend-id';
+import { parseChangeRequest, REQUEST_ID_PATTERN } from '../shared/domain/contract/change-request';
+import { isChangeSetInput } from '../shared/domain/contract/change-set';
+import type { ErrorBody } from '../shared/domain/contract/error-response';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import { policyRefusal } from '../shared/app/apply-change';
 import { processChangeTraced } from './traced-change';
-import { withRequestId, type Delivery, type ProcessDeps } from '../shared/engine/process-change';
-import { notJsonError } from '../shared/engine/rejection';
-import { exceedsDepth } from '../shared/contract/json-depth';
-import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
-import { isReservedRequestId } from '../shared/engine/reserved-ids';
+import { withRequestId, type Delivery, type ProcessDeps } from '../shared/app/process-change';
+import { notJsonError } from '../shared/domain/rejection';
+import { exceedsDepth } from '../shared/domain/contract/json-depth';
+import { TERMINAL_STATES } from '../shared/app/ledger-ports';
+import { isReservedRequestId } from '../shared/domain/reserved-ids';
 import {
   IDEMPOTENCY_KEY_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
   verifyWebhookCall,
-} from '../shared/webhook/signature';
+} from '../shared/adapters/webhook-signature';
 import { answerChangeSet } from './change-set-http';
 import { contextLogger } from './context-logger';
 import { acceptedResponse, enqueueChange, hasQueue, queueUnavailable, worthHandingOff } from './http-handoff';
 import { outcomeResponse } from './outcome-response';
-import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './services';
+import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './composition-root';
 
 const NOT_JSON = notJsonError('The body');
 

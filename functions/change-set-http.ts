@@ -1,12 +1,12 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { prepareChangeSet, processChangeSet } from '../shared/engine/apply-change-set';
-import { CHANGE_SET_OPERATION, type SetOutcome } from '../shared/contract/change-set';
-import type { Outcome } from '../shared/contract/outcome';
-import type { Delivery, ProcessDeps } from '../shared/engine/process-change';
-import { TERMINAL_STATES } from '../shared/ledger/ledger-types';
-import { backendSessionId } from '../shared/messaging/session-id';
+import { prepareChangeSet, processChangeSet } from '../shared/app/apply-change-set';
+import { CHANGE_SET_OPERATION, type SetOutcome } from '../shared/domain/contract/change-set';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import type { Delivery, ProcessDeps } from '../shared/app/process-change';
+import { TERMINAL_STATES } from '../shared/app/ledger-ports';
+import { backendSessionId } from '../shared/domain/session-id';
 import { httpStatusOf } from './outcome-response';
-import type { AppServices } from './services';
+import type { AppServices } from './composition-root';
 
 /**
  * `POST /api/backend-changes` with a change set: 200 when every change succeeded (or the dry run's plan), otherwise

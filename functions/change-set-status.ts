@@ -1,6 +1,6 @@
-import { CHANGE_SET_OPERATION, itemRequestId, MAX_SET_CHANGES } from '../shared/contract/change-set';
-import { redactSecrets } from '../shared/engine/redact';
-import type { ChangeLedger, LedgerRecord } from '../shared/ledger/ledger-types';
+import { CHANGE_SET_OPERATION, itemRequestId, MAX_SET_CHANGES } from '../shared/domain/contract/change-set';
+import { redactSecrets } from '../shared/domain/redact';
+import type { ChangeLedger, LedgerRecord } from '../shared/app/ledger-ports';
 
 /**
  * The status of a change set: its state and, once decided, its outcome (with every item); while it is still being

@@ -3,13 +3,13 @@
  * the change ledger and the publisher on the results topic. Apart from circuit-breaker-services.ts, which needs the
  * services, so that the composition root and the use case's ports do not import each other.
  */
-import { ServiceBusBreakerPublisher } from '../shared/adapters/breaker-publisher';
+import { ServiceBusBreakerPublisher } from '../shared/adapters/service-bus/breaker-publisher';
 import { createMemoryBreakerStore } from '../shared/adapters/breaker-store/memory-breaker-store';
 import { createTableBreakerStore } from '../shared/adapters/breaker-store/table-breaker-store';
 import type { BreakerPublisher, BreakerStore } from '../shared/app/breaker-ports';
-import type { Config } from '../shared/config';
-import { defaultAzureCredential } from '../shared/identity';
-import type { LazyServiceBusClient } from '../shared/messaging/service-bus-client';
+import type { Config } from '../shared/config/settings';
+import { defaultAzureCredential } from '../shared/adapters/identity';
+import type { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 
 /** The breaker records and publisher, created with the other services. */
 export interface BreakerAdapters {

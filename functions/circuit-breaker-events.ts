@@ -8,15 +8,15 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { handleBreakerEvent, type BreakerResult } from '../shared/app/breaker-event';
 import { BreakerRetryError } from '../shared/app/breaker-ports';
-import { parseResourceId } from '../shared/arm/resource-id';
-import type { ErrorBody } from '../shared/contract/error-response';
+import { parseResourceId } from '../shared/domain/backend-id';
+import type { ErrorBody } from '../shared/domain/contract/error-response';
 import { parseDelivery, type DeliveryItem } from '../shared/domain/breaker-event';
 import { breakerHistory } from '../shared/domain/breaker-history';
 import { eventDataOf } from '../shared/domain/breaker-record';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../shared/app/logger-ports';
 import { breakerPorts, breakerSettings } from './circuit-breaker-services';
 import { contextLogger } from './context-logger';
-import type { AppServices, ServicesProvider } from './services';
+import type { AppServices, ServicesProvider } from './composition-root';
 
 const CONTENT_TYPES = /^application\/(json|cloudevents\+json|cloudevents-batch\+json)\b/i;
 /** How soon Event Grid (or a relay) should retry a delivery we could not finish. */

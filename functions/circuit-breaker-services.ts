@@ -3,11 +3,11 @@
  * with its ledger and publisher, the breaker records beside the ledger, the results topic).
  */
 import type { BreakerPorts, BreakerSettings } from '../shared/app/breaker-ports';
-import { backendResourceId } from '../shared/arm/resource-id';
-import type { Config } from '../shared/config';
-import { processChange } from '../shared/engine/process-change';
-import type { Logger } from '../shared/logger';
-import { processDeps, type AppServices } from './services';
+import { backendResourceId } from '../shared/domain/backend-id';
+import type { Config } from '../shared/config/settings';
+import { processChange } from '../shared/app/process-change';
+import type { Logger } from '../shared/app/logger-ports';
+import { processDeps, type AppServices } from './composition-root';
 
 export function breakerSettings(config: Config): BreakerSettings {
   return {

@@ -1,5 +1,5 @@
 import type { InvocationContext } from '@azure/functions';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../shared/app/logger-ports';
 
 /** The invocation's logger as the domain's {@link Logger}: one line per event, properties as JSON. */
 export function contextLogger(context: InvocationContext): Logger {

@@ -1,9 +1,9 @@
 import type { InvocationContext } from '@azure/functions';
-import { settleDeadLettered } from '../shared/engine/dead-letter';
-import { isRecord } from '../shared/is-record';
+import { settleDeadLettered } from '../shared/app/dead-letter';
+import { isRecord } from '../shared/domain/is-record';
 import { contextLogger } from './context-logger';
 import { RedeliverError } from './process-backend-change';
-import type { ServicesProvider } from './services';
+import type { ServicesProvider } from './composition-root';
 
 /**
  * Service Bus trigger on the change queue's dead-letter queue (`<queue>/$DeadLetterQueue`): publishes the `failed`

@@ -1,8 +1,8 @@
 import type { HttpResponseInit } from '@azure/functions';
-import type { ChangeRequest } from '../shared/contract/change-request';
-import type { Outcome } from '../shared/contract/outcome';
-import { backendSessionId } from '../shared/messaging/session-id';
-import type { AppServices } from './services';
+import type { ChangeRequest } from '../shared/domain/contract/change-request';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import { backendSessionId } from '../shared/domain/session-id';
+import type { AppServices } from './composition-root';
 
 /** How long an HTTP call waits for the queue to take a message before answering 503 (the broker may be down). */
 export const ENQUEUE_WAIT_MS = 10_000;

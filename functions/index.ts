@@ -4,9 +4,9 @@
  */
 import './compile-cache';
 import { app } from '@azure/functions';
-import { loadTriggerSettings } from '../shared/config';
+import { loadTriggerSettings } from '../shared/config/settings';
 import { functionRegistrations } from './registrations';
-import { lazyServices } from './services';
+import { lazyServices } from './composition-root';
 
 const services = lazyServices();
 const triggers = loadTriggerSettings();

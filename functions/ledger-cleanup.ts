@@ -1,8 +1,8 @@
 import type { InvocationContext, Timer } from '@azure/functions';
-import { finaliseStalledHttp } from '../shared/engine/finalise-stalled';
-import { republishUnpublished } from '../shared/engine/republish';
+import { finaliseStalledHttp } from '../shared/app/finalise-stalled';
+import { republishUnpublished } from '../shared/app/republish';
 import { contextLogger } from './context-logger';
-import type { ServicesProvider } from './services';
+import type { ServicesProvider } from './composition-root';
 
 /**
  * Timer: ledger maintenance. Finalises HTTP requests whose process died mid-change (lease run out: decided from ARM's

@@ -1,5 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-import type { Outcome } from '../shared/contract/outcome';
+import type { Outcome } from '../shared/domain/contract/outcome';
 
 const REJECTION_STATUS: Record<string, number> = {
   ValidationError: 400,

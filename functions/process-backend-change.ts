@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { processChangeTraced } from './traced-change';
-import { isChangeSetInput, type SetOutcome } from '../shared/contract/change-set';
-import type { Outcome } from '../shared/contract/outcome';
-import type { Processed } from '../shared/engine/process-change';
-import { processChangeSet, type ProcessedSet } from '../shared/engine/apply-change-set';
-import { requestIdOfMessage } from '../shared/messaging/message-request-id';
-import { notJsonError } from '../shared/engine/rejection';
+import { isChangeSetInput, type SetOutcome } from '../shared/domain/contract/change-set';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import type { Processed } from '../shared/app/process-change';
+import { processChangeSet, type ProcessedSet } from '../shared/app/apply-change-set';
+import { requestIdOfMessage } from '../shared/adapters/service-bus/message-request-id';
+import { notJsonError } from '../shared/domain/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
-import { processDeps, type ServicesProvider } from './services';
+import { processDeps, type ServicesProvider } from './composition-root';
 
 /** Thrown so Service Bus redelivers the message (abandon): the change failed transiently or is being applied. */
 export class RedeliverError extends Error {

@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import { loadTriggerSettings, type TriggerSettings } from '../shared/config';
+import { loadTriggerSettings, type TriggerSettings } from '../shared/config/settings';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
 import { deadLetteredChangeHandler } from './dead-lettered-change';
@@ -12,7 +12,7 @@ import {
 import { ledgerCleanupHandler } from './ledger-cleanup';
 import { processBackendChangeHandler } from './process-backend-change';
 import { scheduledReconnectHandler } from './scheduled-reconnect';
-import type { ServicesProvider } from './services';
+import type { ServicesProvider } from './composition-root';
 import { withTelemetry } from './telemetry';
 
 /** One function of the app: its name (part of the contract), trigger and handler. */

@@ -1,12 +1,12 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { Cron } from 'croner';
-import { backendResourceId, parseResourceId, type BackendTarget } from '../shared/arm/resource-id';
-import { timerRequest } from '../shared/engine/reserved-ids';
-import { isInScope } from '../shared/engine/scope-policy';
-import type { QueuedChange } from '../shared/messaging/change-queue';
-import { backendSessionId } from '../shared/messaging/session-id';
+import { backendResourceId, parseResourceId, type BackendTarget } from '../shared/domain/backend-id';
+import { timerRequest } from '../shared/domain/reserved-ids';
+import { isInScope } from '../shared/domain/scope-policy';
+import type { QueuedChange } from '../shared/adapters/service-bus/change-queue';
+import { backendSessionId } from '../shared/domain/session-id';
 import { contextLogger } from './context-logger';
-import type { ServicesProvider } from './services';
+import type { ServicesProvider } from './composition-root';
 
 /**
  * Timer trigger: fans out one reconnect change request per backend named by `RECONNECT_TARGETS` (backend ids, or

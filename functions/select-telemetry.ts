@@ -4,7 +4,7 @@
  * the OpenTelemetry SDK is never loaded (it is imported dynamically, a separate file of the deployed package).
  */
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
-import type { TelemetrySettings } from '../shared/config';
+import type { TelemetrySettings } from '../shared/config/settings';
 
 import type { ExportPlan } from '../shared/adapters/telemetry/otel-sdk';
 

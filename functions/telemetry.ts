@@ -3,7 +3,7 @@
  * observer. The use cases below see only the telemetry port.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { ArmAttemptHandle, ArmObserver } from '../shared/arm/arm-observer';
+import type { ArmAttemptHandle, ArmObserver } from '../shared/adapters/arm/arm-observer';
 import {
   carrierFrom,
   type Attributes,

@@ -2,8 +2,8 @@
  * One change in one span: what processChange did, as span attributes and metrics (changes by operation and status,
  * duration, writes skipped as unchanged). ARM attempts, ledger operations and the publish are its children.
  */
-import type { ErrorBody } from '../shared/contract/error-response';
-import { processChange, type Delivery, type ProcessDeps, type Processed } from '../shared/engine/process-change';
+import type { ErrorBody } from '../shared/domain/contract/error-response';
+import { processChange, type Delivery, type ProcessDeps, type Processed } from '../shared/app/process-change';
 import type { Telemetry } from '../shared/app/telemetry-ports';
 
 export async function processChangeTraced(

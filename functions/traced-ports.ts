@@ -2,9 +2,9 @@
  * The ports with spans around them: ledger operations, publishing and enqueueing become child spans of the change,
  * and the messages they send carry the trace on. Applied once, in the composition root, when telemetry is on.
  */
-import type { ResultPublisher } from '../shared/events/result-publisher';
-import type { ChangeLedger } from '../shared/ledger/ledger-types';
-import type { ChangeQueue, QueuedChange } from '../shared/messaging/change-queue';
+import type { ResultPublisher } from '../shared/adapters/service-bus/result-publisher';
+import type { ChangeLedger } from '../shared/app/ledger-ports';
+import type { ChangeQueue, QueuedChange } from '../shared/adapters/service-bus/change-queue';
 import type { Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
 
 /** Every ledger call in a `ledger.<method>` span (with the requestId when the call names one). */

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonSchemas } from '../shared/json-schemas';
+import { jsonSchemas } from '../shared/domain/contract/json-schemas';
 
 for (const [file, schema] of Object.entries(jsonSchemas())) {
   writeFileSync(join(__dirname, '..', 'schemas', file), `${JSON.stringify(schema, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import type { ErrorBody, ErrorDetail } from '../../shared/contract/error-response';
+import type { ErrorBody, ErrorDetail } from '../../shared/domain/contract/error-response';
 
 /** What a handler answers: status, headers and an optional JSON body (absent = empty body). */
 export interface EmulatorResponse {

@@ -1,4 +1,4 @@
-import { backendCollectionPath, type BackendScope, type BackendTarget } from '../../shared/arm/resource-id';
+import { backendCollectionPath, type BackendScope, type BackendTarget } from '../../shared/domain/backend-id';
 import { armError, validationError, type EmulatorResponse } from './arm-error';
 import { toContract, type BackendStore } from './backend-store';
 import type { BackendRecord } from './types';

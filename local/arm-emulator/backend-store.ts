@@ -4,7 +4,7 @@ import {
   scopeResourceId,
   type BackendScope,
   type BackendTarget,
-} from '../../shared/arm/resource-id';
+} from '../../shared/domain/backend-id';
 import { formatEtag } from './etag';
 import type { BackendRecord } from './types';
 

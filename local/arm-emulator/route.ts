@@ -1,4 +1,4 @@
-import type { BackendScope, BackendTarget } from '../../shared/arm/resource-id';
+import type { BackendScope, BackendTarget } from '../../shared/domain/backend-id';
 
 /** What a request path names. */
 export type Route =

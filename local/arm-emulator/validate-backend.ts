@@ -1,8 +1,8 @@
-import type { ErrorDetail } from '../../shared/contract/error-response';
-import { backendResourceId, sameScope, type BackendScope } from '../../shared/arm/resource-id';
-import { DEFAULT_API_VERSION, fieldsNewerThan, supportedApiVersion } from '../../shared/contract/api-versions';
-import { isHttpUrl } from '../../shared/contract/field-types';
-import { resolveMemberId } from '../../shared/contract/pool-member';
+import type { ErrorDetail } from '../../shared/domain/contract/error-response';
+import { backendResourceId, sameScope, type BackendScope } from '../../shared/domain/backend-id';
+import { DEFAULT_API_VERSION, fieldsNewerThan, supportedApiVersion } from '../../shared/domain/contract/api-versions';
+import { isHttpUrl } from '../../shared/domain/contract/field-types';
+import { resolveMemberId } from '../../shared/domain/contract/pool-member';
 import { isIsoDuration } from './iso-duration';
 import { isJsonObject } from './merge-patch';
 import type { BackendRecord } from './types';

@@ -15,8 +15,8 @@ import {
 } from '@azure/service-bus';
 import { Cron } from 'croner';
 import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
-import { createServices, type AppServices } from '../../functions/services';
-import { loadConfig, loadTriggerSettings } from '../../shared/config';
+import { createServices, type AppServices } from '../../functions/composition-root';
+import { loadConfig, loadTriggerSettings } from '../../shared/config/settings';
 import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';

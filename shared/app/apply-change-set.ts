@@ -7,7 +7,7 @@
  * A repeated or redelivered set skips the items already recorded as succeeded and continues from the first that is
  * not; the undo state of an atomic set lives only in the delivery that applied it.
  */
-import { backendResourceId } from '../arm/resource-id';
+import { backendResourceId } from '../domain/backend-id';
 import {
   CHANGE_SET_OPERATION,
   itemRequestId,
@@ -15,16 +15,16 @@ import {
   type ChangeSet,
   type SetItemOutcome,
   type SetOutcome,
-} from '../contract/change-set';
-import type { ErrorDetail } from '../contract/error-response';
-import { policyRefusal } from './execute-change';
+} from '../domain/contract/change-set';
+import type { ErrorDetail } from '../domain/contract/error-response';
+import { policyRefusal } from './apply-change';
 import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
 import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
-import { rejectedOutcome, requestIdOf } from './rejection';
-import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
-import { LedgerConflictError, type LedgerRecord } from '../ledger/ledger-types';
+import { rejectedOutcome, requestIdOf } from '../domain/rejection';
+import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../domain/fingerprint';
+import { LedgerConflictError, type LedgerRecord } from './ledger-ports';
 import { rejectSet, runChangeSet, type PreparedSet, type SetRun } from './run-change-set';
-import { isRecord } from '../is-record';
+import { isRecord } from '../domain/is-record';
 
 /** The result of processing one delivery of a set (as `Processed` is for a single change). */
 export type ProcessedSet =

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions, TransientCode } from '../arm/arm-client-types';
-import { backendResourceId } from '../arm/resource-id';
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorBody } from '../contract/error-response';
-import type { Outcome } from '../contract/outcome';
-import type { Clock } from '../clock';
-import type { Logger } from '../logger';
-import type { Fingerprinter } from '../ledger/fingerprint';
-import { buildPlan, planChanges } from './plan';
-import { redactSecrets, scrubSecretValues, secretValues } from './redact';
-import { checkScope, type AllowedScopes } from './scope-policy';
+import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions, TransientCode } from './arm-ports';
+import { backendResourceId } from '../domain/backend-id';
+import type { ChangeRequest } from '../domain/contract/change-request';
+import type { ErrorBody } from '../domain/contract/error-response';
+import type { Outcome } from '../domain/contract/outcome';
+import type { Clock } from './clock-ports';
+import type { Logger } from './logger-ports';
+import type { Fingerprinter } from '../domain/fingerprint';
+import { buildPlan, planChanges } from '../domain/plan';
+import { redactSecrets, scrubSecretValues, secretValues } from '../domain/redact';
+import { checkScope, type AllowedScopes } from '../domain/scope-policy';
 import type { TargetQueue } from './target-queue';
 import {
   expectedStateHash,

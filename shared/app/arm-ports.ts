@@ -1,5 +1,5 @@
-import type { ErrorBody } from '../contract/error-response';
-import type { BackendScope, BackendTarget } from './resource-id';
+import type { ErrorBody } from '../domain/contract/error-response';
+import type { BackendScope, BackendTarget } from '../domain/backend-id';
 
 /** ARM response headers the product reports. Absent headers are absent keys. */
 export interface ArmHeaders {

@@ -14,7 +14,7 @@ import {
   type BreakerRecord,
   type PoolAction,
 } from '../domain/breaker-record';
-import { isInScope } from '../engine/scope-policy';
+import { isInScope } from '../domain/scope-policy';
 import { drainPool, poolsListing, restoreDrain } from './breaker-pools';
 import { BreakerRetryError, type BreakerPorts, type BreakerSettings } from './breaker-ports';
 

@@ -3,7 +3,7 @@
  * Every write is an `update` through the change engine and ledger, conditional on the ETag just read, with a
  * requestId derived from the event id and the pool; the snapshot of the original values is stored first.
  */
-import { parseResourceId, type BackendTarget } from '../arm/resource-id';
+import { parseResourceId, type BackendTarget } from '../domain/backend-id';
 import type { BreakerEvent } from '../domain/breaker-event';
 import {
   breakerRequestId,
@@ -15,8 +15,8 @@ import {
   type PoolMember,
 } from '../domain/breaker-policy';
 import type { PoolAction } from '../domain/breaker-record';
-import { isInScope } from '../engine/scope-policy';
-import { isRecord } from '../is-record';
+import { isInScope } from '../domain/scope-policy';
+import { isRecord } from '../domain/is-record';
 import {
   BreakerRetryError,
   type BreakerPorts,

@@ -2,11 +2,11 @@
  * The ports of the circuit-breaker use case: what it needs from ARM, the change engine, the ledger and the topic.
  * The composition root (functions/circuit-breaker-services.ts) hands it the adapters.
  */
-import type { ArmResult, BackendList, CallOptions } from '../arm/arm-client-types';
-import type { BackendScope, BackendTarget } from '../arm/resource-id';
-import type { Outcome } from '../contract/outcome';
-import type { Clock } from '../clock';
-import type { Logger } from '../logger';
+import type { ArmResult, BackendList, CallOptions } from './arm-ports';
+import type { BackendScope, BackendTarget } from '../domain/backend-id';
+import type { Outcome } from '../domain/contract/outcome';
+import type { Clock } from './clock-ports';
+import type { Logger } from './logger-ports';
 import type { DrainSnapshot } from '../domain/breaker-policy';
 import type { BreakerEventData, BreakerMode, BreakerRecord, BreakerResultEvent } from '../domain/breaker-record';
 

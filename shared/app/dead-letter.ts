@@ -3,15 +3,15 @@
  * function kept crashing on it) will never be delivered again: its record would stay non-final and nobody would
  * hear of it. This closes the record as `failed` (`DeadLettered`, with the dead-letter reason) and publishes it.
  */
-import { backendResourceId } from '../arm/resource-id';
-import { parseChangeRequest, REQUEST_ID_PATTERN } from '../contract/change-request';
-import type { ErrorDetail } from '../contract/error-response';
-import type { Outcome } from '../contract/outcome';
-import type { ResultPublisher } from '../events/result-publisher';
-import { TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
-import type { Logger } from '../logger';
-import type { Clock } from '../clock';
-import { isRecord } from '../is-record';
+import { backendResourceId } from '../domain/backend-id';
+import { parseChangeRequest, REQUEST_ID_PATTERN } from '../domain/contract/change-request';
+import type { ErrorDetail } from '../domain/contract/error-response';
+import type { Outcome } from '../domain/contract/outcome';
+import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
+import { TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from './ledger-ports';
+import type { Logger } from './logger-ports';
+import type { Clock } from './clock-ports';
+import { isRecord } from '../domain/is-record';
 import { closeAndPublish, stoppedOutcomeBase } from './finalise-stalled';
 import { UNOBSERVABLE } from './write-intent';
 

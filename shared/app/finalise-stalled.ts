@@ -6,16 +6,16 @@
  *   (`DeadLettered`).
  * Either way the outcome is recorded and its event published.
  */
-import type { ArmBackendClient } from '../arm/arm-client-types';
-import { parseResourceId } from '../arm/resource-id';
-import type { Clock } from '../clock';
-import type { ErrorBody } from '../contract/error-response';
-import type { Operation, Outcome } from '../contract/outcome';
-import type { ResultPublisher } from '../events/result-publisher';
-import type { Fingerprinter } from '../ledger/fingerprint';
-import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../ledger/ledger-types';
-import type { Logger } from '../logger';
-import { redactSecrets } from './redact';
+import type { ArmBackendClient } from './arm-ports';
+import { parseResourceId } from '../domain/backend-id';
+import type { Clock } from './clock-ports';
+import type { ErrorBody } from '../domain/contract/error-response';
+import type { Operation, Outcome } from '../domain/contract/outcome';
+import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
+import type { Fingerprinter } from '../domain/fingerprint';
+import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from './ledger-ports';
+import type { Logger } from './logger-ports';
+import { redactSecrets } from '../domain/redact';
 import { stateMatches, SUPERSEDED, UNOBSERVABLE, untouchedSince } from './write-intent';
 
 export interface FinaliseDeps {

@@ -17,8 +17,8 @@
  * Dry runs must not go through the ledger: the fingerprint ignores `dryRun`, so a recorded dry run would answer for
  * the real request with the same requestId.
  */
-import type { SetOutcome } from '../contract/change-set';
-import type { Outcome } from '../contract/outcome';
+import type { SetOutcome } from '../domain/contract/change-set';
+import type { Outcome } from '../domain/contract/outcome';
 
 export type LedgerState = 'received' | 'applying' | 'succeeded' | 'failed' | 'rejected';
 

@@ -1,9 +1,9 @@
-import { backendResourceId } from '../arm/resource-id';
-import { parseChangeRequest, type ChangeRequest } from '../contract/change-request';
-import type { ErrorBody } from '../contract/error-response';
-import { isTransientFailure, type Outcome } from '../contract/outcome';
-import type { ResultPublisher } from '../events/result-publisher';
-import { legacyFingerprinter, type RequestFingerprint } from '../ledger/fingerprint';
+import { backendResourceId } from '../domain/backend-id';
+import { parseChangeRequest, type ChangeRequest } from '../domain/contract/change-request';
+import type { ErrorBody } from '../domain/contract/error-response';
+import { isTransientFailure, type Outcome } from '../domain/contract/outcome';
+import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
+import { legacyFingerprinter, type RequestFingerprint } from '../domain/fingerprint';
 import {
   LedgerConflictError,
   TERMINAL_STATES,
@@ -11,12 +11,12 @@ import {
   type ClaimInput,
   type LedgerOrigin,
   type LedgerRecord,
-} from '../ledger/ledger-types';
-import { executeChange, type EngineDeps } from './execute-change';
-import { exceedsDepth, shallowIdentity, tooDeepError } from '../contract/json-depth';
-import { rejectedOutcome, requestIdOf } from './rejection';
-import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from './reserved-ids';
-import { sanitizeOutcome } from './sanitize-outcome';
+} from './ledger-ports';
+import { executeChange, type EngineDeps } from './apply-change';
+import { exceedsDepth, shallowIdentity, tooDeepError } from '../domain/contract/json-depth';
+import { rejectedOutcome, requestIdOf } from '../domain/rejection';
+import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from '../domain/reserved-ids';
+import { sanitizeOutcome } from '../domain/sanitize-outcome';
 import type { IntentPort } from './write-intent';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */

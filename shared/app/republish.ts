@@ -1,6 +1,6 @@
-import type { ResultPublisher } from '../events/result-publisher';
-import type { ChangeLedger } from '../ledger/ledger-types';
-import type { Logger } from '../logger';
+import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
+import type { ChangeLedger } from './ledger-ports';
+import type { Logger } from './logger-ports';
 
 /**
  * The repair sweep: publishes the result events of recorded outcomes whose publishing failed (an HTTP request

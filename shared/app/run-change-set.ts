@@ -5,17 +5,17 @@
  * atomic, undoes what was applied. Every expected failure is a value; nothing here touches the ledger or the broker:
  * the caller hands in an {@link ItemJournal} that records each item.
  */
-import type { CallOptions } from '../arm/arm-client-types';
-import { backendResourceId, type BackendScope } from '../arm/resource-id';
-import type { SetItemOutcome, SetOutcome, SetStatus, Undo } from '../contract/change-set';
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorBody, ErrorDetail } from '../contract/error-response';
-import { isTransientFailure, type Outcome } from '../contract/outcome';
+import type { CallOptions } from './arm-ports';
+import { backendResourceId, type BackendScope } from '../domain/backend-id';
+import type { SetItemOutcome, SetOutcome, SetStatus, Undo } from '../domain/contract/change-set';
+import type { ChangeRequest } from '../domain/contract/change-request';
+import type { ErrorBody, ErrorDetail } from '../domain/contract/error-response';
+import { isTransientFailure, type Outcome } from '../domain/contract/outcome';
 import { currentState } from '../domain/set-graph';
 import { dependencies, stableTopologicalOrder } from '../domain/set-order';
 import { scopesToRead, setProblems } from '../domain/set-rules';
-import { executeChange, type EngineDeps } from './execute-change';
-import { redactSecrets } from './redact';
+import { executeChange, type EngineDeps } from './apply-change';
+import { redactSecrets } from '../domain/redact';
 import { checkUnknownWrite, readBefore, undoSteps, type AppliedStep, type Before } from './set-undo';
 
 /** One change of a set, with its item requestId (`<set>/<index>`). */

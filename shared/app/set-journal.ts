@@ -2,12 +2,12 @@
  * How a change set's items are recorded and announced: in the ledger (a decided item is never applied again; each
  * applied item's event is published and marked), or, for dry runs and ledger-less runs, only announced.
  */
-import { backendResourceId } from '../arm/resource-id';
-import type { SetOutcome } from '../contract/change-set';
-import type { Outcome } from '../contract/outcome';
+import { backendResourceId } from '../domain/backend-id';
+import type { SetOutcome } from '../domain/contract/change-set';
+import type { Outcome } from '../domain/contract/outcome';
 import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
-import { legacyFingerprinter } from '../ledger/fingerprint';
-import type { ChangeLedger, LedgerRecord } from '../ledger/ledger-types';
+import { legacyFingerprinter } from '../domain/fingerprint';
+import type { ChangeLedger, LedgerRecord } from './ledger-ports';
 import type { ItemJournal, ItemStart, SetItem } from './run-change-set';
 
 /** Items recorded in the ledger: already-decided items are not applied again; each applied item's event is published. */

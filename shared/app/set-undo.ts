@@ -8,12 +8,12 @@
  * - deleted: PUT of the state read before, only while the backend is still absent (ARM has no create-only
  *   precondition for backends, so a re-creation racing this one in the same instant could be overwritten).
  */
-import type { ArmBackendClient, ArmResult, CallOptions } from '../arm/arm-client-types';
-import type { Undo } from '../contract/change-set';
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorBody } from '../contract/error-response';
-import { comparableState } from './plan';
-import { redactSecrets, scrubSecretValues, secretValues } from './redact';
+import type { ArmBackendClient, ArmResult, CallOptions } from './arm-ports';
+import type { Undo } from '../domain/contract/change-set';
+import type { ChangeRequest } from '../domain/contract/change-request';
+import type { ErrorBody } from '../domain/contract/error-response';
+import { comparableState } from '../domain/plan';
+import { redactSecrets, scrubSecretValues, secretValues } from '../domain/redact';
 
 /** The state of a target read before the set wrote it. */
 export type Before = { exists: false } | { exists: true; etag: string | undefined; body: unknown };

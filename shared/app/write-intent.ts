@@ -9,12 +9,12 @@
  * that ETag; once it does not, the change either landed already (the current state is the desired one: `succeeded`)
  * or someone wrote after it (`failed`, `Superseded`: nothing is overwritten).
  */
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorBody } from '../contract/error-response';
-import { legacyFingerprinter, type Fingerprinter } from '../ledger/fingerprint';
-import type { WriteIntent } from '../ledger/ledger-types';
-import { isRecord } from '../is-record';
-import { comparableState, planChanges } from './plan';
+import type { ChangeRequest } from '../domain/contract/change-request';
+import type { ErrorBody } from '../domain/contract/error-response';
+import { legacyFingerprinter, type Fingerprinter } from '../domain/fingerprint';
+import type { WriteIntent } from './ledger-ports';
+import { isRecord } from '../domain/is-record';
+import { comparableState, planChanges } from '../domain/plan';
 
 /** How the engine reads and records the intent of one delivery (backed by the ledger record it holds). */
 export interface IntentPort {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { isoDuration } from './contract/backend-body';
-import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from './contract/api-versions';
-import { isoDurationToMs } from './domain/breaker-durations';
+import { isoDuration } from '../domain/contract/backend-body';
+import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from '../domain/contract/api-versions';
+import { isoDurationToMs } from '../domain/breaker-durations';
 
 const bool = (fallback: boolean) =>
   z

@@ -5,10 +5,10 @@
  * `Gateway.CircuitBreakerOpened` spelling of an announcement, Learn's `backendNme` typo).
  */
 import { z } from 'zod';
-import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
-import type { ErrorBody, ErrorDetail } from '../contract/error-response';
-import { segmentProblem } from '../contract/safe-segment';
-import { isRecord } from '../is-record';
+import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
+import type { ErrorBody, ErrorDetail } from './contract/error-response';
+import { segmentProblem } from './contract/safe-segment';
+import { isRecord } from './is-record';
 import { timeSpanToIso } from './breaker-durations';
 
 export type BreakerKind = 'opened' | 'closed';

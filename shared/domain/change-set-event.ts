@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { ServiceBusMessage } from '@azure/service-bus';
 import { z } from 'zod';
-import { SetOutcomeSchema, type SetOutcome } from '../contract/change-set';
-import { redactSecrets } from '../engine/redact';
+import { SetOutcomeSchema, type SetOutcome } from './contract/change-set';
+import { redactSecrets } from './redact';
 
 /** The CloudEvents `type` prefix of set events; the set's status is appended. */
 export const SET_EVENT_TYPE_PREFIX = 'com.apim-backend-changes.change-set';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { parseResourceId } from '../arm/resource-id';
-import { OutcomeSchema, type Outcome } from '../contract/outcome';
+import { parseResourceId } from './backend-id';
+import { OutcomeSchema, type Outcome } from './contract/outcome';
 
 /** The CloudEvents `type` prefix; the status is appended (`….succeeded`, `….failed`, `….rejected`). */
 export const EVENT_TYPE_PREFIX = 'com.apim-backend-changes.backend-change';

@@ -11,8 +11,8 @@
  * - other values compare with `===`; a desired `null` also matches an absent key (ARM writes absent fields as null).
  */
 
-import { childPath } from '../domain/json-path';
-import { isRecord } from '../is-record';
+import { childPath } from './json-path';
+import { isRecord } from './is-record';
 
 /** One difference: where (a path from the document root), what ARM has, what was asked for. */
 export interface Change {

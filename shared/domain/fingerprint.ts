@@ -17,9 +17,9 @@
  * A fingerprint must never be shown to callers.
  */
 import { createHash, createHmac, createSecretKey, scryptSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { isSecretPath, REDACTED } from '../engine/redact';
-import { backendResourceId, parseResourceId, type BackendTarget } from '../arm/resource-id';
-import { isRecord } from '../is-record';
+import { isSecretPath, REDACTED } from './redact';
+import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
+import { isRecord } from './is-record';
 
 /** The fingerprint of one request, computed once, and how to tell whether a stored one is the same request. */
 export interface RequestFingerprint {

@@ -1,9 +1,9 @@
-import { childPath, diffChanges } from '../arm/desired-state';
-import type { BackendScope } from '../arm/resource-id';
-import { resolvedMemberKey } from '../contract/pool-member';
-import type { Operation, Plan, PlannedChange } from '../contract/outcome';
+import { childPath, diffChanges } from './desired-state';
+import type { BackendScope } from './backend-id';
+import { resolvedMemberKey } from './contract/pool-member';
+import type { Operation, Plan, PlannedChange } from './contract/outcome';
 import { redactSecrets, splitPath } from './redact';
-import { isRecord } from '../is-record';
+import { isRecord } from './is-record';
 
 /** Response-only fields of a BackendContract: never part of a desired state. */
 const RESPONSE_ONLY = new Set(['id', 'type', 'name']);

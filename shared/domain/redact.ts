@@ -5,7 +5,7 @@
  * body, an ARM response, a plan); and the userinfo of any URL (`https://user:password@host` in `url`, `proxy.url`
  * or a message quoting them).
  */
-import { secretForms, scrubText } from '../domain/secret-forms';
+import { secretForms, scrubText } from './secret-forms';
 
 /** What a redacted secret is replaced with. */
 export const REDACTED = '[REDACTED]';

@@ -1,8 +1,8 @@
-import { REQUEST_ID_PATTERN } from '../contract/change-request';
-import { backendResourceId, parseResourceId } from '../arm/resource-id';
-import type { ErrorBody } from '../contract/error-response';
-import { OperationSchema, type Outcome } from '../contract/outcome';
-import { capErrorBody } from '../contract/error-cap';
+import { REQUEST_ID_PATTERN } from './contract/change-request';
+import { backendResourceId, parseResourceId } from './backend-id';
+import type { ErrorBody } from './contract/error-response';
+import { OperationSchema, type Outcome } from './contract/outcome';
+import { capErrorBody } from './contract/error-cap';
 import { redactSecrets } from './redact';
 
 /** The requestId a raw input asks for, if it holds a valid one. */

@@ -7,9 +7,9 @@
  * the timer would not do.
  */
 import { createHash } from 'node:crypto';
-import { backendResourceId, type BackendTarget } from '../arm/resource-id';
-import type { ErrorBody } from '../contract/error-response';
-import { fingerprintRequest } from '../ledger/fingerprint';
+import { backendResourceId, type BackendTarget } from './backend-id';
+import type { ErrorBody } from './contract/error-response';
+import { fingerprintRequest } from './fingerprint';
 
 /** `reconnect-<yyyyMMddHHmmss>-<24 hex>`: the timer's requestIds. */
 const TIMER_ID = /^reconnect-(\d{14})-[0-9a-f]{24}$/i;

@@ -1,5 +1,5 @@
-import { capErrorBody } from '../contract/error-cap';
-import type { Outcome } from '../contract/outcome';
+import { capErrorBody } from './contract/error-cap';
+import type { Outcome } from './contract/outcome';
 import { redactSecrets, scrubbableSecrets, scrubSecretValues } from './redact';
 
 /**

@@ -1,7 +1,7 @@
-import { backendResourceId } from '../arm/resource-id';
-import { resolveMemberId } from '../contract/pool-member';
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorBody, ErrorDetail } from '../contract/error-response';
+import { backendResourceId } from './backend-id';
+import { resolveMemberId } from './contract/pool-member';
+import type { ChangeRequest } from './contract/change-request';
+import type { ErrorBody, ErrorDetail } from './contract/error-response';
 
 /**
  * The blast radius: ARM id prefixes (subscription, resource group, service, workspace) that changes may target.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { backendResourceId, type BackendTarget } from '../arm/resource-id';
+import { backendResourceId, type BackendTarget } from './backend-id';
 
 /**
  * The Service Bus session id of a backend's changes, for the session-enabled change-request queue. Service Bus caps

@@ -4,10 +4,10 @@
  *
  * Backends are compared by their lower-cased ARM id (ARM ids are case-insensitive), called a key here.
  */
-import { backendResourceId, parseResourceId, scopeResourceId, type BackendScope } from '../arm/resource-id';
-import type { BackendTarget } from '../arm/resource-id';
-import type { ChangeRequest } from '../contract/change-request';
-import { isRecord } from '../is-record';
+import { backendResourceId, parseResourceId, scopeResourceId, type BackendScope } from './backend-id';
+import type { BackendTarget } from './backend-id';
+import type { ChangeRequest } from './contract/change-request';
+import { isRecord } from './is-record';
 
 /** A backend's key: its ARM id in lower case. */
 export function backendKey(target: BackendTarget): string {

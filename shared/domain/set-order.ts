@@ -8,7 +8,7 @@
  *   (Kahn's algorithm taking the lowest ready index: the lexicographically smallest order that respects every
  *   dependency, so a request already in a valid order is applied exactly as sent).
  */
-import type { ChangeRequest } from '../contract/change-request';
+import type { ChangeRequest } from './contract/change-request';
 import { backendKey, listedMembers, membersAfter, type CurrentState } from './set-graph';
 
 /** `[before, after]`: the change at index `before` must be applied before the one at index `after`. */

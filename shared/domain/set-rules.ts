@@ -7,8 +7,8 @@
  * - A backend the set deletes must not stay a member of a pool the set leaves in place.
  * - The dependencies must not form a cycle (only possible with pools listing pools, which ARM refuses too).
  */
-import type { ChangeRequest } from '../contract/change-request';
-import type { ErrorDetail } from '../contract/error-response';
+import type { ChangeRequest } from './contract/change-request';
+import type { ErrorDetail } from './contract/error-response';
 import {
   backendKey,
   isPoolAfter,

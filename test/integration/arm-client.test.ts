@@ -2,10 +2,10 @@
  * The ARM client against the local ARM emulator, over real HTTPS with the emulator's self-signed CA.
  */
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import { createArmBackendClient } from '../../shared/arm/arm-client';
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { createArmCredential } from '../../shared/arm/credential';
-import { backendResourceId, type BackendTarget } from '../../shared/arm/resource-id';
+import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { createArmCredential } from '../../shared/adapters/arm/credential';
+import { backendResourceId, type BackendTarget } from '../../shared/domain/backend-id';
 
 const scope = {
   subscriptionId: '00000000-0000-0000-0000-000000000000',

@@ -3,8 +3,8 @@
  * URLs, and properties the request's api-version does not know dropped silently (as ARM does), at every version.
  */
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { SUPPORTED_API_VERSIONS, isAtLeast } from '../../shared/contract/api-versions';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { SUPPORTED_API_VERSIONS, isAtLeast } from '../../shared/domain/contract/api-versions';
 import { clientFor } from '../support/arm';
 
 const SUB = '00000000-0000-0000-0000-000000000000';

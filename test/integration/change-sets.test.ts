@@ -8,10 +8,10 @@ import fc from 'fast-check';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
-import { processDeps } from '../../functions/services';
-import { processChangeSet } from '../../shared/engine/apply-change-set';
-import type { ChangeLedger } from '../../shared/ledger/ledger-types';
-import { silentLogger } from '../../shared/logger';
+import { processDeps } from '../../functions/composition-root';
+import { processChangeSet } from '../../shared/app/apply-change-set';
+import type { ChangeLedger } from '../../shared/app/ledger-ports';
+import { silentLogger } from '../../shared/app/logger-ports';
 import { SERVICE_ID, startStack, type Stack } from '../support/stack';
 
 let stack: Stack;

@@ -1,10 +1,10 @@
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { systemClock } from '../../shared/clock';
-import { parseChangeRequest } from '../../shared/contract/change-request';
-import { executeChange, type EngineSettings } from '../../shared/engine/execute-change';
-import { REDACTED } from '../../shared/engine/redact';
-import { silentLogger, type Logger } from '../../shared/logger';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { systemClock } from '../../shared/app/clock-ports';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
+import { executeChange, type EngineSettings } from '../../shared/app/apply-change';
+import { REDACTED } from '../../shared/domain/redact';
+import { silentLogger, type Logger } from '../../shared/app/logger-ports';
 import { clientFor } from '../support/arm';
 import { example, exampleTarget, loadExamples, type Example } from '../support/examples';
 

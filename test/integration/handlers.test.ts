@@ -1,7 +1,7 @@
 import { HttpRequest } from '@azure/functions';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
-import { parseChangeRequest } from '../../shared/contract/change-request';
-import { fingerprintRequest } from '../../shared/ledger/fingerprint';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
+import { fingerprintRequest } from '../../shared/domain/fingerprint';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
-import type { Outcome } from '../../shared/contract/outcome';
+import type { Outcome } from '../../shared/domain/contract/outcome';
 import {
   createTableLedger,
   canonicalJson,
@@ -11,7 +11,7 @@ import {
   LEDGER_ROW_KEY,
   type ChangeLedger,
   type LedgerRecord,
-} from '../../shared/ledger';
+} from '../../shared/adapters/ledger';
 import { useAzurite } from '../support/azurite';
 
 const azurite = useAzurite();

@@ -1,9 +1,9 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import { startAmqpBroker, type AmqpBroker } from '../../local/amqp-broker';
-import type { Outcome } from '../../shared/contract/outcome';
-import { eventIdFor, ResultEventSchema } from '../../shared/events/cloud-event';
-import { ServiceBusResultPublisher } from '../../shared/events/result-publisher';
-import { LazyServiceBusClient } from '../../shared/messaging/service-bus-client';
+import type { Outcome } from '../../shared/domain/contract/outcome';
+import { eventIdFor, ResultEventSchema } from '../../shared/domain/cloud-event';
+import { ServiceBusResultPublisher } from '../../shared/adapters/service-bus/result-publisher';
+import { LazyServiceBusClient } from '../../shared/adapters/service-bus/service-bus-client';
 
 const TOPIC = 'backend-change-results';
 let broker: AmqpBroker;

@@ -5,17 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { systemClock } from '../../shared/clock';
-import type { Outcome } from '../../shared/contract/outcome';
-import { settleDeadLettered } from '../../shared/engine/dead-letter';
-import { executeChange } from '../../shared/engine/execute-change';
-import { finaliseStalledHttp } from '../../shared/engine/finalise-stalled';
-import { processChange, type Delivery, type ProcessDeps } from '../../shared/engine/process-change';
-import { createTargetQueue } from '../../shared/engine/target-queue';
-import { parseChangeRequest } from '../../shared/contract/change-request';
-import { createTableLedger, type ChangeLedger } from '../../shared/ledger';
-import { silentLogger } from '../../shared/logger';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { systemClock } from '../../shared/app/clock-ports';
+import type { Outcome } from '../../shared/domain/contract/outcome';
+import { settleDeadLettered } from '../../shared/app/dead-letter';
+import { executeChange } from '../../shared/app/apply-change';
+import { finaliseStalledHttp } from '../../shared/app/finalise-stalled';
+import { processChange, type Delivery, type ProcessDeps } from '../../shared/app/process-change';
+import { createTargetQueue } from '../../shared/app/target-queue';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
+import { createTableLedger, type ChangeLedger } from '../../shared/adapters/ledger';
+import { silentLogger } from '../../shared/app/logger-ports';
 import { clientFor } from '../support/arm';
 import { useAzurite } from '../support/azurite';
 

@@ -13,7 +13,7 @@ import { backendChangeStatusHandler } from '../../functions/backend-change-statu
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
 import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';
-import { REDACTED } from '../../shared/engine/redact';
+import { REDACTED } from '../../shared/domain/redact';
 import { EVENTS, QUEUE, SERVICE_ID, startStack, SUB, type Stack } from '../support/stack';
 
 jest.setTimeout(60_000);

@@ -1,7 +1,7 @@
 import { request } from 'node:https';
 import type { Agent } from 'node:https';
 import { startArmEmulator } from '../../local/arm-emulator';
-import { tlsTrustPolicy } from '../../shared/arm/tls-trust-policy';
+import { tlsTrustPolicy } from '../../shared/adapters/arm/tls-trust-policy';
 
 type Emulator = Awaited<ReturnType<typeof startArmEmulator>>;
 

@@ -8,7 +8,7 @@ import { backendChangeStatusHandler } from '../../functions/backend-change-statu
 import { scheduledReconnectHandler } from '../../functions/scheduled-reconnect';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
-import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../shared/webhook/signature';
+import { SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../shared/adapters/webhook-signature';
 import { QUEUE, SERVICE_ID, startStack, SUB, type Stack } from '../support/stack';
 
 jest.setTimeout(60_000);

@@ -4,9 +4,9 @@
  * client without the budget keeps crashing into the bucket.
  */
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import { createArmBackendClient } from '../../shared/arm/arm-client';
-import { createArmCredential } from '../../shared/arm/credential';
-import { createWriteBudget, type WriteBudget } from '../../shared/arm/write-budget';
+import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
+import { createArmCredential } from '../../shared/adapters/arm/credential';
+import { createWriteBudget, type WriteBudget } from '../../shared/adapters/arm/write-budget';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 const CAPACITY = 20;

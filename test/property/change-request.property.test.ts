@@ -4,9 +4,9 @@
  * accepts can redirect an ARM URL path.
  */
 import fc from 'fast-check';
-import { backendPath, parseResourceId, type BackendTarget } from '../../shared/arm/resource-id';
-import { parseChangeRequest } from '../../shared/contract/change-request';
-import type { ErrorBody } from '../../shared/contract/error-response';
+import { backendPath, parseResourceId, type BackendTarget } from '../../shared/domain/backend-id';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
+import type { ErrorBody } from '../../shared/domain/contract/error-response';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;

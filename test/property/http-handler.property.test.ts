@@ -6,7 +6,7 @@
 import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import fc from 'fast-check';
 import { backendChangesHandler } from '../../functions/backend-changes';
-import { parseChangeRequest } from '../../shared/contract/change-request';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
 import { SERVICE_ID, startStack, SUB, type Stack } from '../support/stack';
 
 jest.setTimeout(60_000);

@@ -5,7 +5,7 @@
  * pools listing them and pools before the deletes of members they drop.
  */
 import fc from 'fast-check';
-import type { ChangeRequest } from '../../shared/contract/change-request';
+import type { ChangeRequest } from '../../shared/domain/contract/change-request';
 import { backendKey, currentState } from '../../shared/domain/set-graph';
 import { dependencies, stableTopologicalOrder, type Dependency } from '../../shared/domain/set-order';
 import { setProblems } from '../../shared/domain/set-rules';

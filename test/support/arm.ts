@@ -1,6 +1,6 @@
-import { createArmBackendClient } from '../../shared/arm/arm-client';
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { createArmCredential } from '../../shared/arm/credential';
+import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { createArmCredential } from '../../shared/adapters/arm/credential';
 import type { ArmEmulator } from '../../local/arm-emulator';
 
 /** The real ARM client, trusting the emulator's certificate (TLS verification stays on). */

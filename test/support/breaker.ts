@@ -1,5 +1,5 @@
 import { HttpRequest } from '@azure/functions';
-import type { AppServices } from '../../functions/services';
+import type { AppServices } from '../../functions/composition-root';
 import { SERVICE_ID, type Stack } from './stack';
 
 export const backendId = (name: string): string => `${SERVICE_ID}/backends/${name}`;

@@ -4,10 +4,10 @@
  * killed with SIGKILL while its writes are in flight. CRASH_LEASE_MS shortens the ledger lease so the test need not
  * wait a whole deadline-plus-margin before resending. Prints `ready` once its services are built.
  */
-import { processDeps, createServices } from '../../functions/services';
-import { loadConfig } from '../../shared/config';
-import { processChange } from '../../shared/engine/process-change';
-import { silentLogger } from '../../shared/logger';
+import { processDeps, createServices } from '../../functions/composition-root';
+import { loadConfig } from '../../shared/config/settings';
+import { processChange } from '../../shared/app/process-change';
+import { silentLogger } from '../../shared/app/logger-ports';
 
 async function main(): Promise<void> {
   const requests = JSON.parse(process.env['CRASH_REQUESTS'] ?? '[]') as Array<{ requestId: string }>;

@@ -5,8 +5,8 @@ import { InvocationContext } from '@azure/functions';
 import { startAmqpBroker, type AmqpBroker } from '../../local/amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import { startAzurite } from '../../local/azurite';
-import { createServices, type AppServices } from '../../functions/services';
-import { loadConfig } from '../../shared/config';
+import { createServices, type AppServices } from '../../functions/composition-root';
+import { loadConfig } from '../../shared/config/settings';
 
 export const QUEUE = 'backend-change-requests';
 export const TOPIC = 'backend-change-results';

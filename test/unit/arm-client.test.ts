@@ -5,11 +5,11 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
-import { createArmBackendClient, type ArmClientOptions } from '../../shared/arm/arm-client';
-import type { ArmResult } from '../../shared/arm/arm-client-types';
-import { createArmCredential } from '../../shared/arm/credential';
-import type { BackendTarget } from '../../shared/arm/resource-id';
-import type { Clock } from '../../shared/clock';
+import { createArmBackendClient, type ArmClientOptions } from '../../shared/adapters/arm/arm-client';
+import type { ArmResult } from '../../shared/app/arm-ports';
+import { createArmCredential } from '../../shared/adapters/arm/credential';
+import type { BackendTarget } from '../../shared/domain/backend-id';
+import type { Clock } from '../../shared/app/clock-ports';
 
 const ENDPOINT = 'https://arm.test';
 const TOKEN = 'static-test-token';

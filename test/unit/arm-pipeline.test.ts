@@ -6,7 +6,7 @@ import {
   type PipelineRequest,
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
-import { createArmPipeline } from '../../shared/arm/arm-pipeline';
+import { createArmPipeline } from '../../shared/adapters/arm/arm-pipeline';
 
 const URL = 'https://management.example.com/subscriptions/s1?api-version=2024-05-01';
 const HOUR = 3_600_000;

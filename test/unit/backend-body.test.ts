@@ -1,5 +1,5 @@
-import { isoDuration, ReconnectBodySchema, type BackendBody } from '../../shared/contract/backend-body';
-import { parseChangeRequest, type ChangeRequest } from '../../shared/contract/change-request';
+import { isoDuration, ReconnectBodySchema, type BackendBody } from '../../shared/domain/contract/backend-body';
+import { parseChangeRequest, type ChangeRequest } from '../../shared/domain/contract/change-request';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;

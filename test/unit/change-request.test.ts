@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseChangeRequest, ChangeRequestSchema, type ChangeRequest } from '../../shared/contract/change-request';
-import { toValidationError } from '../../shared/contract/validation-error';
+import { parseChangeRequest, ChangeRequestSchema, type ChangeRequest } from '../../shared/domain/contract/change-request';
+import { toValidationError } from '../../shared/domain/contract/validation-error';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;

@@ -1,7 +1,7 @@
 import { setHttpStatus } from '../../functions/change-set-http';
-import { prepareChangeSet } from '../../shared/engine/apply-change-set';
-import { isChangeSetInput, parseChangeSet, type SetOutcome } from '../../shared/contract/change-set';
-import { systemClock } from '../../shared/clock';
+import { prepareChangeSet } from '../../shared/app/apply-change-set';
+import { isChangeSetInput, parseChangeSet, type SetOutcome } from '../../shared/domain/contract/change-set';
+import { systemClock } from '../../shared/app/clock-ports';
 import { currentState, memberKey } from '../../shared/domain/set-graph';
 import { setProblems } from '../../shared/domain/set-rules';
 

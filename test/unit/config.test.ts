@@ -1,4 +1,4 @@
-import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config';
+import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config/settings';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

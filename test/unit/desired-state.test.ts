@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { diffChanges, isApplied } from '../../shared/arm/desired-state';
+import { diffChanges, isApplied } from '../../shared/domain/desired-state';
 import pool from '../fixtures/examples/ApiManagementCreateBackendWithWeightedLoadBalancer.json';
 
 describe('isApplied', () => {

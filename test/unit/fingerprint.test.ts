@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { canonicalJson, createFingerprinter, fingerprintRequest } from '../../shared/ledger/fingerprint';
-import { redactSecrets } from '../../shared/engine/redact';
+import { canonicalJson, createFingerprinter, fingerprintRequest } from '../../shared/domain/fingerprint';
+import { redactSecrets } from '../../shared/domain/redact';
 
 const KEY = 'k'.repeat(16) + 'current-fingerprint-key-0001';
 const OLD_KEY = 'o'.repeat(16) + 'previous-fingerprint-key-001';

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema, SETTING_NAMES, loadTriggerSettings } from '../../shared/config';
+import { ConfigSchema, SETTING_NAMES, loadTriggerSettings } from '../../shared/config/settings';
 import { functionRegistrations } from '../../functions/registrations';
 
 type Json = Record<string, any>;

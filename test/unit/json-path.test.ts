@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { childPath, formatPath } from '../../shared/domain/json-path';
-import { splitPath } from '../../shared/engine/redact';
+import { splitPath } from '../../shared/domain/redact';
 
 describe('JSON paths (validation details, plans, redaction by path)', () => {
   it('spells identifiers with dots, indexes in brackets, and quotes any other name', () => {

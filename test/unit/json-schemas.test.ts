@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { jsonSchemas } from '../../shared/json-schemas';
+import { jsonSchemas } from '../../shared/domain/contract/json-schemas';
 
 describe('published JSON Schemas', () => {
   it.each(Object.keys(jsonSchemas()))(

@@ -1,4 +1,4 @@
-import { lazyAsync } from '../../shared/lazy-async';
+import { lazyAsync } from '../../shared/adapters/lazy-async';
 
 describe('lazyAsync (credentials, the Service Bus client, the ledger table)', () => {
   it('creates once on first use and shares that creation with concurrent and later callers', async () => {

@@ -8,8 +8,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { createHttpHeaders, createPipelineRequest, isRestError, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { generateLoopbackCertificate } from '../../local/arm-emulator/certificate';
-import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE, type NodeHttpsClient } from '../../shared/arm/node-https-client';
-import { transientCodeOf } from '../../shared/arm/retry-strategy';
+import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE, type NodeHttpsClient } from '../../shared/adapters/arm/node-https-client';
+import { transientCodeOf } from '../../shared/adapters/arm/retry-strategy';
 
 interface Seen {
   method: string;

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseChangeRequest } from '../../shared/contract/change-request';
+import { parseChangeRequest } from '../../shared/domain/contract/change-request';
 
 interface ExampleFile {
   file: string;

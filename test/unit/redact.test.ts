@@ -1,5 +1,5 @@
-import { buildPlan } from '../../shared/engine/plan';
-import { REDACTED, redactSecrets, scrubSecretValues, secretValues, splitPath } from '../../shared/engine/redact';
+import { buildPlan } from '../../shared/domain/plan';
+import { REDACTED, redactSecrets, scrubSecretValues, secretValues, splitPath } from '../../shared/domain/redact';
 
 const SECRETS = ['s3cr3t-auth-param', 's3cr3t-header-val', 's3cr3t-query-val', 's3cr3t-proxy-pass'];
 

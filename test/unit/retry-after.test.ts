@@ -1,5 +1,5 @@
 import { createHttpHeaders } from '@azure/core-rest-pipeline';
-import { retryAfterMsFromHeaders } from '../../shared/arm/retry-after';
+import { retryAfterMsFromHeaders } from '../../shared/adapters/arm/retry-after';
 
 const NOW = Date.parse('2025-03-01T12:00:00Z');
 const read = (headers: Record<string, string>): number | undefined =>

@@ -9,7 +9,7 @@ import {
   transientCodeOf,
   type AttemptOutcome,
   type RetryInput,
-} from '../../shared/arm/retry-strategy';
+} from '../../shared/adapters/arm/retry-strategy';
 
 const NOW = 1_000_000;
 const base = (outcome: AttemptOutcome, over: Partial<RetryInput> = {}): RetryInput => ({

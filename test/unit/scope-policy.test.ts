@@ -1,5 +1,5 @@
-import { parseChangeRequest, type ChangeRequest } from '../../shared/contract/change-request';
-import { checkScope, isInScope, normaliseScope } from '../../shared/engine/scope-policy';
+import { parseChangeRequest, type ChangeRequest } from '../../shared/domain/contract/change-request';
+import { checkScope, isInScope, normaliseScope } from '../../shared/domain/scope-policy';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const OTHER_SUB = '11111111-1111-1111-1111-111111111111';

@@ -2,11 +2,11 @@
  * Issue 10, item 7: a known secret is scrubbed in every encoding ARM (or a proxy) might echo it in, and URL userinfo
  * is redacted wherever it appears.
  */
-import type { ArmBackendClient } from '../../shared/arm/arm-client-types';
-import { processChange, type ProcessDeps } from '../../shared/engine/process-change';
-import { REDACTED, redactSecrets, scrubbableSecrets, scrubSecretValues } from '../../shared/engine/redact';
-import { sanitizeOutcome } from '../../shared/engine/sanitize-outcome';
-import type { Outcome } from '../../shared/contract/outcome';
+import type { ArmBackendClient } from '../../shared/app/arm-ports';
+import { processChange, type ProcessDeps } from '../../shared/app/process-change';
+import { REDACTED, redactSecrets, scrubbableSecrets, scrubSecretValues } from '../../shared/domain/redact';
+import { sanitizeOutcome } from '../../shared/domain/sanitize-outcome';
+import type { Outcome } from '../../shared/domain/contract/outcome';
 
 const SECRET = 'Sup3r"Secret/Value+With=Stuff';
 const PROXY_PASSWORD = 'proxy-p4ss-long-enough';

@@ -2,8 +2,8 @@
  * Fields real ARM adds to what was written (recorded in ../shared/reference/recordings) are no change: a plan and
  * SKIP_UNCHANGED must not see one, and the write-intent state hash must not either.
  */
-import { planChanges } from '../../shared/engine/plan';
-import { expectedStateHash, stateHash } from '../../shared/engine/write-intent';
+import { planChanges } from '../../shared/domain/plan';
+import { expectedStateHash, stateHash } from '../../shared/app/write-intent';
 
 const ID =
   '/subscriptions/dbdbebc3-1f15-4e74-9ef2-7db25483cb15/resourceGroups/rg/providers/Microsoft.ApiManagement/service/s/backends/sf';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import { signBody, verifySignature, type SignatureSettings } from '../../shared/webhook/signature';
+import { signBody, verifySignature, type SignatureSettings } from '../../shared/adapters/webhook-signature';
 
 const NOW_MS = 1_750_000_000_000;
 const NOW_S = String(NOW_MS / 1000);

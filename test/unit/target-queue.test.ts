@@ -1,4 +1,4 @@
-import { createTargetQueue } from '../../shared/engine/target-queue';
+import { createTargetQueue } from '../../shared/app/target-queue';
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 

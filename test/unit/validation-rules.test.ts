@@ -2,13 +2,13 @@
  * Issue 9's rules, each both ways and at every supported api-version: relative pool member ids, managed identity,
  * api-version gates, enum case, GET answers sent back, absolute URLs, and one message per problem.
  */
-import { SUPPORTED_API_VERSIONS, VERSION_GATES, isAtLeast, type ApiVersion } from '../../shared/contract/api-versions';
-import { parseChangeRequest, type ChangeRequest } from '../../shared/contract/change-request';
-import type { BackendBody } from '../../shared/contract/backend-body';
-import type { ErrorDetail } from '../../shared/contract/error-response';
-import { redactSecrets } from '../../shared/engine/redact';
-import { checkScope } from '../../shared/engine/scope-policy';
-import { planChanges } from '../../shared/engine/plan';
+import { SUPPORTED_API_VERSIONS, VERSION_GATES, isAtLeast, type ApiVersion } from '../../shared/domain/contract/api-versions';
+import { parseChangeRequest, type ChangeRequest } from '../../shared/domain/contract/change-request';
+import type { BackendBody } from '../../shared/domain/contract/backend-body';
+import type { ErrorDetail } from '../../shared/domain/contract/error-response';
+import { redactSecrets } from '../../shared/domain/redact';
+import { checkScope } from '../../shared/domain/scope-policy';
+import { planChanges } from '../../shared/domain/plan';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;

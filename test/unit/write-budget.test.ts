@@ -5,17 +5,17 @@ import {
   type PipelineResponse,
 } from '@azure/core-rest-pipeline';
 import { TokenBucket } from '../../local/arm-emulator/token-bucket';
-import { createArmBackendClient } from '../../shared/arm/arm-client';
-import { createArmCredential } from '../../shared/arm/credential';
-import type { BackendTarget } from '../../shared/arm/resource-id';
+import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
+import { createArmCredential } from '../../shared/adapters/arm/credential';
+import type { BackendTarget } from '../../shared/domain/backend-id';
 import {
   createWriteBudget,
   remainingWritesOf,
   writeObservationOf,
   type BudgetWait,
   type WritePermit,
-} from '../../shared/arm/write-budget';
-import type { Clock } from '../../shared/clock';
+} from '../../shared/adapters/arm/write-budget';
+import type { Clock } from '../../shared/app/clock-ports';
 
 const START = Date.parse('2025-03-01T12:00:00Z');
 const SUB = '00000000-0000-0000-0000-000000000000';

@@ -1,6 +1,6 @@
-import { createFingerprinter } from '../../shared/ledger/fingerprint';
-import { expectedStateHash, stateHash, stateMatches } from '../../shared/engine/write-intent';
-import type { ChangeRequest } from '../../shared/contract/change-request';
+import { createFingerprinter } from '../../shared/domain/fingerprint';
+import { expectedStateHash, stateHash, stateMatches } from '../../shared/app/write-intent';
+import type { ChangeRequest } from '../../shared/domain/contract/change-request';
 
 const KEY = 'k'.repeat(40);
 const SECRET = 'correct-horse-battery-staple';

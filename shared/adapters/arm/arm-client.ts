@@ -25,8 +25,8 @@ import {
 } from '@azure/core-rest-pipeline';
 import { AbortError } from '@azure/abort-controller';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
-import type { ErrorBody, ErrorDetail } from '../contract/error-response';
-import { systemClock, type Clock } from '../clock';
+import type { ErrorBody, ErrorDetail } from '../../domain/contract/error-response';
+import { systemClock, type Clock } from '../../app/clock-ports';
 import type {
   ArmBackendClient,
   ArmClientLogger,
@@ -35,12 +35,12 @@ import type {
   BackendList,
   CallOptions,
   TransientCode,
-} from './arm-client-types';
+} from '../../app/arm-ports';
 import { createArmPipeline, type ArmPipeline } from './arm-pipeline';
 import { armTokenScope } from './credential';
-import { isApplied } from './desired-state';
+import { isApplied } from '../../domain/desired-state';
 import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE } from './node-https-client';
-import { backendCollectionPath, backendPath, type BackendScope, type BackendTarget } from './resource-id';
+import { backendCollectionPath, backendPath, type BackendScope, type BackendTarget } from '../../domain/backend-id';
 import { retryAfterMsFromHeaders } from './retry-after';
 import {
   ATTEMPT_TIMEOUT_CODE,
@@ -59,9 +59,9 @@ import {
   type WriteObservation,
   type WritePermit,
 } from './write-budget';
-import { isRecord } from '../is-record';
+import { isRecord } from '../../domain/is-record';
 import type { ArmObserver } from './arm-observer';
-import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../config';
+import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../../config/settings';
 
 /** How to build an ARM client. */
 export interface ArmClientOptions {

@@ -3,7 +3,7 @@
  * and whether the wait still fits the call's deadline. The loop that sends, sleeps and re-reads lives in the client;
  * keeping the rules here lets them be tested without time or network.
  */
-import type { TransientCode } from './arm-client-types';
+import type { TransientCode } from '../../app/arm-ports';
 
 /** What one attempt produced: an HTTP answer, or a failure before a complete answer arrived. */
 export type AttemptOutcome =

@@ -21,8 +21,8 @@
  * The hot path (budget unknown or plentiful) is O(1): a map lookup and some arithmetic, no timers. Reads are never
  * gated here. State is kept per subscription for the life of the budget (a handful of subscriptions per process).
  */
-import type { Clock } from '../clock';
-import { systemClock } from '../clock';
+import type { Clock } from '../../app/clock-ports';
+import { systemClock } from '../../app/clock-ports';
 import type { HeaderReader } from './retry-after';
 
 /** ARM's documented refill of the subscription writes bucket, tokens per second. */

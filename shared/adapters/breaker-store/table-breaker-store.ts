@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import type { BreakerClaim, BreakerStore, DrainRecord } from '../../app/breaker-ports';
 import type { BreakerEventData, BreakerRecord } from '../../domain/breaker-record';
-import { createLedgerTableClient, type LedgerTableOptions } from '../../ledger/table-connection';
+import { createLedgerTableClient, type LedgerTableOptions } from '../ledger/table-connection';
 import {
   backendPartition,
   eventRow,

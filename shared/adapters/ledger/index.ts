@@ -13,7 +13,7 @@
  * }
  * ```
  */
-export { fingerprintRequest, canonicalJson } from './fingerprint';
+export { fingerprintRequest, canonicalJson } from '../../domain/fingerprint';
 export { ledgerPartitionKey, LEDGER_ROW_KEY } from './ledger-entity';
-export { LedgerConflictError, type ChangeLedger, type LedgerRecord } from './ledger-types';
+export { LedgerConflictError, type ChangeLedger, type LedgerRecord } from '../../app/ledger-ports';
 export { createTableLedger } from './table-ledger';

@@ -3,10 +3,10 @@
  * across `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
  */
 import { z } from 'zod';
-import { SetOutcomeSchema, type SetOutcome } from '../contract/change-set';
-import { OutcomeSchema, type Outcome, type PlannedChange } from '../contract/outcome';
-import { redactSecrets, splitPath } from '../engine/redact';
-import type { LedgerRecord } from './ledger-types';
+import { SetOutcomeSchema, type SetOutcome } from '../../domain/contract/change-set';
+import { OutcomeSchema, type Outcome, type PlannedChange } from '../../domain/contract/outcome';
+import { redactSecrets, splitPath } from '../../domain/redact';
+import type { LedgerRecord } from '../../app/ledger-ports';
 
 /** Every record is alone in its partition (the requestId): no hot partition, and claims never contend across ids. */
 export const LEDGER_ROW_KEY = 'ledger';

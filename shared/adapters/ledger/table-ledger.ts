@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
-import { isSetOutcome, type SetOutcome } from '../contract/change-set';
-import type { Outcome } from '../contract/outcome';
+import { isSetOutcome, type SetOutcome } from '../../domain/contract/change-set';
+import type { Outcome } from '../../domain/contract/outcome';
 import {
   fitOutcome,
   fitSetOutcome,
@@ -26,7 +26,7 @@ import {
   type LedgerOrigin,
   type LedgerRecord,
   type WriteIntent,
-} from './ledger-types';
+} from '../../app/ledger-ports';
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 

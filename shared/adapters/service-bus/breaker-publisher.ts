@@ -1,9 +1,9 @@
 /** Publishes our circuit-breaker CloudEvents on the results topic, beside the change result events. */
 import type { ServiceBusSender } from '@azure/service-bus';
-import type { BreakerPublisher } from '../app/breaker-ports';
-import { parseResourceId } from '../arm/resource-id';
-import type { BreakerResultEvent } from '../domain/breaker-record';
-import type { LazyServiceBusClient } from '../messaging/service-bus-client';
+import type { BreakerPublisher } from '../../app/breaker-ports';
+import { parseResourceId } from '../../domain/backend-id';
+import type { BreakerResultEvent } from '../../domain/breaker-record';
+import type { LazyServiceBusClient } from './service-bus-client';
 
 export class ServiceBusBreakerPublisher implements BreakerPublisher {
   private sender: ServiceBusSender | undefined;

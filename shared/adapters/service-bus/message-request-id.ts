@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { REQUEST_ID_PATTERN } from '../contract/change-request';
+import { REQUEST_ID_PATTERN } from '../../domain/contract/change-request';
 
 /**
  * The requestId of a queue message whose body names none: its messageId when that is a valid requestId; otherwise

@@ -1,9 +1,9 @@
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
-import type { SetOutcome } from '../contract/change-set';
-import type { Outcome } from '../contract/outcome';
-import type { LazyServiceBusClient } from '../messaging/service-bus-client';
-import { toChangeSetMessage } from './change-set-event';
-import { eventProperties, toResultEvent } from './cloud-event';
+import type { SetOutcome } from '../../domain/contract/change-set';
+import type { Outcome } from '../../domain/contract/outcome';
+import type { LazyServiceBusClient } from './service-bus-client';
+import { toChangeSetMessage } from '../../domain/change-set-event';
+import { eventProperties, toResultEvent } from '../../domain/cloud-event';
 
 /** How to publish: the request's correlation id, and the trace the event continues (CloudEvents distributed tracing). */
 export interface PublishOptions {

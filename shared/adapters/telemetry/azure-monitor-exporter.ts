@@ -12,7 +12,7 @@ import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, hrTimeToMilliseconds, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { defaultAzureCredential } from '../../identity';
+import { defaultAzureCredential } from '../identity';
 
 /** Where to send: the connection string's ingestion endpoint and instrumentation key (an identifier, not a secret once local auth is off). */
 export interface IngestionTarget {

@@ -5,10 +5,10 @@
  * Every function reads raw input defensively: it runs even when other parts of the request failed.
  */
 import type { z } from 'zod';
-import { backendResourceId, sameScope, type BackendTarget } from '../arm/resource-id';
+import { backendResourceId, sameScope, type BackendTarget } from '../backend-id';
 import { fieldsNewerThan, type ApiVersion } from './api-versions';
 import { parseMemberId, resolveMemberId } from './pool-member';
-import { formatPath } from '../domain/json-path';
+import { formatPath } from '../json-path';
 import { isRecord } from '../is-record';
 
 type Ctx = z.core.$RefinementCtx;

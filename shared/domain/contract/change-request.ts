@@ -15,7 +15,7 @@
  * with it. Whether delete is allowed at all is the engine's decision, not the contract's.
  */
 import { z } from 'zod';
-import type { BackendTarget } from '../arm/resource-id';
+import type { BackendTarget } from '../backend-id';
 import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, supportedApiVersion, type ApiVersion } from './api-versions';
 import { checkPoolMembers, checkResponseFields, checkVersionGates, refuseNulls, withoutNulls } from './body-rules';
 import type { ErrorBody } from './error-response';

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './contract/backend-body';
-import { SUPPORTED_API_VERSIONS } from './contract/api-versions';
-import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './contract/change-request';
-import { ChangeSetSchema, SetOutcomeSchema } from './contract/change-set';
-import { ChangeSetEventSchema } from './events/change-set-event';
-import { OutcomeSchema } from './contract/outcome';
-import { BackendArmIdSchema, BackendTargetObjectSchema } from './contract/safe-segment';
-import { ResultEventSchema } from './events/cloud-event';
-import { BreakerResultEventSchema } from './domain/breaker-record';
+import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './backend-body';
+import { SUPPORTED_API_VERSIONS } from './api-versions';
+import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './change-request';
+import { ChangeSetSchema, SetOutcomeSchema } from './change-set';
+import { ChangeSetEventSchema } from '../change-set-event';
+import { OutcomeSchema } from './outcome';
+import { BackendArmIdSchema, BackendTargetObjectSchema } from './safe-segment';
+import { ResultEventSchema } from '../cloud-event';
+import { BreakerResultEventSchema } from '../breaker-record';
 
 type JsonSchema = Record<string, unknown>;
 

@@ -5,7 +5,7 @@
  * the pool itself, no repeats, inside ALLOWED_SCOPES) applies to the resolved id; the id is sent as written.
  */
 import { z } from 'zod';
-import { backendResourceId, type BackendScope, type BackendTarget } from '../arm/resource-id';
+import { backendResourceId, type BackendScope, type BackendTarget } from '../backend-id';
 import { parseBackendArmId, segmentProblem, type ArmIdProblem } from './safe-segment';
 
 /** What a refused member id message says is accepted. */

@@ -18,7 +18,7 @@
  *   spaces) and covers the ids API Management generates (e.g. `WebApp_my-app`, `LogicApp_x_rg`).
  */
 import { z } from 'zod';
-import { parseResourceId, type BackendTarget } from '../arm/resource-id';
+import { parseResourceId, type BackendTarget } from '../backend-id';
 import { isRecord } from '../is-record';
 
 /** The names of a backend's path segments, as the target object spells them. */

@@ -7,7 +7,7 @@
  * by the contract's own refinements carry their message and a `params.code`; those messages never quote values either.
  */
 import type { z } from 'zod';
-import { formatPath } from '../domain/json-path';
+import { formatPath } from '../json-path';
 import type { ErrorBody, ErrorDetail } from './error-response';
 
 type Issue = z.core.$ZodIssue;
