@@ -1,37 +1,13 @@
 /**
- * Import rules, checked in `npm test` (`npm run lint:deps`). See ../shared/design/architecture.md and README "Layout".
+ * Import rules, checked in `npm test` (`npm run lint:deps`). See README "Layout".
  *
- * Two sets of rules:
- * - today's layout: shared/ never imports functions/ or local/; nothing deployed imports local/, bench/, test/ or
- *   scripts/; no cycles.
- * - the target layout (shared/domain, shared/app, shared/adapters): written so they apply as soon as the folders
- *   exist. Until the move is done, the pure modules still waiting in the old folders (PENDING_DOMAIN) count as
- *   domain: shared/domain may import them, and they are held to the domain's own rule (no I/O, nothing but domain),
- *   so nothing impure can slip into the domain through them. Remove entries from PENDING_DOMAIN as files move.
+ * - shared/ never imports functions/ or local/; nothing deployed imports local/, bench/, test/ or scripts/; no cycles.
+ * - the layers inside shared/: shared/domain is pure (imports only itself, zod and computation-only built-ins);
+ *   shared/app (the use cases) imports only the domain and itself; shared/adapters implement the app's ports and
+ *   never import a use case or a trigger; functions/ composes everything.
  */
 
-/** Pure modules not yet moved into shared/domain (values in, values out: no I/O, no clock reads). */
-const PENDING_DOMAIN = [
-  '^shared/contract/',
-  '^shared/arm/resource-id\\.ts$',
-  '^shared/arm/desired-state\\.ts$',
-  '^shared/arm/retry-after\\.ts$',
-  '^shared/is-record\\.ts$',
-  '^shared/engine/redact\\.ts$',
-  '^shared/engine/plan\\.ts$',
-  '^shared/engine/scope-policy\\.ts$',
-  '^shared/engine/rejection\\.ts$',
-  '^shared/ledger/fingerprint\\.ts$',
-  '^shared/messaging/session-id\\.ts$',
-  '^shared/events/cloud-event\\.ts$',
-];
-const DOMAIN = ['^shared/domain/', ...PENDING_DOMAIN];
-
-/**
- * Port interfaces not yet moved into shared/app (ports.ts): the app may import their types (only their types: the
- * implementations behind them, such as systemClock, are adapters and are handed in).
- */
-const PENDING_PORTS = ['^shared/clock\\.ts$', '^shared/logger\\.ts$', '^shared/arm/arm-client-types\\.ts$'];
+const DOMAIN = '^shared/domain/';
 
 /** The app's port files: adapters implement them, so they may import their types (never a use case). */
 const APP_PORTS = '^shared/app/[^/]*ports\\.ts$';
@@ -72,7 +48,7 @@ module.exports = {
       from: { path: DOMAIN },
       to: {
         dependencyTypesNot: ['core'],
-        pathNot: [...DOMAIN, '(^|/)node_modules/zod/'],
+        pathNot: [DOMAIN, '(^|/)node_modules/zod/'],
       },
     },
     {
@@ -89,15 +65,8 @@ module.exports = {
       from: { path: '^shared/app/' },
       to: {
         dependencyTypesNot: ['core'],
-        pathNot: ['^shared/app/', ...DOMAIN, ...PENDING_PORTS, '(^|/)node_modules/zod/'],
+        pathNot: ['^shared/app/', DOMAIN, '(^|/)node_modules/zod/'],
       },
-    },
-    {
-      name: 'app-imports-pending-ports-as-types-only',
-      comment: 'Ports still outside shared/app are imported for their types only; implementations are handed in.',
-      severity: 'error',
-      from: { path: '^shared/app/' },
-      to: { path: PENDING_PORTS, dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'adapters-not-to-app-or-functions',

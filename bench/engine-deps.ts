@@ -1,15 +1,15 @@
 /**
- * The product's engine and ARM client, wired to an emulator the way `functions/services.ts` wires them to ARM.
+ * The product's engine and ARM client, wired to an emulator the way `functions/composition-root.ts` wires them to ARM.
  */
 import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
 import type { ArmObserver } from '../shared/adapters/arm/arm-observer';
 import type { WriteBudget } from '../shared/adapters/arm/write-budget';
-import { systemClock } from '../shared/app/clock-ports';
 import type { EngineDeps } from '../shared/app/apply-change';
 import { silentLogger } from '../shared/app/logger-ports';
 import { API_VERSION } from './workload';
+import { systemClock } from '../shared/adapters/system-clock';
 
 /** Where the emulator listens and how to reach it. */
 export interface EmulatorAddress {

@@ -12,7 +12,6 @@ import { createBreakerAdapters } from '../functions/circuit-breaker-adapters';
 import { processDeps, type AppServices } from '../functions/composition-root';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import { loadConfig } from '../shared/config/settings';
-import { systemClock } from '../shared/app/clock-ports';
 import { silentLogger } from '../shared/app/logger-ports';
 import type { Outcome } from '../shared/domain/contract/outcome';
 import { toResultMessage } from '../shared/adapters/service-bus/result-publisher';
@@ -21,6 +20,7 @@ import type { ChangeLedger, ClaimInput, LedgerRecord } from '../shared/app/ledge
 import { cannedArmClient } from './canned-arm-client';
 import { median, round } from './stats';
 import { rawCreateOrUpdate } from './workload';
+import { systemClock } from '../shared/adapters/system-clock';
 
 /** Sizes of the trigger-path row. */
 export interface TriggerCpuOptions {

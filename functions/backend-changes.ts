@@ -10,7 +10,6 @@ import { processChangeTraced } from './traced-change';
 import { withRequestId, type Delivery, type ProcessDeps } from '../shared/app/process-change';
 import { notJsonError } from '../shared/domain/rejection';
 import { exceedsDepth } from '../shared/domain/contract/json-depth';
-import { TERMINAL_STATES } from '../shared/app/ledger-ports';
 import { isReservedRequestId } from '../shared/domain/reserved-ids';
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -23,6 +22,7 @@ import { contextLogger } from './context-logger';
 import { acceptedResponse, enqueueChange, hasQueue, queueUnavailable, worthHandingOff } from './http-handoff';
 import { outcomeResponse } from './outcome-response';
 import { engineSettings, processDeps, type AppServices, type ServicesProvider } from './composition-root';
+import { TERMINAL_STATES } from '../shared/domain/ledger-state';
 
 const NOT_JSON = notJsonError('The body');
 

@@ -3,10 +3,10 @@ import { prepareChangeSet, processChangeSet } from '../shared/app/apply-change-s
 import { CHANGE_SET_OPERATION, type SetOutcome } from '../shared/domain/contract/change-set';
 import type { Outcome } from '../shared/domain/contract/outcome';
 import type { Delivery, ProcessDeps } from '../shared/app/process-change';
-import { TERMINAL_STATES } from '../shared/app/ledger-ports';
 import { backendSessionId } from '../shared/domain/session-id';
 import { httpStatusOf } from './outcome-response';
 import type { AppServices } from './composition-root';
+import { TERMINAL_STATES } from '../shared/domain/ledger-state';
 
 /**
  * `POST /api/backend-changes` with a change set: 200 when every change succeeded (or the dry run's plan), otherwise

@@ -1,5 +1,5 @@
 /**
- * The circuit-breaker adapters created with the other services (functions/services.ts): the breaker records beside
+ * The circuit-breaker adapters created with the other services (functions/composition-root.ts): the breaker records beside
  * the change ledger and the publisher on the results topic. Apart from circuit-breaker-services.ts, which needs the
  * services, so that the composition root and the use case's ports do not import each other.
  */

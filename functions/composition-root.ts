@@ -3,7 +3,7 @@ import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
 import { createWriteBudget } from '../shared/adapters/arm/write-budget';
-import { systemClock, type Clock } from '../shared/app/clock-ports';
+import type { Clock } from '../shared/app/clock-ports';
 import { loadConfig, type Config } from '../shared/config/settings';
 import { defaultAzureCredential } from '../shared/adapters/identity';
 import type { ProcessDeps } from '../shared/app/process-change';
@@ -13,7 +13,7 @@ import { createTableLedger } from '../shared/adapters/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { EngineSettings } from '../shared/app/apply-change';
 import { createTargetQueue, type TargetQueue } from '../shared/app/target-queue';
-import { ServiceBusResultPublisher, type ResultPublisher } from '../shared/adapters/service-bus/result-publisher';
+import { ServiceBusResultPublisher } from '../shared/adapters/service-bus/result-publisher';
 import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/adapters/service-bus/change-queue';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import type { Telemetry } from '../shared/app/telemetry-ports';
@@ -21,6 +21,8 @@ import { tracedLedger, tracedPublisher, tracedQueue } from './traced-ports';
 import { createTelemetry } from './select-telemetry';
 import { armObserver } from './telemetry';
 import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
+import { systemClock } from '../shared/adapters/system-clock';
+import type { ResultPublisher } from '../shared/app/publisher-ports';
 
 /** Everything the function adapters need, created once per process and reused across invocations. */
 export interface AppServices {

@@ -2,10 +2,10 @@
  * The ports with spans around them: ledger operations, publishing and enqueueing become child spans of the change,
  * and the messages they send carry the trace on. Applied once, in the composition root, when telemetry is on.
  */
-import type { ResultPublisher } from '../shared/adapters/service-bus/result-publisher';
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { ChangeQueue, QueuedChange } from '../shared/adapters/service-bus/change-queue';
 import type { Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
+import type { ResultPublisher } from '../shared/app/publisher-ports';
 
 /** Every ledger call in a `ledger.<method>` span (with the requestId when the call names one). */
 export function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): ChangeLedger {

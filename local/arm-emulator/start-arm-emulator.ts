@@ -3,7 +3,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { parseResourceId } from '../../shared/domain/backend-id';
-import { systemClock } from '../../shared/app/clock-ports';
 import { armError, defaultErrorCode, type EmulatorResponse } from './arm-error';
 import { ArmThrottle } from './arm-throttle';
 import { BackendStore } from './backend-store';
@@ -13,6 +12,7 @@ import { describeFault, FaultQueue } from './fault-queue';
 import { checkApiVersion, checkAuthorization, checkPathParameters, checkWorkspaceApiVersion } from './request-checks';
 import { decodeSegments, matchRoute } from './route';
 import type { ArmEmulator, ArmEmulatorOptions, FaultSpec, RequestLogEntry } from './types';
+import { systemClock } from '../../shared/adapters/system-clock';
 
 /** ARM refuses request bodies above 4 MiB. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;

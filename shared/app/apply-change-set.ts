@@ -22,9 +22,10 @@ import { waitForDecision, type Delivery, type ProcessDeps } from './process-chan
 import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
 import { rejectedOutcome, requestIdOf } from '../domain/rejection';
 import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../domain/fingerprint';
-import { LedgerConflictError, type LedgerRecord } from './ledger-ports';
+import type { LedgerRecord } from './ledger-ports';
 import { rejectSet, runChangeSet, type PreparedSet, type SetRun } from './run-change-set';
 import { isRecord } from '../domain/is-record';
+import { LedgerConflictError } from '../domain/ledger-state';
 
 /** The result of processing one delivery of a set (as `Processed` is for a single change). */
 export type ProcessedSet =

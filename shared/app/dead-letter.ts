@@ -7,13 +7,14 @@ import { backendResourceId } from '../domain/backend-id';
 import { parseChangeRequest, REQUEST_ID_PATTERN } from '../domain/contract/change-request';
 import type { ErrorDetail } from '../domain/contract/error-response';
 import type { Outcome } from '../domain/contract/outcome';
-import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
-import { TERMINAL_STATES, type ChangeLedger, type LedgerRecord } from './ledger-ports';
+import type { ChangeLedger, LedgerRecord } from './ledger-ports';
 import type { Logger } from './logger-ports';
 import type { Clock } from './clock-ports';
 import { isRecord } from '../domain/is-record';
 import { closeAndPublish, stoppedOutcomeBase } from './finalise-stalled';
 import { UNOBSERVABLE } from './write-intent';
+import type { ResultPublisher } from './publisher-ports';
+import { TERMINAL_STATES } from '../domain/ledger-state';
 
 /** A dead-lettered message as the trigger hands it over. */
 export interface DeadLetteredMessage {

@@ -11,12 +11,13 @@ import { parseResourceId } from '../domain/backend-id';
 import type { Clock } from './clock-ports';
 import type { ErrorBody } from '../domain/contract/error-response';
 import type { Operation, Outcome } from '../domain/contract/outcome';
-import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
 import type { Fingerprinter } from '../domain/fingerprint';
-import { LedgerConflictError, type ChangeLedger, type LedgerRecord } from './ledger-ports';
+import type { ChangeLedger, LedgerRecord } from './ledger-ports';
 import type { Logger } from './logger-ports';
 import { redactSecrets } from '../domain/redact';
 import { stateMatches, SUPERSEDED, UNOBSERVABLE, untouchedSince } from './write-intent';
+import type { ResultPublisher } from './publisher-ports';
+import { LedgerConflictError } from '../domain/ledger-state';
 
 export interface FinaliseDeps {
   ledger: ChangeLedger;

@@ -19,14 +19,13 @@
  */
 import type { SetOutcome } from '../domain/contract/change-set';
 import type { Outcome } from '../domain/contract/outcome';
-
-export type LedgerState = 'received' | 'applying' | 'succeeded' | 'failed' | 'rejected';
+import type { LedgerState } from '../domain/ledger-state';
 
 /** Where a request came from: decides who finalises a record whose delivery stopped (see `ledgerCleanup`). */
 export type LedgerOrigin = 'http' | 'queue';
 
 /**
- * What a delivery recorded before its first write (see `shared/engine/write-intent.ts`): the ETag its write is
+ * What a delivery recorded before its first write (see `shared/app/write-intent.ts`): the ETag its write is
  * conditional on (`null`: the backend did not exist), and a hash of the state the backend has once it is applied.
  * A later delivery of the same request writes conditional on this ETag, never on a fresh one.
  */
@@ -34,9 +33,6 @@ export interface WriteIntent {
   etag: string | null;
   stateHash: string;
 }
-
-/** The terminal states: the outcome is final and later deliveries get it back instead of applying again. */
-export const TERMINAL_STATES: ReadonlySet<LedgerState> = new Set(['succeeded', 'failed', 'rejected']);
 
 /** What the ledger knows about one request. Never holds a request body or a secret. */
 export interface LedgerRecord {
@@ -161,15 +157,4 @@ export interface ChangeLedger {
    * the purge runs is kept. Choose a cutoff older than any redelivery can be (queue TTL, lock renewal).
    */
   purge(cutoff: Date): Promise<number>;
-}
-
-/** The record changed since the caller read it: another delivery owns it now. */
-export class LedgerConflictError extends Error {
-  override readonly name = 'LedgerConflictError';
-  constructor(
-    readonly requestId: string,
-    message = `The ledger record of request '${requestId}' was changed by another delivery.`,
-  ) {
-    super(message);
-  }
 }

@@ -2,22 +2,16 @@ import { backendResourceId } from '../domain/backend-id';
 import { parseChangeRequest, type ChangeRequest } from '../domain/contract/change-request';
 import type { ErrorBody } from '../domain/contract/error-response';
 import { isTransientFailure, type Outcome } from '../domain/contract/outcome';
-import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
 import { legacyFingerprinter, type RequestFingerprint } from '../domain/fingerprint';
-import {
-  LedgerConflictError,
-  TERMINAL_STATES,
-  type ChangeLedger,
-  type ClaimInput,
-  type LedgerOrigin,
-  type LedgerRecord,
-} from './ledger-ports';
+import type { ChangeLedger, ClaimInput, LedgerOrigin, LedgerRecord } from './ledger-ports';
 import { executeChange, type EngineDeps } from './apply-change';
 import { exceedsDepth, shallowIdentity, tooDeepError } from '../domain/contract/json-depth';
 import { rejectedOutcome, requestIdOf } from '../domain/rejection';
 import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from '../domain/reserved-ids';
 import { sanitizeOutcome } from '../domain/sanitize-outcome';
 import type { IntentPort } from './write-intent';
+import type { ResultPublisher } from './publisher-ports';
+import { LedgerConflictError, TERMINAL_STATES } from '../domain/ledger-state';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
 export interface ProcessDeps extends EngineDeps {

@@ -1,6 +1,6 @@
-import type { ResultPublisher } from '../adapters/service-bus/result-publisher';
 import type { ChangeLedger } from './ledger-ports';
 import type { Logger } from './logger-ports';
+import type { ResultPublisher } from './publisher-ports';
 
 /**
  * The repair sweep: publishes the result events of recorded outcomes whose publishing failed (an HTTP request

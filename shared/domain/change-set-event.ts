@@ -3,10 +3,8 @@
  * structured JSON, `type` `com.apim-backend-changes.change-set.<status>`, `data` the set outcome (secrets redacted).
  */
 import { createHash } from 'node:crypto';
-import type { ServiceBusMessage } from '@azure/service-bus';
 import { z } from 'zod';
 import { SetOutcomeSchema, type SetOutcome } from './contract/change-set';
-import { redactSecrets } from './redact';
 
 /** The CloudEvents `type` prefix of set events; the set's status is appended. */
 export const SET_EVENT_TYPE_PREFIX = 'com.apim-backend-changes.change-set';
@@ -28,31 +26,4 @@ export function setEventIdFor(outcome: Pick<SetOutcome, 'requestId' | 'status' |
   const key = ['change-set', outcome.requestId, outcome.status, outcome.error?.code ?? ''];
   const h = createHash('sha256').update(key.join('\n')).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
-
-/** The Service Bus message of a set's result event; application properties `kind`, `requestId`, `status`. */
-export function toChangeSetMessage(
-  outcome: SetOutcome,
-  source: string,
-  time: Date,
-  correlationId: string | undefined,
-): ServiceBusMessage {
-  const event: ChangeSetEvent = {
-    specversion: '1.0',
-    id: setEventIdFor(outcome),
-    source,
-    type: `${SET_EVENT_TYPE_PREFIX}.${outcome.status}`,
-    time: time.toISOString(),
-    datacontenttype: 'application/json',
-    data: redactSecrets(outcome),
-  };
-  const message: ServiceBusMessage = {
-    body: event,
-    contentType: 'application/cloudevents+json',
-    messageId: event.id,
-    subject: event.type,
-    applicationProperties: { kind: 'changeSet', requestId: outcome.requestId, status: outcome.status },
-  };
-  if (correlationId !== undefined) message.correlationId = correlationId;
-  return message;
 }

@@ -57,9 +57,6 @@ export function isApplied(current: unknown, desired: unknown): boolean {
   return sameLeaf(current, desired);
 }
 
-// Re-exported for engine/plan.ts until the folder move (ARCH-MOVE-PLAN.md): import it from domain/json-path.
-export { childPath };
-
 function collect(current: unknown, desired: unknown, path: string, out: Change[]): void {
   if (Array.isArray(desired)) {
     if (Array.isArray(current) && current.length === desired.length) {

@@ -1,7 +1,7 @@
 /**
  * How the app spells a path into a JSON document, everywhere a path is shown (validation details, plans, redaction
  * by path): `properties.pool.services[0].weight`, with names that are not identifiers quoted so the path stays
- * unambiguous: `properties.credentials.header["x-api-key"]`. `splitPath` (engine/redact.ts) reads it back.
+ * unambiguous: `properties.credentials.header["x-api-key"]`. `splitPath` (domain/redact.ts) reads it back.
  */
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;

@@ -1,9 +1,10 @@
-import { childPath, diffChanges } from './desired-state';
+import { diffChanges } from './desired-state';
 import type { BackendScope } from './backend-id';
 import { resolvedMemberKey } from './contract/pool-member';
 import type { Operation, Plan, PlannedChange } from './contract/outcome';
 import { redactSecrets, splitPath } from './redact';
 import { isRecord } from './is-record';
+import { childPath } from './json-path';
 
 /** Response-only fields of a BackendContract: never part of a desired state. */
 const RESPONSE_ONLY = new Set(['id', 'type', 'name']);

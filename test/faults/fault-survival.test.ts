@@ -11,10 +11,10 @@ import { ServiceBusClient } from '@azure/service-bus';
 import type { FaultSpec } from '../../local/arm-emulator';
 import { backendResourceId } from '../../shared/domain/backend-id';
 import { parseChangeRequest } from '../../shared/domain/contract/change-request';
-import { TERMINAL_STATES } from '../../shared/app/ledger-ports';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID } from '../support/stack';
 import { breakerScenario } from './breaker-faults';
+import { TERMINAL_STATES } from '../../shared/domain/ledger-state';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
 const ROOT = join(__dirname, '..', '..');

@@ -1,12 +1,12 @@
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import type { ArmBackendClient } from '../../shared/app/arm-ports';
-import { systemClock } from '../../shared/app/clock-ports';
 import { parseChangeRequest } from '../../shared/domain/contract/change-request';
 import { executeChange, type EngineSettings } from '../../shared/app/apply-change';
 import { REDACTED } from '../../shared/domain/redact';
 import { silentLogger, type Logger } from '../../shared/app/logger-ports';
 import { clientFor } from '../support/arm';
 import { example, exampleTarget, loadExamples, type Example } from '../support/examples';
+import { systemClock } from '../../shared/adapters/system-clock';
 
 let emulator: ArmEmulator;
 let arm: ArmBackendClient;

@@ -9,7 +9,12 @@ import { processBackendChangeHandler } from '../../functions/process-backend-cha
 import { reconnectChange } from '../../functions/scheduled-reconnect';
 import { createServices, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
-import { IDEMPOTENCY_KEY_HEADER, SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from '../../shared/adapters/webhook-signature';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  SIGNATURE_HEADER,
+  signBody,
+  TIMESTAMP_HEADER,
+} from '../../shared/adapters/webhook-signature';
 import { QUEUE, SERVICE_ID, startStack, SUB, type Stack } from '../support/stack';
 
 jest.setTimeout(60_000);

@@ -2,17 +2,12 @@ import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import type { Outcome } from '../../shared/domain/contract/outcome';
-import {
-  createTableLedger,
-  canonicalJson,
-  fingerprintRequest,
-  LedgerConflictError,
-  ledgerPartitionKey,
-  LEDGER_ROW_KEY,
-  type ChangeLedger,
-  type LedgerRecord,
-} from '../../shared/adapters/ledger';
 import { useAzurite } from '../support/azurite';
+import { canonicalJson, fingerprintRequest } from '../../shared/domain/fingerprint';
+import { ledgerPartitionKey, LEDGER_ROW_KEY } from '../../shared/adapters/ledger/ledger-entity';
+import { LedgerConflictError } from '../../shared/domain/ledger-state';
+import type { ChangeLedger, LedgerRecord } from '../../shared/app/ledger-ports';
+import { createTableLedger } from '../../shared/adapters/ledger/table-ledger';
 
 const azurite = useAzurite();
 

@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import type { ArmBackendClient } from '../../shared/app/arm-ports';
-import { systemClock } from '../../shared/app/clock-ports';
 import type { Outcome } from '../../shared/domain/contract/outcome';
 import { settleDeadLettered } from '../../shared/app/dead-letter';
 import { executeChange } from '../../shared/app/apply-change';
@@ -14,10 +13,12 @@ import { finaliseStalledHttp } from '../../shared/app/finalise-stalled';
 import { processChange, type Delivery, type ProcessDeps } from '../../shared/app/process-change';
 import { createTargetQueue } from '../../shared/app/target-queue';
 import { parseChangeRequest } from '../../shared/domain/contract/change-request';
-import { createTableLedger, type ChangeLedger } from '../../shared/adapters/ledger';
 import { silentLogger } from '../../shared/app/logger-ports';
 import { clientFor } from '../support/arm';
 import { useAzurite } from '../support/azurite';
+import { systemClock } from '../../shared/adapters/system-clock';
+import type { ChangeLedger } from '../../shared/app/ledger-ports';
+import { createTableLedger } from '../../shared/adapters/ledger/table-ledger';
 
 const azurite = useAzurite();
 const SERVICE =

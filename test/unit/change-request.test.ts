@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseChangeRequest, ChangeRequestSchema, type ChangeRequest } from '../../shared/domain/contract/change-request';
+import {
+  parseChangeRequest,
+  ChangeRequestSchema,
+  type ChangeRequest,
+} from '../../shared/domain/contract/change-request';
 import { toValidationError } from '../../shared/domain/contract/validation-error';
 
 const SUB = '00000000-0000-0000-0000-000000000000';

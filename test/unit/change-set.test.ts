@@ -1,9 +1,9 @@
 import { setHttpStatus } from '../../functions/change-set-http';
 import { prepareChangeSet } from '../../shared/app/apply-change-set';
 import { isChangeSetInput, parseChangeSet, type SetOutcome } from '../../shared/domain/contract/change-set';
-import { systemClock } from '../../shared/app/clock-ports';
 import { currentState, memberKey } from '../../shared/domain/set-graph';
 import { setProblems } from '../../shared/domain/set-rules';
+import { systemClock } from '../../shared/adapters/system-clock';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/s1`;

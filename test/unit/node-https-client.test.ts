@@ -8,7 +8,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { createHttpHeaders, createPipelineRequest, isRestError, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { generateLoopbackCertificate } from '../../local/arm-emulator/certificate';
-import { createNodeHttpsClient, REQUEST_TIMEOUT_CODE, type NodeHttpsClient } from '../../shared/adapters/arm/node-https-client';
+import {
+  createNodeHttpsClient,
+  REQUEST_TIMEOUT_CODE,
+  type NodeHttpsClient,
+} from '../../shared/adapters/arm/node-https-client';
 import { transientCodeOf } from '../../shared/adapters/arm/retry-strategy';
 
 interface Seen {

@@ -2,7 +2,12 @@
  * Issue 9's rules, each both ways and at every supported api-version: relative pool member ids, managed identity,
  * api-version gates, enum case, GET answers sent back, absolute URLs, and one message per problem.
  */
-import { SUPPORTED_API_VERSIONS, VERSION_GATES, isAtLeast, type ApiVersion } from '../../shared/domain/contract/api-versions';
+import {
+  SUPPORTED_API_VERSIONS,
+  VERSION_GATES,
+  isAtLeast,
+  type ApiVersion,
+} from '../../shared/domain/contract/api-versions';
 import { parseChangeRequest, type ChangeRequest } from '../../shared/domain/contract/change-request';
 import type { BackendBody } from '../../shared/domain/contract/backend-body';
 import type { ErrorDetail } from '../../shared/domain/contract/error-response';

@@ -26,7 +26,7 @@ import {
 import { AbortError } from '@azure/abort-controller';
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import type { ErrorBody, ErrorDetail } from '../../domain/contract/error-response';
-import { systemClock, type Clock } from '../../app/clock-ports';
+import type { Clock } from '../../app/clock-ports';
 import type {
   ArmBackendClient,
   ArmClientLogger,
@@ -62,6 +62,7 @@ import {
 import { isRecord } from '../../domain/is-record';
 import type { ArmObserver } from './arm-observer';
 import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../../config/settings';
+import { systemClock } from '../system-clock';
 
 /** How to build an ARM client. */
 export interface ArmClientOptions {

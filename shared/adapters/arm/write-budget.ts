@@ -22,8 +22,8 @@
  * gated here. State is kept per subscription for the life of the budget (a handful of subscriptions per process).
  */
 import type { Clock } from '../../app/clock-ports';
-import { systemClock } from '../../app/clock-ports';
 import type { HeaderReader } from './retry-after';
+import { systemClock } from '../system-clock';
 
 /** ARM's documented refill of the subscription writes bucket, tokens per second. */
 export const DEFAULT_WRITE_REFILL_PER_SECOND = 10;

@@ -17,18 +17,17 @@ import {
   ledgerPartitionKey,
   toLedgerEntity,
 } from './ledger-entity';
-import {
-  LedgerConflictError,
-  TERMINAL_STATES,
-  type ChangeLedger,
-  type ClaimInput,
-  type ClaimResult,
-  type LedgerOrigin,
-  type LedgerRecord,
-  type WriteIntent,
+import type {
+  ChangeLedger,
+  ClaimInput,
+  ClaimResult,
+  LedgerOrigin,
+  LedgerRecord,
+  WriteIntent,
 } from '../../app/ledger-ports';
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
+import { LedgerConflictError, TERMINAL_STATES } from '../../domain/ledger-state';
 
 /** Bound on each storage call, the SDK's own retries included. */
 const OPERATION_TIMEOUT_MS = 15_000;

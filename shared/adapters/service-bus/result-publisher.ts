@@ -2,23 +2,10 @@ import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 import type { SetOutcome } from '../../domain/contract/change-set';
 import type { Outcome } from '../../domain/contract/outcome';
 import type { LazyServiceBusClient } from './service-bus-client';
-import { toChangeSetMessage } from '../../domain/change-set-event';
 import { eventProperties, toResultEvent } from '../../domain/cloud-event';
-
-/** How to publish: the request's correlation id, and the trace the event continues (CloudEvents distributed tracing). */
-export interface PublishOptions {
-  correlationId?: string | undefined;
-  trace?: { traceparent: string; tracestate?: string } | undefined;
-}
-
-/** Publishes outcomes as result events. Throws when the event could not be published (the caller must not settle). */
-export interface ResultPublisher {
-  publish(outcome: Outcome, options?: PublishOptions): Promise<void>;
-  /** Publishes the one event of a change set (its items' events go through `publish`). */
-  publishChangeSet(outcome: SetOutcome, options?: { correlationId?: string | undefined }): Promise<void>;
-  /** Optionally prepares the connection before the first publish. */
-  warm?(): Promise<void>;
-}
+import type { PublishOptions, ResultPublisher } from '../../app/publisher-ports';
+import { SET_EVENT_TYPE_PREFIX, setEventIdFor, type ChangeSetEvent } from '../../domain/change-set-event';
+import { redactSecrets } from '../../domain/redact';
 
 /** Builds the Service Bus message of an outcome's result event. */
 export function toResultMessage(
@@ -83,4 +70,31 @@ export class ServiceBusResultPublisher implements ResultPublisher {
     }
     return this.sender;
   }
+}
+
+/** The Service Bus message of a set's result event; application properties `kind`, `requestId`, `status`. */
+function toChangeSetMessage(
+  outcome: SetOutcome,
+  source: string,
+  time: Date,
+  correlationId: string | undefined,
+): ServiceBusMessage {
+  const event: ChangeSetEvent = {
+    specversion: '1.0',
+    id: setEventIdFor(outcome),
+    source,
+    type: `${SET_EVENT_TYPE_PREFIX}.${outcome.status}`,
+    time: time.toISOString(),
+    datacontenttype: 'application/json',
+    data: redactSecrets(outcome),
+  };
+  const message: ServiceBusMessage = {
+    body: event,
+    contentType: 'application/cloudevents+json',
+    messageId: event.id,
+    subject: event.type,
+    applicationProperties: { kind: 'changeSet', requestId: outcome.requestId, status: outcome.status },
+  };
+  if (correlationId !== undefined) message.correlationId = correlationId;
+  return message;
 }
