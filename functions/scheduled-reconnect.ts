@@ -77,7 +77,7 @@ export function reconnectChange(
   after: string | undefined,
   sessions = false,
 ): QueuedChange {
-  // The id's shape is reserved for the timer (shared/engine/reserved-ids.ts): no caller can register it first.
+  // The id's shape is reserved for the timer (shared/domain/reserved-ids.ts): no caller can register it first.
   const body = timerRequest(target, scheduledAt, after);
   const requestId = String(body['requestId']);
   return { body, messageId: requestId, ...(sessions ? { sessionId: backendSessionId(target) } : {}) };
