@@ -4,6 +4,7 @@ import { isRecord } from '../shared/domain/is-record';
 import { contextLogger } from './context-logger';
 import { RedeliverError } from './process-backend-change';
 import type { ServicesProvider } from './composition-root';
+import { decodeBody } from './message-body';
 
 /**
  * Service Bus trigger on the change queue's dead-letter queue (`<queue>/$DeadLetterQueue`): publishes the `failed`
@@ -37,15 +38,4 @@ export function deadLetteredChangeHandler(services: ServicesProvider) {
 
 function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function decodeBody(message: unknown): unknown {
-  if (typeof message === 'string' || Buffer.isBuffer(message) || message instanceof Uint8Array) {
-    try {
-      return JSON.parse(Buffer.from(message).toString('utf8')) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  return message;
 }

@@ -10,6 +10,7 @@ import { notJsonError } from '../shared/domain/rejection';
 import { summary } from './backend-changes';
 import { contextLogger } from './context-logger';
 import { processDeps, type ServicesProvider } from './composition-root';
+import { decodeBody } from './message-body';
 
 /** Thrown so Service Bus redelivers the message (abandon): the change failed transiently or is being applied. */
 export class RedeliverError extends Error {
@@ -123,16 +124,4 @@ export function metadataInt(value: unknown): number | undefined {
     if (typeof low === 'number' && typeof high === 'number') return high * 2 ** 32 + (low >>> 0);
   }
   return undefined;
-}
-
-/** The message body as JSON: the host hands objects already parsed, strings and bytes as they came. */
-function decodeBody(message: unknown): unknown {
-  if (typeof message === 'string' || Buffer.isBuffer(message) || message instanceof Uint8Array) {
-    try {
-      return JSON.parse(Buffer.from(message).toString('utf8')) as unknown;
-    } catch {
-      return undefined;
-    }
-  }
-  return message;
 }

@@ -17,6 +17,7 @@ import {
   toDrainEntity,
   toEventEntity,
 } from './breaker-entities';
+import { requireEtag, statusOf } from '../table-answers';
 
 /** The breaker table's name: the ledger table's name + `breakers` (within the 63 characters a name may have). */
 export function breakerTableName(ledgerTable: string): string {
@@ -203,14 +204,3 @@ class TableBreakerStore implements BreakerStore {
 
 /** A bound on each storage call, the SDK's own retries included. */
 const signal = (): AbortSignal => AbortSignal.timeout(TIMEOUT_MS);
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-function requireEtag(etag: string | undefined): string {
-  if (etag === undefined) throw new Error('The table service answered a write without an ETag.');
-  return etag;
-}

@@ -28,6 +28,7 @@ import type {
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 import { LedgerConflictError, TERMINAL_STATES } from '../../domain/ledger-state';
+import { requireEtag, statusOf } from '../table-answers';
 
 /** Bound on each storage call, the SDK's own retries included. */
 const OPERATION_TIMEOUT_MS = 15_000;
@@ -370,15 +371,4 @@ function assertApplying(record: LedgerRecord, action: string): void {
       `Cannot ${action} request '${record.requestId}': its ledger record is '${record.state}', not 'applying'.`,
     );
   }
-}
-
-function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const status = (error as { statusCode?: unknown }).statusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-function requireEtag(etag: string | undefined): string {
-  if (etag === undefined) throw new Error('The table service answered a write without an ETag.');
-  return etag;
 }
