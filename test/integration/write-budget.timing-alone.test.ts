@@ -1,3 +1,5 @@
+// Named *.timing-alone.test.ts: npm test runs it after the other suites, alone, because its 429 count depends on the
+// limiter's timers firing on time, which Jest workers sharing two cores can delay.
 /**
  * The write budget against the ARM emulator's token bucket (scaled down from ARM's 200 writes at 10/s so the test is
  * quick): many concurrent PUTs should finish about as fast as the bucket allows, with hardly any 429s, where the
