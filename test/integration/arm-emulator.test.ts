@@ -688,6 +688,20 @@ describe('ARM emulator throttling', () => {
     }
   });
 
+  test('without a configured bucket nothing is refused, however fast the writes come (the headers still report)', async () => {
+    const now = 1_000_000; // a frozen clock: the 800 reported writes never refill
+    const emu = await startArmEmulator({ now: () => now });
+    try {
+      const path = `${SERVICE}/backends/b1?${V}`;
+      let last = await call(emu, 'PUT', path, { body: { properties: single() } });
+      for (let i = 0; i < 810; i++) last = await call(emu, 'PUT', path, { body: { properties: single() } });
+      expect(last.status).toBe(200);
+      expect(last.headers['x-ms-ratelimit-remaining-subscription-writes']).toBe('0');
+    } finally {
+      await emu.stop();
+    }
+  });
+
   test('a refused request waits out Retry-After and then succeeds', async () => {
     let now = 1_000_000;
     const emu = await startArmEmulator({ throttle: { writes: { capacity: 1, refillPerSecond: 1 } }, now: () => now });
