@@ -5,7 +5,7 @@ import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
 import type { ArmObserver } from '../shared/adapters/arm/arm-observer';
-import type { WriteBudget } from '../shared/adapters/arm/write-budget';
+import type { WriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { EngineDeps } from '../shared/app/apply-change';
 import { silentLogger } from '../shared/app/logger-ports';
 import { API_VERSION } from './workload';
@@ -18,10 +18,10 @@ export interface EmulatorAddress {
   token: string;
 }
 
-/** A real ARM client (keep-alive, the emulator's CA trusted) for `emulator`, optionally with a write budget. */
+/** A real ARM client (keep-alive, the emulator's CA trusted) for `emulator`, optionally with a write limiter. */
 export function benchArmClient(
   emulator: EmulatorAddress,
-  options: { writeBudget?: WriteBudget; deadlineMs?: number; observer?: ArmObserver } = {},
+  options: { writeLimiter?: WriteLimiter; deadlineMs?: number; observer?: ArmObserver } = {},
 ): ArmBackendClient {
   return createArmBackendClient({
     endpoint: emulator.url,
@@ -29,7 +29,7 @@ export function benchArmClient(
     credential: createArmCredential({ endpoint: emulator.url, accessToken: emulator.token }),
     caCertPem: emulator.caCertPem,
     ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
-    ...(options.writeBudget === undefined ? {} : { writeBudget: options.writeBudget }),
+    ...(options.writeLimiter === undefined ? {} : { writeLimiter: options.writeLimiter }),
     ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
 }

@@ -1,12 +1,12 @@
 /**
- * One worker process of row 7 (scale-out): an app instance with its own ARM client and its own write budget, as each
+ * One worker process of row 7 (scale-out): an app instance with its own ARM client and its own write limiter, as each
  * Functions instance has, writing its share of the backends to the shared emulator. Started by scale-out.ts with
  * `node --import tsx` and an IPC channel.
  *
  * argv[2]: {@link ScaleOutWorkerArgs} as JSON. Sends `{ type: 'ready' }`, waits for `{ type: 'go' }`, then sends
  * `{ type: 'done', lost, ms }` and exits.
  */
-import { createWriteBudget } from '../shared/adapters/arm/write-budget';
+import { createWriteLimiter } from '../shared/adapters/arm/write-limiter';
 import { benchArmClient, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
 import { benchBody, benchTarget } from './workload';
@@ -26,7 +26,7 @@ export type ScaleOutWorkerMessage = { type: 'ready' } | { type: 'done'; lost: nu
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as ScaleOutWorkerArgs;
-  const arm = benchArmClient(args.emulator, { deadlineMs: args.deadlineMs, writeBudget: createWriteBudget() });
+  const arm = benchArmClient(args.emulator, { deadlineMs: args.deadlineMs, writeLimiter: createWriteLimiter() });
   const send = (message: ScaleOutWorkerMessage): void => void process.send?.(message);
   await new Promise<void>((resolve) => {
     process.once('message', () => resolve());

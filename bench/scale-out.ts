@@ -1,6 +1,6 @@
 /**
- * Row 7, scale-out: several app instances share one subscription's write budget, and each learns it alone. N writes
- * split over `workers` processes (each with its own ARM client and write budget, concurrency `concurrency` each)
+ * Row 7, scale-out: several app instances share one subscription's ARM writes bucket, and each learns it alone. N writes
+ * split over `workers` processes (each with its own ARM client and write limiter, concurrency `concurrency` each)
  * against one emulator whose writes bucket holds `capacity` tokens refilled at `refillPerSecond`. The ideal time is
  * (N − capacity) / refill, as in row 6; the goals are ≤ 1.15× ideal, ≤ 5 % 429s, nothing lost.
  */

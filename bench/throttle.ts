@@ -1,9 +1,9 @@
 /**
  * Row 6, riding ARM's write throttle: N writes at concurrency 32 through the ARM client against an emulator whose
- * writes bucket holds `capacity` tokens refilled at `refillPerSecond` — with the process-wide write budget
- * (`createWriteBudget`), and without it beside. The ideal time is (N − capacity) / refill: no client can beat it.
+ * writes bucket holds `capacity` tokens refilled at `refillPerSecond` — with the process-wide write limiter
+ * (`createWriteLimiter`), and without it beside. The ideal time is (N − capacity) / refill: no client can beat it.
  */
-import { createWriteBudget } from '../shared/adapters/arm/write-budget';
+import { createWriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { BucketOptions } from '../local/arm-emulator';
 import type { ChildEmulator } from './child-emulator';
 import { benchArmClient } from './engine-deps';
@@ -47,7 +47,7 @@ async function runWrites(
   await emulator.reset(); // a full bucket, an empty log
   const arm = benchArmClient(emulator, {
     deadlineMs: CALL_DEADLINE_MS,
-    ...(limiter ? { writeBudget: createWriteBudget() } : {}),
+    ...(limiter ? { writeLimiter: createWriteLimiter() } : {}),
   });
   let lost = 0;
   const tag = limiter ? 'limited' : 'unlimited';

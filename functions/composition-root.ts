@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
-import { createWriteBudget } from '../shared/adapters/arm/write-budget';
+import { createWriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { Clock } from '../shared/app/clock-ports';
 import { loadConfig, type Config } from '../shared/config/settings';
 import { defaultAzureCredential } from '../shared/adapters/identity';
@@ -88,8 +88,8 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     deadlineMs: config.deadlineMs,
     maxAttempts: config.armMaxAttempts,
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
-    // One write budget per process, shared by every request: writes ride ARM's throttle instead of hitting it.
-    ...(config.writeLimiter ? { writeBudget: createWriteBudget() } : {}),
+    // One write limiter per process, shared by every request: writes ride ARM's throttle instead of hitting it.
+    ...(config.writeLimiter ? { writeLimiter: createWriteLimiter() } : {}),
     ...(telemetry.enabled ? { observer: armObserver(telemetry) } : {}),
   });
   const serviceBus = new LazyServiceBusClient({ ...config.serviceBus, clientId: config.azureClientId });

@@ -1,7 +1,7 @@
 /**
  * Runs a validated change set: reads what the set's rules need (the backends of each scope it deletes from or
  * builds pools in), checks the set as a whole, orders it by dependencies, applies it one change at a time through
- * the engine (`executeChange`: ETags, retries, write budget, SKIP_UNCHANGED), stops at the first failure and, when
+ * the engine (`executeChange`: ETags, retries, write limiter, SKIP_UNCHANGED), stops at the first failure and, when
  * atomic, undoes what was applied. Every expected failure is a value; nothing here touches the ledger or the broker:
  * the caller hands in an {@link ItemJournal} that records each item.
  */

@@ -54,7 +54,7 @@ export type HistogramName =
   | 'change.duration'
   /** Time waited before an ARM retry (Retry-After or backoff). */
   | 'arm.retry_wait'
-  /** Time a write waited for the subscription's write budget. */
+  /** Time a write waited for the subscription's write limiter. */
   | 'arm.write_limiter_wait';
 
 export interface Telemetry {

@@ -55,10 +55,10 @@ import { tlsTrustPolicy } from './tls-trust-policy';
 import {
   remainingWritesOf,
   writeObservationOf,
-  type WriteBudget,
+  type WriteLimiter,
   type WriteObservation,
   type WritePermit,
-} from './write-budget';
+} from './write-limiter';
 import { isRecord } from '../../domain/is-record';
 import type { ArmObserver } from './arm-observer';
 import { DEFAULT_CHANGE_DEADLINE_SECONDS } from '../../config/settings';
@@ -94,12 +94,12 @@ export interface ArmClientOptions {
   /** Receives retry notices of calls that bring no logger of their own. */
   logger?: ArmClientLogger;
   /**
-   * A process-wide limiter of writes per subscription (see `createWriteBudget`), shared by every client of the
+   * A process-wide limiter of writes per subscription (see `createWriteLimiter`), shared by every client of the
    * process: consulted before every PUT/PATCH/POST/DELETE send and fed every answer's remaining-writes header, so
    * writes go out at ARM's refill rate instead of bursting into 429s. Reads are never held back. Default: none.
    */
-  writeBudget?: WriteBudget;
-  /** Told about every send and every write-budget wait (traces, metrics). Default: none. */
+  writeLimiter?: WriteLimiter;
+  /** Told about every send and every write-limiter wait (traces, metrics). Default: none. */
   observer?: ArmObserver;
 }
 
@@ -109,7 +109,7 @@ const DEFAULT_DEADLINE_MS = DEFAULT_CHANGE_DEADLINE_SECONDS * 1000;
 const MIN_ATTEMPT_TIMEOUT_MS = 1_000;
 /** How often a create with an unknown outcome is re-read while waiting for a late answer to land. */
 const CREATE_SETTLE_POLL_MS = 250;
-/** The methods ARM counts against the subscription's write budget. */
+/** The methods ARM counts against the subscription's writes bucket. */
 const WRITE_METHODS: ReadonlySet<string> = new Set(['PUT', 'PATCH', 'POST', 'DELETE']);
 /** Largest message kept from a thrown error in a synthesised error body. */
 const MAX_ERROR_MESSAGE = 300;
@@ -127,7 +127,7 @@ interface Answer {
   /** ARM's ErrorResponse `error`, when a non-2xx body carried one. */
   armError?: ErrorBody;
   outcome: AttemptOutcome;
-  /** What the answer said about the subscription's writes bucket (only with a write budget). */
+  /** What the answer said about the subscription's writes bucket (only with a write limiter). */
   writeObservation?: WriteObservation;
 }
 
@@ -354,7 +354,7 @@ class ArmClient implements ArmBackendClient {
   private readonly deadlineMs: number;
   private readonly settings: RetrySettings;
   private readonly logger: ArmClientLogger | undefined;
-  private readonly writeBudget: WriteBudget | undefined;
+  private readonly writeLimiter: WriteLimiter | undefined;
   private readonly observer: ArmObserver | undefined;
 
   constructor(private readonly options: ArmClientOptions) {
@@ -372,7 +372,7 @@ class ArmClient implements ArmBackendClient {
       ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
     };
     this.logger = options.logger;
-    this.writeBudget = options.writeBudget;
+    this.writeLimiter = options.writeLimiter;
     this.observer = options.observer;
     this.clientBoundsAttempts = options.httpClient === undefined;
     this.httpClient = options.httpClient ?? createNodeHttpsClient();
@@ -751,24 +751,24 @@ class ArmClient implements ArmBackendClient {
     }
   }
 
-  /** True when a send of `spec` must wait for the write budget (a write, with a budget). */
+  /** True when a send of `spec` must wait for the write limiter (a write, with a budget). */
   private needsPermit(spec: RequestSpec): boolean {
-    return this.writeBudget !== undefined && WRITE_METHODS.has(spec.method);
+    return this.writeLimiter !== undefined && WRITE_METHODS.has(spec.method);
   }
 
   /**
-   * Waits for the write budget before a write send: undefined when no permit is needed (a read, or no budget), a
+   * Waits for the write limiter before a write send: undefined when no permit is needed (a read, or no budget), a
    * granted permit, or the transient result that ends the call (aborted, or no send possible before the deadline).
    */
   private async writePermit(
     call: CallState,
     spec: RequestSpec,
   ): Promise<{ kind: 'granted'; permit: WritePermit } | TransientResult | undefined> {
-    if (this.writeBudget === undefined || !WRITE_METHODS.has(spec.method)) return undefined;
-    const wait = await this.writeBudget.acquire(call.subscriptionId, { signal: call.signal, deadline: call.deadline });
+    if (this.writeLimiter === undefined || !WRITE_METHODS.has(spec.method)) return undefined;
+    const wait = await this.writeLimiter.acquire(call.subscriptionId, { signal: call.signal, deadline: call.deadline });
     if (wait.kind === 'granted') return wait;
     if (wait.kind === 'aborted') return call.aborted();
-    call.lastFailure = "the subscription's ARM write budget allows no send before the deadline";
+    call.lastFailure = "the write limiter (pacing the subscription's ARM writes) allows no send before the deadline";
     return call.transient('Throttled', wait.retryAfterMs);
   }
 
@@ -864,13 +864,13 @@ class ArmClient implements ArmBackendClient {
     const { status } = response;
     const retryAfterMs = isSuccess(status) ? undefined : retryAfterMsFromHeaders(response.headers, this.clock.now());
     let writeObservation: WriteObservation | undefined;
-    if (this.writeBudget !== undefined) {
+    if (this.writeLimiter !== undefined) {
       if (WRITE_METHODS.has(spec.method)) {
         writeObservation = writeObservationOf(spec.method, status, response.headers, retryAfterMs);
       } else {
         // Reads are not gated, but a writes figure on their answer is still news.
         const remaining = remainingWritesOf(response.headers);
-        if (remaining !== undefined) this.writeBudget.noteRemaining(call.subscriptionId, remaining);
+        if (remaining !== undefined) this.writeLimiter.noteRemaining(call.subscriptionId, remaining);
       }
     }
     const headers: ArmHeaders = {};

@@ -5,7 +5,7 @@
 export interface ArmObserver {
   /** A send is starting; the handle describes how it ended. */
   attemptStarted(method: string, role: 'operation' | 'read'): ArmAttemptHandle;
-  /** A write waited this long for the subscription's write budget. */
+  /** A write waited this long for the write limiter (the subscription's ARM writes). */
   limiterWaited(ms: number): void;
 }
 

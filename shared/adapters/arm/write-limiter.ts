@@ -79,28 +79,28 @@ export interface WritePermit {
 }
 
 /** The outcome of waiting for the budget: a permit, or why there is none. Expected outcomes are values. */
-export type BudgetWait =
+export type LimiterWait =
   | { kind: 'granted'; permit: WritePermit }
   /** The budget would not allow a send before the deadline; `retryAfterMs` is the estimated wait from now. */
   | { kind: 'deadline'; retryAfterMs: number }
   | { kind: 'aborted' };
 
 /** Per-call bounds of a wait: an abort signal and an absolute deadline (epoch ms). */
-export interface BudgetWaitOptions {
+export interface LimiterWaitOptions {
   signal?: AbortSignal | undefined;
   deadline?: number | undefined;
 }
 
 /** A process-wide write limiter shared by every ARM call of the process, keyed by subscription. */
-export interface WriteBudget {
+export interface WriteLimiter {
   /** Waits until a write to `subscriptionId` may be sent (at once while the budget is unknown or plentiful). */
-  acquire(subscriptionId: string, options?: BudgetWaitOptions): Promise<BudgetWait>;
+  acquire(subscriptionId: string, options?: LimiterWaitOptions): Promise<LimiterWait>;
   /** A remaining-writes figure seen outside a permitted write (e.g. on a read's answer). Never pauses anyone. */
   noteRemaining(subscriptionId: string, remaining: number): void;
 }
 
-/** How to build a write budget. */
-export interface WriteBudgetOptions {
+/** How to build a write limiter. */
+export interface WriteLimiterOptions {
   /** Default: systemClock. */
   clock?: Clock;
   /** The refill rate assumed until one is learned; default 10/s, ARM's documented write refill. */
@@ -115,7 +115,7 @@ function parseRemaining(value: string | undefined): number | undefined {
 }
 
 /**
- * What an answer to a write tells the write budget, or undefined when it tells nothing about the writes bucket
+ * What an answer to a write tells the write limiter, or undefined when it tells nothing about the writes bucket
  * (a DELETE answered from ARM's separate deletes bucket).
  *
  * @param method - the HTTP method of the write.
@@ -137,13 +137,13 @@ export function writeObservationOf(
   return { throttled: false, remaining };
 }
 
-/** `remaining` from the writes header of any answer, for {@link WriteBudget.noteRemaining}. */
+/** `remaining` from the writes header of any answer, for {@link WriteLimiter.noteRemaining}. */
 export function remainingWritesOf(headers: HeaderReader): number | undefined {
   return parseRemaining(headers.get(REMAINING_WRITES_HEADER));
 }
 
 interface Waiter {
-  finish(result: BudgetWait): void;
+  finish(result: LimiterWait): void;
 }
 
 /** One subscription's bucket as this process sees it. Rates are in tokens per millisecond. */
@@ -181,7 +181,7 @@ class SubscriptionBudget {
     this.pace = defaultRate;
   }
 
-  acquire(options: BudgetWaitOptions): Promise<BudgetWait> {
+  acquire(options: LimiterWaitOptions): Promise<LimiterWait> {
     const { signal, deadline } = options;
     if (signal?.aborted) return Promise.resolve({ kind: 'aborted' });
     const now = this.clock.now();
@@ -224,8 +224,8 @@ class SubscriptionBudget {
     else if (this.queue.length > 0) this.pump();
   }
 
-  private enqueue(now: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<BudgetWait> {
-    return new Promise<BudgetWait>((resolve) => {
+  private enqueue(now: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<LimiterWait> {
+    return new Promise<LimiterWait>((resolve) => {
       const deadlineTimer = deadline === undefined ? undefined : new AbortController();
       let done = false;
       const onAbort = (): void => {
@@ -449,21 +449,21 @@ class SubscriptionBudget {
   }
 }
 
-/** A write budget, plus what it currently believes (for tests and diagnostics). */
-export interface InspectableWriteBudget extends WriteBudget {
+/** A write limiter, plus what it currently believes (for tests and diagnostics). */
+export interface InspectableWriteLimiter extends WriteLimiter {
   /** The refill rate in use for `subscriptionId`, tokens per second. */
   refillPerSecond(subscriptionId: string): number;
 }
 
 /**
- * Creates a write budget. Create one per process and pass it to every ARM client of the process
- * (`createArmBackendClient({ …, writeBudget })`), so that all writers share one view of each subscription's bucket.
+ * Creates a write limiter. Create one per process and pass it to every ARM client of the process
+ * (`createArmBackendClient({ …, writeLimiter })`), so that all writers share one view of each subscription's bucket.
  *
  * @example
- * const writeBudget = createWriteBudget();
- * const client = createArmBackendClient({ endpoint, apiVersion, credential, writeBudget });
+ * const writeLimiter = createWriteLimiter();
+ * const client = createArmBackendClient({ endpoint, apiVersion, credential, writeLimiter });
  */
-export function createWriteBudget(options: WriteBudgetOptions = {}): InspectableWriteBudget {
+export function createWriteLimiter(options: WriteLimiterOptions = {}): InspectableWriteLimiter {
   const clock = options.clock ?? systemClock;
   const defaultPerSecond = options.defaultRefillPerSecond ?? DEFAULT_WRITE_REFILL_PER_SECOND;
   if (!(defaultPerSecond > 0)) throw new RangeError('defaultRefillPerSecond must be positive');

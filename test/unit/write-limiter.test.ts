@@ -9,12 +9,12 @@ import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
 import { createArmCredential } from '../../shared/adapters/arm/credential';
 import type { BackendTarget } from '../../shared/domain/backend-id';
 import {
-  createWriteBudget,
+  createWriteLimiter,
   remainingWritesOf,
   writeObservationOf,
-  type BudgetWait,
+  type LimiterWait,
   type WritePermit,
-} from '../../shared/adapters/arm/write-budget';
+} from '../../shared/adapters/arm/write-limiter';
 import type { Clock } from '../../shared/app/clock-ports';
 
 const START = Date.parse('2025-03-01T12:00:00Z');
@@ -74,8 +74,8 @@ class ManualClock implements Clock {
 }
 
 /** Starts an acquire and records when (on the manual clock) it settles and how. */
-function track(promise: Promise<BudgetWait>, clock: ManualClock) {
-  const state: { result?: BudgetWait; at?: number } = {};
+function track(promise: Promise<LimiterWait>, clock: ManualClock) {
+  const state: { result?: LimiterWait; at?: number } = {};
   void promise.then((result) => {
     state.result = result;
     state.at = clock.now();
@@ -84,7 +84,7 @@ function track(promise: Promise<BudgetWait>, clock: ManualClock) {
 }
 
 /** Like {@link track}, and when the write is let out ARM answers it at once, reporting `remaining()` left. */
-function trackAnswered(promise: Promise<BudgetWait>, clock: ManualClock, remaining: () => number) {
+function trackAnswered(promise: Promise<LimiterWait>, clock: ManualClock, remaining: () => number) {
   return track(
     promise.then((wait) => {
       if (wait.kind === 'granted') wait.permit.settle({ throttled: false, remaining: remaining() });
@@ -94,14 +94,14 @@ function trackAnswered(promise: Promise<BudgetWait>, clock: ManualClock, remaini
   );
 }
 
-function permitOf(wait: BudgetWait | undefined): WritePermit {
+function permitOf(wait: LimiterWait | undefined): WritePermit {
   if (wait?.kind !== 'granted') throw new Error(`expected a permit, got ${wait?.kind ?? 'nothing yet'}`);
   return wait.permit;
 }
 
 /** A budget that has seen one answered write reporting `remaining`, with nothing in flight. */
 async function budgetWithRemaining(remaining: number, clock = new ManualClock()) {
-  const budget = createWriteBudget({ clock });
+  const budget = createWriteLimiter({ clock });
   permitOf(await budget.acquire(SUB)).settle({ throttled: false, remaining });
   return { budget, clock };
 }
@@ -109,7 +109,7 @@ async function budgetWithRemaining(remaining: number, clock = new ManualClock())
 describe('while the budget is unknown or plentiful', () => {
   it('lets every write out at once, without timers, before ARM has reported anything', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock });
+    const budget = createWriteLimiter({ clock });
     const waits = await Promise.all(Array.from({ length: 50 }, () => budget.acquire(SUB)));
     expect(waits.every((w) => w.kind === 'granted')).toBe(true);
     expect(clock.pending).toBe(0);
@@ -144,7 +144,7 @@ describe('pacing when the budget is low', () => {
 
   it('uses the configured default refill rate', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock, defaultRefillPerSecond: 50 });
+    const budget = createWriteLimiter({ clock, defaultRefillPerSecond: 50 });
     permitOf(await budget.acquire(SUB)).settle({ throttled: false, remaining: 0 });
     const waits = Array.from({ length: 3 }, () => trackAnswered(budget.acquire(SUB), clock, () => 0));
     await clock.advance(100);
@@ -153,7 +153,7 @@ describe('pacing when the budget is low', () => {
 
   it('counts writes in flight: a remaining figure measured before them is spent by them', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock });
+    const budget = createWriteLimiter({ clock });
     const permits = await Promise.all([budget.acquire(SUB), budget.acquire(SUB), budget.acquire(SUB)]);
     // The first answer says 2 left, but the other two writes are still on their way and will take them.
     permitOf(permits[0]).settle({ throttled: false, remaining: 2 });
@@ -188,7 +188,7 @@ describe('pacing when the budget is low', () => {
 
   it('learns a faster refill from how remaining moves, and paces a simulated ARM bucket without 429s', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock });
+    const budget = createWriteLimiter({ clock });
     const bucket = new TokenBucket({ capacity: 20, refillPerSecond: 40 }, clock.now());
     let throttled = 0;
     let done = 0;
@@ -254,7 +254,7 @@ describe('429 and Retry-After', () => {
 
   it('pauses even before any remaining figure was seen, then lets out what the refill allows', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock });
+    const budget = createWriteLimiter({ clock });
     permitOf(await budget.acquire(SUB)).settle({ throttled: true, retryAfterMs: 1_000 });
     const waits = Array.from({ length: 15 }, () => track(budget.acquire(SUB), clock));
     await clock.advance(999);
@@ -271,7 +271,7 @@ describe('429 and Retry-After', () => {
 describe('subscriptions', () => {
   it('keeps one budget per subscription, compared case-insensitively', async () => {
     const clock = new ManualClock();
-    const budget = createWriteBudget({ clock });
+    const budget = createWriteLimiter({ clock });
     permitOf(await budget.acquire('SUB-A')).settle({ throttled: true, remaining: 0, retryAfterMs: 5_000 });
     const sameA = track(budget.acquire('sub-a'), clock);
     const otherB = track(budget.acquire('sub-b'), clock);
@@ -362,7 +362,7 @@ describe('writeObservationOf', () => {
   });
 });
 
-describe('the ARM client with a write budget', () => {
+describe('the ARM client with a write limiter', () => {
   const target: BackendTarget = {
     subscriptionId: SUB,
     resourceGroupName: 'rg1',
@@ -385,14 +385,14 @@ describe('the ARM client with a write budget', () => {
   function setup(reply: (method: string) => { status: number; headers?: Record<string, string> }) {
     const clock = new ManualClock();
     const http = new ScriptedHttp(reply);
-    const writeBudget = createWriteBudget({ clock });
+    const writeLimiter = createWriteLimiter({ clock });
     const client = createArmBackendClient({
       endpoint: 'https://arm.test',
       apiVersion: '2024-05-01',
       credential: createArmCredential({ endpoint: 'https://arm.test', accessToken: 'token' }),
       clock,
       httpClient: http,
-      writeBudget,
+      writeLimiter,
     });
     return { client, clock, http };
   }
@@ -448,7 +448,7 @@ describe('several instances sharing one subscription bucket (scale-out)', () => 
   it('4 budgets on one simulated bucket (20, 10/s): 300 writes near the ideal time, few 429s, none lost', async () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket({ capacity: 20, refillPerSecond: 10 }, clock.now());
-    const budgets = Array.from({ length: 4 }, () => createWriteBudget({ clock }));
+    const budgets = Array.from({ length: 4 }, () => createWriteLimiter({ clock }));
     let throttled = 0;
     let done = 0;
     const ANSWER_MS = 20;

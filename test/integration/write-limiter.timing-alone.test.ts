@@ -1,14 +1,14 @@
 // Named *.timing-alone.test.ts: npm test runs it after the other suites, alone, because its 429 count depends on the
 // limiter's timers firing on time, which Jest workers sharing two cores can delay.
 /**
- * The write budget against the ARM emulator's token bucket (scaled down from ARM's 200 writes at 10/s so the test is
+ * The write limiter against the ARM emulator's token bucket (scaled down from ARM's 200 writes at 10/s so the test is
  * quick): many concurrent PUTs should finish about as fast as the bucket allows, with hardly any 429s, where the
  * client without the budget keeps crashing into the bucket.
  */
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import { createArmBackendClient } from '../../shared/adapters/arm/arm-client';
 import { createArmCredential } from '../../shared/adapters/arm/credential';
-import { createWriteBudget, type WriteBudget } from '../../shared/adapters/arm/write-budget';
+import { createWriteLimiter, type WriteLimiter } from '../../shared/adapters/arm/write-limiter';
 
 const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 const CAPACITY = 20;
@@ -37,7 +37,7 @@ interface Run {
 }
 
 /** PUTs `WRITES` distinct backends from `CONCURRENCY` workers; counts what the emulator saw. */
-async function run(writeBudget: WriteBudget | undefined): Promise<Run> {
+async function run(writeLimiter: WriteLimiter | undefined): Promise<Run> {
   emulator.reset(); // a full bucket, an empty request log
   const client = createArmBackendClient({
     endpoint: emulator.url,
@@ -46,7 +46,7 @@ async function run(writeBudget: WriteBudget | undefined): Promise<Run> {
     caCertPem: emulator.caCertPem,
     perAttemptTimeoutMs: 5_000,
     deadlineMs: 30_000,
-    ...(writeBudget === undefined ? {} : { writeBudget }),
+    ...(writeLimiter === undefined ? {} : { writeLimiter }),
   });
   let next = 0;
   let ok = 0;
@@ -69,16 +69,16 @@ async function run(writeBudget: WriteBudget | undefined): Promise<Run> {
 }
 
 it('rides the bucket: close to the ideal time, few 429s, none lost — and far fewer 429s than without it', async () => {
-  const budget = createWriteBudget();
+  const budget = createWriteLimiter();
   const limited = await run(budget);
   const unlimited = await run(undefined);
   console.log(
     `${WRITES} PUTs at concurrency ${CONCURRENCY}, bucket ${CAPACITY} refilling ${REFILL_PER_SECOND}/s ` +
       `(ideal ${IDEAL_MS} ms):\n` +
-      `  with the write budget:    ${limited.ms} ms (${(limited.ms / IDEAL_MS).toFixed(2)}× ideal), ` +
+      `  with the write limiter:    ${limited.ms} ms (${(limited.ms / IDEAL_MS).toFixed(2)}× ideal), ` +
       `${limited.throttled} 429s of ${limited.requests} requests; learned ` +
       `${budget.refillPerSecond(SUBSCRIPTION).toFixed(1)}/s\n` +
-      `  without the write budget: ${unlimited.ms} ms (${(unlimited.ms / IDEAL_MS).toFixed(2)}× ideal), ` +
+      `  without the write limiter: ${unlimited.ms} ms (${(unlimited.ms / IDEAL_MS).toFixed(2)}× ideal), ` +
       `${unlimited.throttled} 429s of ${unlimited.requests} requests`,
   );
 
