@@ -113,6 +113,21 @@ function base64Forms(secret: string, byteLength: number, out: string[]): void {
  */
 const SHORTEST_BASE64_KEPT = 6;
 
+/** A UTF-16 surrogate without its other half (JSON can carry one: `"\\ud800"`). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `encodeURIComponent(secret)`, which throws on a lone surrogate: that is encoded as UTF-8 encodes it (U+FFFD),
+ * so a request carrying one is still answered rather than failing in its outcome's scrubbing.
+ */
+function urlEncoded(secret: string): string {
+  try {
+    return encodeURIComponent(secret);
+  } catch {
+    return encodeURIComponent(secret.replace(LONE_SURROGATE, '\uFFFD'));
+  }
+}
+
 /** The forms of each secret. Empty secrets are ignored. */
 export function secretForms(secrets: readonly string[]): SecretForms {
   const exact = new Set<string>();
@@ -122,7 +137,7 @@ export function secretForms(secrets: readonly string[]): SecretForms {
   const forms: string[] = [];
   for (const secret of new Set(secrets)) {
     if (secret.length === 0) continue;
-    const encoded = encodeURIComponent(secret);
+    const encoded = urlEncoded(secret);
     forms.length = 0;
     forms.push(secret, JSON.stringify(secret).slice(1, -1), encoded);
     if (encoded.includes('%20')) forms.push(encoded.replace(/%20/g, '+'));
