@@ -2,25 +2,18 @@
  * A pure model of one subscription's ARM writes bucket as this process sees it: how many writes may go now, and
  * when the next one may. Functions of (estimate, observation, now) → new estimate; no timers, no clock reads.
  *
- * ARM keeps a token bucket per subscription (and principal and region): writes 200, refilled 10/s. Every answer
- * reports what is left in `x-ms-ratelimit-remaining-subscription-writes`; an empty bucket answers 429 with
- * `Retry-After`, and retrying sooner only earns another 429. The estimate of the tokens a new write may use now is
+ * ARM keeps a token bucket per subscription (writes: 200, refilled 10/s), reports what is left in
+ * `x-ms-ratelimit-remaining-subscription-writes` on every answer, and answers 429 with `Retry-After` when it is
+ * empty. The tokens a new write may use now:
  *
- *   tokens = (what ARM last reported) − (writes still in flight) + (refill since, at the learned rate)
+ *   tokens = share × (what ARM last reported − reserve) − (writes in flight) + (refill since, at share × rate)
  *
- * never more than the bucket was ever seen to hold (so an idle spell does not license a burst ARM cannot take).
- * A write may go while `tokens ≥ 1`. Before ARM has said anything, only a small probe goes out (every instance of
- * the app may be starting on the same full bucket at once); an ARM that sends no remaining figure is then trusted
- * optimistically, as before. A 429 pauses everyone until its Retry-After. Every answer re-anchors the estimate on
- * ARM's own figure, so errors never accumulate: a refill guessed too low costs almost nothing (the next answer shows
- * the extra tokens), one guessed too high is corrected at the next answer.
- *
- * Other writers (other instances of the app) spend the same bucket: this process counts only on its share of it
- * (writer-share.ts, learned from how the shared reading falls against its own writes), both of what the bucket
- * holds and of its refill. Where the shares add up to one, the instances together spend the bucket down to a small
- * reserve and then pace at its refill; spending a little below one's share costs nothing while the bucket is not full
- * (the unspent refill shows up in the next reading and is spent then). The bucket's refill is ARM's documented 10/s,
- * or faster when the readings show it. Rates are in tokens per millisecond.
+ * never more than the bucket was ever seen to hold. `share` is this process's part of the bucket (writer-share.ts):
+ * other instances spend it too, and each sees only the figure on its own answers. A write may go while
+ * `tokens ≥ 1`; before ARM's first answer only a probe goes out (instances may start together on one full bucket),
+ * and an ARM that sends no figure is trusted optimistically. A 429 pauses everyone until its Retry-After. Every answer
+ * re-anchors on ARM's figure, so errors never accumulate, and spending below one's share costs nothing while the
+ * bucket is not full: the unspent refill shows in the next reading. Rates are in tokens per millisecond.
  */
 import type { WriteObservation } from './rate-limit-headers';
 import { halved, initialShare, shareOf, withReading, type WriterShare } from './writer-share';
