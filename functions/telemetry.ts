@@ -131,8 +131,10 @@ export function armObserver(telemetry: Telemetry): ArmObserver {
           if (status === 429) telemetry.count('arm.throttled', 1, { method });
           if (status === 412) telemetry.count('arm.precondition_failed', 1, { method });
           if (status === undefined || status >= 500) span.fail({ name: errorCode ?? `HTTP ${status}` });
-          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle).
-          queueMicrotask(end);
+          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle). A success is
+          // never retried: closed now, without a queued job (each makes an async resource when traced).
+          if (status !== undefined && status >= 200 && status < 300) end();
+          else queueMicrotask(end);
         },
         retrying(reason, waitMs) {
           span.set({ 'arm.retry.reason': reason, 'arm.retry.wait_ms': waitMs });

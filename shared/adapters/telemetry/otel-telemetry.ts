@@ -11,11 +11,11 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   defaultTextMapGetter,
-  defaultTextMapSetter,
+  isSpanContextValid,
   trace,
   type Context,
-  type Counter,
   type Histogram,
   type Meter,
   type Span,
@@ -40,6 +40,7 @@ import type {
   Telemetry,
   TraceCarrier,
 } from '../../app/telemetry-ports';
+import { SummedCounter } from './summed-counter';
 
 export interface OtelTelemetryOptions {
   /** Where spans go; none means no tracing (metrics only). */
@@ -136,7 +137,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
           ],
         });
   const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
-  const counters = new Map<string, Counter>();
+  const counters = new Map<string, SummedCounter>();
   const histograms = new Map<string, Histogram>();
   const propagator = new W3CTraceContextPropagator();
   const storage = new AsyncLocalStorage<Context>();
@@ -156,34 +157,53 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
 
   return {
     enabled: true,
-    async inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+    inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
       const parent = parentOf(spanOptions);
       const span = tracer.startSpan(name, spanStart(spanOptions), parent);
       const handle = new OtelSpanHandle(span);
+      let running: Promise<T>;
       try {
-        return await storage.run(trace.setSpan(parent, span), fn, handle);
+        running = storage.run(trace.setSpan(parent, span), fn, handle);
       } catch (error) {
         handle.fail(error);
-        throw error;
-      } finally {
         span.end();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what fn threw, as an async function would
+        return Promise.reject(error);
       }
+      // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
+      return running.then(
+        (value) => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          handle.fail(error);
+          span.end();
+          throw error;
+        },
+      );
     },
     startSpan(name, spanOptions) {
       return new OtelSpanHandle(tracer.startSpan(name, spanStart(spanOptions), parentOf(spanOptions)));
     },
     carrier(): TraceCarrier | undefined {
-      const carrier: Record<string, string> = {};
-      propagator.inject(active(), carrier, defaultTextMapSetter);
-      const { traceparent, tracestate } = carrier;
-      if (traceparent === undefined) return undefined;
-      return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+      // What W3CTraceContextPropagator.inject writes, read straight from the span (no carrier object, no setter).
+      const context = trace.getSpanContext(active());
+      if (context === undefined || !isSpanContextValid(context)) return undefined;
+      const flags = (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? '01' : '00';
+      const traceparent = `00-${context.traceId}-${context.spanId}-${flags}`;
+      const tracestate = context.traceState?.serialize();
+      return tracestate === undefined || tracestate === '' ? { traceparent } : { traceparent, tracestate };
     },
     count(name: CounterName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
       let counter = counters.get(name);
-      if (counter === undefined) counters.set(name, (counter = meter.createCounter(name)));
-      counter.add(value, clean(attributes));
+      if (counter === undefined) {
+        const summed = (counter = new SummedCounter());
+        counters.set(name, summed);
+        meter.createObservableCounter(name).addCallback((result) => summed.observe(result));
+      }
+      counter.add(value, attributes);
     },
     record(name: HistogramName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
