@@ -48,5 +48,6 @@ export function breakerPorts(svc: AppServices, logger: Logger): BreakerPorts {
     publisher: svc.breaker.publisher,
     clock: svc.clock,
     logger,
+    ...(svc.telemetry.enabled ? { telemetry: svc.telemetry } : {}),
   };
 }
