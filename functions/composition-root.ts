@@ -9,6 +9,7 @@ import { defaultAzureCredential } from '../shared/adapters/identity';
 import type { ProcessDeps } from '../shared/app/process-change';
 import { createFingerprinter, type Fingerprinter } from '../shared/domain/fingerprint';
 import type { Logger } from '../shared/app/logger-ports';
+import { processLogger } from './context-logger';
 import { createTableLedger } from '../shared/adapters/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { EngineSettings } from '../shared/app/apply-change';
@@ -87,6 +88,8 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     perAttemptTimeoutMs: config.attemptTimeoutMs,
     deadlineMs: config.deadlineMs,
     maxAttempts: config.armMaxAttempts,
+    // Retry notices of calls that bring no invocation logger (breaker reads, stalled-request checks) reach the logs.
+    logger: processLogger,
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
     // One write limiter per process, shared by every request: writes ride ARM's throttle instead of hitting it.
     ...(config.writeLimiter ? { writeLimiter: createWriteLimiter() } : {}),

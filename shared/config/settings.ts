@@ -300,13 +300,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+const UNRESOLVED_KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\(/i;
+
 /** Parses the settings `schema` names from `env`; throws {@link ConfigError} naming every invalid one. */
 function parseSettings<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.output<S> {
   const picked: Record<string, string | undefined> = {};
+  const unresolved: string[] = [];
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
     // An empty app setting means "not set" in Azure; treat it so everywhere.
     picked[key] = value === '' ? undefined : value;
+    // App Service leaves a Key Vault reference it cannot resolve as its literal text: never use that as a secret.
+    if (value !== undefined && UNRESOLVED_KEY_VAULT_REFERENCE.test(value)) unresolved.push(key);
+  }
+  if (unresolved.length > 0) {
+    const problems = unresolved.map(
+      (key) => `${key}: an unresolved Key Vault reference (does the secret exist, and may the app's identity read it?)`,
+    );
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`, unresolved);
   }
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {

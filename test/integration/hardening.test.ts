@@ -9,6 +9,7 @@ import { processBackendChangeHandler } from '../../functions/process-backend-cha
 import { reconnectChange } from '../../functions/scheduled-reconnect';
 import { createServices, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
+import { parseResourceId } from '../../shared/domain/backend-id';
 import {
   IDEMPOTENCY_KEY_HEADER,
   SIGNATURE_HEADER,
@@ -268,6 +269,25 @@ describe('input edges (item 8)', () => {
     const found = await status(event.data.requestId);
     expect(found.status).toBe(200);
     expect(found.jsonBody.outcome.messageId).toBe(messageId);
+  });
+});
+
+describe("the ARM client's own logger (issue 8)", () => {
+  it('reports the retries of a call that brings no logger of its own to the process log', async () => {
+    stack.emulator.injectFault({ method: 'GET', status: 503, retryAfter: '0', count: 1 });
+    const parsed = parseResourceId(targetId('logged'));
+    if (parsed?.kind !== 'backend') throw new Error('test target must be a backend id');
+    const lines: string[] = [];
+    const spy = jest.spyOn(console, 'warn').mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      await stack.services.arm.get(parsed.target); // as the breaker and stalled-request reads call it: no logger
+    } finally {
+      spy.mockRestore();
+    }
+    const retries = lines.filter((line) => line.startsWith('Retrying ARM request'));
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toContain('"status":503');
+    expect(retries[0]).not.toContain('api-version'); // no query, no bodies, no tokens
   });
 });
 

@@ -43,6 +43,22 @@ describe('loadConfig', () => {
     expect((thrown as Error).message).toContain(name);
   });
 
+  it('refuses a Key Vault reference App Service could not resolve, instead of using its text as the secret', () => {
+    // The literal is over 32 characters: without this check it would pass as a fingerprint key or a webhook secret.
+    const literal = '@Microsoft.KeyVault(VaultName=kv-app-abc;SecretName=ledger-fingerprint-key)';
+    for (const name of ['LEDGER_FINGERPRINT_KEY', 'WEBHOOK_SECRETS']) {
+      let thrown: unknown;
+      try {
+        loadConfig({ [name]: literal });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isConfigError(thrown)).toBe(true);
+      expect((thrown as Error).message).toContain(`${name}: an unresolved Key Vault reference`);
+      expect((thrown as Error).message).not.toContain('SecretName');
+    }
+  });
+
   it('takes every supported api-version as ARM_API_VERSION', () => {
     expect(loadConfig({ ARM_API_VERSION: '2026-09-01-preview' }).armApiVersion).toBe('2026-09-01-preview');
   });

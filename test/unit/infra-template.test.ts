@@ -38,14 +38,15 @@ const NOT_SET_IN_AZURE: Record<string, string> = {
   AzureWebJobsStorage: 'a connection string; the template uses identity-based AzureWebJobsStorage__*',
   AzureWebJobsStorage__accountName: 'superseded by AzureWebJobsStorage__tableServiceUri, which the template sets',
   RECONNECT_AFTER: 'optional properties.after of scheduled reconnects; ARM has its own default',
-  WEBHOOK_SECRETS: 'secrets: put them in Key Vault and set a Key Vault reference after deployment (infra/README.md)',
-  LEDGER_FINGERPRINT_KEY: 'a secret: a Key Vault reference set after deployment (infra/README.md)',
   LEDGER_FINGERPRINT_PREVIOUS_KEYS: 'secrets, and only during a key rotation',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'Application Insights is the exporter in Azure; OTLP is for other backends',
   OTEL_TRACES_EXPORTER: 'console spans are for local runs',
   CIRCUIT_BREAKER_QUEUE:
     'the optional Service Bus intake of breaker events; the template has Event Grid deliver them to circuitBreakerEvents',
 };
+
+/** Settings whose values are secrets: the template sets them as Key Vault references, never as values. */
+const SECRET_SETTINGS = ['LEDGER_FINGERPRINT_KEY', 'WEBHOOK_SECRETS'];
 
 /** Settings the host and platform read (not shared/config.ts): allowed in the template. */
 const PLATFORM_SETTING = /^(AzureWebJobsStorage__|ServiceBusConnection__|APPLICATIONINSIGHTS_|languageWorkers__)/;
@@ -77,6 +78,7 @@ const BUILT_IN_ROLES: Record<string, string> = {
   '974c5e8b-45b9-4653-ba55-5f855dd0fb88': 'Storage Queue Data Contributor',
   '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3': 'Storage Table Data Contributor',
   '3913510d-42f4-4e42-8a64-420c390055eb': 'Monitoring Metrics Publisher',
+  '4633458b-17de-408a-b874-0445c86b69e6': 'Key Vault Secrets User',
 };
 
 describe('infra/azuredeploy.json', () => {
@@ -154,16 +156,50 @@ describe('infra/azuredeploy.json', () => {
 
   it('holds no key or connection string of Storage or Service Bus in settings, outputs or anywhere else', () => {
     expect(templateText).not.toMatch(
-      /listKeys|listConnectionStrings|listAccountSas|SharedAccessKey|AccountKey|InstrumentationKey=|DefaultEndpointsProtocol|securestring/i,
+      /listKeys|listConnectionStrings|listAccountSas|SharedAccessKey|AccountKey|InstrumentationKey=|DefaultEndpointsProtocol/i,
     );
     const outputs = JSON.stringify(template['outputs']);
-    expect(outputs).not.toMatch(/ConnectionString|key/i);
+    expect(outputs).not.toMatch(/ConnectionString|key|secret/i);
     for (const [name, value] of appSettings) {
       // The one connection string is Application Insights': with local auth off it is an endpoint and an identifier,
       // and ingestion needs an Entra token of the identity (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
       if (name === 'APPLICATIONINSIGHTS_CONNECTION_STRING') continue;
+      if (SECRET_SETTINGS.includes(name)) continue; // Key Vault references, checked below
       expect([name, value]).not.toEqual([name, expect.stringMatching(/ConnectionString|key=|secret|password/i)]);
     }
+  });
+
+  it('keeps the two secrets in a Key Vault of its own (RBAC, purge protection) and sets them as Key Vault references', () => {
+    const [vault] = ofType('Microsoft.KeyVault/vaults');
+    expect(vault!['properties']).toMatchObject({
+      enableRbacAuthorization: true,
+      enableSoftDelete: true,
+      enablePurgeProtection: true,
+    });
+    expect(vault!['properties']['accessPolicies']).toBeUndefined();
+    // Secure parameters go into vault secrets and nowhere else: never a setting, an output or another resource.
+    const secureParameters = Object.entries(template['parameters'] as Record<string, Json>)
+      .filter(([, p]) => p['type'] === 'securestring')
+      .map(([name]) => name);
+    expect(secureParameters.sort()).toEqual(['ledgerFingerprintKey', 'webhookSecrets']);
+    for (const name of secureParameters) {
+      const users = resources.filter((r) => JSON.stringify(r).includes(`parameters('${name}')`));
+      expect(users.map((r) => r['type'])).toEqual(['Microsoft.KeyVault/vaults/secrets']);
+      expect(users[0]!['condition']).toBe(`[not(empty(parameters('${name}')))]`); // empty keeps the stored secret
+      expect(JSON.stringify(template['outputs'])).not.toContain(name);
+    }
+    expect(appSettings.get('LEDGER_FINGERPRINT_KEY')).toMatch(
+      /^\[format\('@Microsoft\.KeyVault\(VaultName=\{0\};SecretName=\{1\}\)'/,
+    );
+    expect(appSettings.get('WEBHOOK_SECRETS')).toContain("'@Microsoft.KeyVault(VaultName={0};SecretName={1})'");
+    // The references are resolved with the app's user-assigned identity, which may only read secrets of this vault.
+    expect(site['properties']['keyVaultReferenceIdentity']).toBe("[variables('identityId')]");
+    const vaultRoles = ofType('Microsoft.Authorization/roleAssignments').filter((a) =>
+      String(a['scope']).startsWith("[format('Microsoft.KeyVault/vaults/"),
+    );
+    expect(vaultRoles.map((a) => a['properties']['roleDefinitionId'])).toEqual([
+      "[variables('roles').keyVaultSecretsUser]",
+    ]);
   });
 
   it('creates the queue with duplicate detection, MAX_DELIVERY_COUNT deliveries, a lock duration and sessions as parameters', () => {
@@ -212,6 +248,7 @@ describe('infra/azuredeploy.json', () => {
         'Storage Queue Data Contributor on Microsoft.Storage/storageAccounts',
         'Storage Table Data Contributor on Microsoft.Storage/storageAccounts',
         'Monitoring Metrics Publisher on Microsoft.Insights/components',
+        'Key Vault Secrets User on Microsoft.KeyVault/vaults',
       ].sort(),
     );
     // Receiver on the queue only; Sender on the queue and on the topic: never the whole namespace.
