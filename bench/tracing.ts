@@ -8,7 +8,7 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { createOtelTelemetry } from '../shared/adapters/telemetry/otel-telemetry';
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
-import { processChangeTraced } from '../functions/traced-change';
+import { processChangeTraced } from '../shared/app/traced-change';
 import { tracedPublisher } from '../functions/traced-ports';
 import type { ProcessDeps } from '../shared/app/process-change';
 import { armObserver } from '../functions/telemetry';
