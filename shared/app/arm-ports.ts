@@ -28,17 +28,24 @@ export interface CallOptions {
 /** Codes for failures that retrying later may cure. */
 export type TransientCode = 'Throttled' | 'UpstreamUnavailable' | 'Timeout';
 
+/** ARM answered 2xx: `body` is the parsed JSON, or undefined for HEAD and empty bodies. */
+export interface ArmOk<T = unknown> {
+  kind: 'ok';
+  status: number;
+  headers: ArmHeaders;
+  body: T;
+  attempts: number;
+  reads: number;
+}
+
 /**
- * The result of one client operation. Expected failures are values:
- * - `ok`: ARM answered 2xx (`body` parsed JSON, or undefined for HEAD/empty bodies);
+ * Every way an ARM call can fail, as a value (expected failures are never thrown):
  * - `armError`: ARM refused with a final status (4xx other than the retryable ones, 412 when final);
  * - `transient`: retries were exhausted or the next wait would pass the deadline; `retryAfterMs` is ARM's
  *   last advice when it gave one, so the caller can defer (throw for redelivery, 429/503 with Retry-After).
- * `attempts` counts sends of the operation itself (PUT/PATCH/POST/DELETE or the GET/HEAD of a read call),
- * never the extra reads a write makes to fetch an ETag or to check an unknown outcome.
+ * The ARM adapter's `isArmError` tells it apart from a success or a raw answer.
  */
-export type ArmResult<T = unknown> =
-  | { kind: 'ok'; status: number; headers: ArmHeaders; body: T; attempts: number; reads: number }
+export type ArmError =
   | { kind: 'armError'; status: number; headers: ArmHeaders; error: ErrorBody; attempts: number; reads: number }
   | {
       kind: 'transient';
@@ -52,6 +59,13 @@ export type ArmResult<T = unknown> =
       /** A write that may have been applied and that the client would not send again (a reconnect). */
       outcomeUnknown?: true;
     };
+
+/**
+ * The result of one client operation: a success or an {@link ArmError}.
+ * `attempts` counts sends of the operation itself (PUT/PATCH/POST/DELETE or the GET/HEAD of a read call),
+ * never the extra reads a write makes to fetch an ETag or to check an unknown outcome (those are `reads`).
+ */
+export type ArmResult<T = unknown> = ArmOk<T> | ArmError;
 
 /** A backend collection page-joined: every item of every page. */
 export interface BackendList {

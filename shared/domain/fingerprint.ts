@@ -16,6 +16,7 @@
  *
  * A fingerprint must never be shown to callers.
  */
+import * as crypto from 'node:crypto';
 import { createHash, createHmac, createSecretKey, scryptSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { isSecretPath, REDACTED } from './redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
@@ -129,64 +130,75 @@ export function fingerprintRequest(request: unknown): string {
 }
 
 /**
- * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that writes the
- * canonical JSON directly: no sorted copy, no redacted copy, no second pass for the secrets.
+ * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that builds the
+ * key-sorted, redacted copy (collecting the secrets on the way) for one native `JSON.stringify`: no second pass,
+ * and no string built per property.
  */
 function visiblePart(request: unknown): { visible: string; secrets: string[] } {
   const secrets: string[] = [];
   const path: string[] = [];
   let json: string;
   if (isRecord(request)) {
-    let out = '{';
-    let first = true;
+    const out: Record<string, unknown> = {};
     for (const key of canonicalKeys(request)) {
       if (IGNORED_FIELDS.has(key)) continue;
       const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
       path.push(key);
-      const text = write(value, path, secrets);
+      const copy = canonicalCopy(value, path, secrets);
       path.pop();
-      if (text === undefined) continue;
-      out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
-      first = false;
+      if (copy !== undefined) setOwn(out, key, copy);
     }
-    json = `${out}}`;
+    json = JSON.stringify(out);
   } else {
-    json = write(request, path, secrets) ?? 'null';
+    json = JSON.stringify(canonicalCopy(request, path, secrets)) ?? 'null';
   }
-  return { visible: createHash('sha256').update(json).digest('hex'), secrets };
+  return { visible: sha256Hex(json), secrets };
+}
+
+/** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) where it exists: no Hash object per call. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
+function sha256Hex(text: string): string {
+  return oneShotHash === undefined
+    ? createHash('sha256').update(text).digest('hex')
+    : oneShotHash('sha256', text, 'hex');
+}
+
+/** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+  else out[key] = value;
 }
 
 /**
- * The canonical JSON of `value` at `path` with secrets redacted (their values pushed to `secrets`), exactly as
- * `JSON.stringify` would write the key-sorted, redacted copy; undefined where JSON.stringify drops the value.
+ * A copy of `value` at `path` whose `JSON.stringify` is the canonical JSON: object keys inserted in canonical order
+ * (which is the order JavaScript enumerates them in: integer keys first), secrets replaced by REDACTED (their values
+ * pushed to `secrets`); undefined where JSON.stringify drops the value.
  */
-function write(value: unknown, path: string[], secrets: string[]): string | undefined {
-  if (value === null) return 'null';
+function canonicalCopy(value: unknown, path: string[], secrets: string[]): unknown {
+  if (value === null) return null;
   if (typeof value === 'object') {
     if (Array.isArray(value)) {
-      let out = '[';
-      for (let i = 0; i < value.length; i++) out += `${i === 0 ? '' : ','}${write(value[i], path, secrets) ?? 'null'}`;
-      return `${out}]`;
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) out[i] = canonicalCopy(value[i], path, secrets);
+      return out;
     }
     const record = value as Record<string, unknown>;
-    let out = '{';
-    let first = true;
+    const out: Record<string, unknown> = {};
     for (const key of canonicalKeys(record)) {
       path.push(key);
-      const text = write(record[key], path, secrets);
+      const copy = canonicalCopy(record[key], path, secrets);
       path.pop();
-      if (text === undefined) continue;
-      out += `${first ? '' : ','}${JSON.stringify(key)}:${text}`;
-      first = false;
+      if (copy !== undefined) setOwn(out, key, copy);
     }
-    return `${out}}`;
+    return out;
   }
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
   if (isSecretPath(path)) {
     if (typeof value === 'string' && value.length > 0) secrets.push(value);
-    return JSON.stringify(REDACTED);
+    return REDACTED;
   }
-  return JSON.stringify(value);
+  return value;
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
@@ -198,10 +210,17 @@ const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
  */
 function canonicalKeys(record: Record<string, unknown>): string[] {
   const keys = Object.keys(record);
+  if (keys.length < 2) return keys;
   let split = 0;
-  while (split < keys.length && ARRAY_INDEX.test(keys[split]!) && Number(keys[split]) < 4294967295) split++;
+  while (split < keys.length && isArrayIndex(keys[split]!)) split++;
   if (split === 0) return keys.sort();
   return [...keys.slice(0, split), ...keys.slice(split).sort()];
+}
+
+function isArrayIndex(key: string): boolean {
+  // Most keys are names: the first character decides without the regular expression.
+  const first = key.charCodeAt(0);
+  return first >= 0x30 && first <= 0x39 && ARRAY_INDEX.test(key) && Number(key) < 4294967295;
 }
 
 /** The lower-cased ARM id of a target object or id string; anything unrecognisable is kept as it is. */

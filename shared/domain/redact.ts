@@ -152,15 +152,38 @@ function collectSecrets(value: unknown, withPairs: boolean): string[] {
  * value.
  */
 export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
+  return secretScrubber(secrets)(value);
+}
+
+/**
+ * {@link scrubSecretValues} for several values with the same secrets: their forms are computed once. Without
+ * secrets it returns each value as it is.
+ */
+export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
+  if (secrets.length === 0) return (value) => value;
   const forms = secretForms(secrets);
   const scrub = (item: unknown): unknown => {
     if (typeof item === 'string') return scrubText(item, forms, REDACTED);
-    if (Array.isArray(item)) return item.map(scrub);
+    if (Array.isArray(item)) {
+      const copy: unknown[] = new Array<unknown>(item.length);
+      for (let i = 0; i < item.length; i++) copy[i] = scrub(item[i]);
+      return copy;
+    }
     if (item !== null && typeof item === 'object') {
-      return Object.fromEntries(Object.entries(item as Record<string, unknown>).map(([k, v]) => [k, scrub(v)]));
+      // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
+      const source = item as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      const keys = Object.keys(source);
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i]!;
+        const scrubbed = scrub(source[key]);
+        // `__proto__` as an own key, as fromEntries made it (an assignment would set the prototype).
+        if (key === '__proto__') Object.defineProperty(out, key, { value: scrubbed, enumerable: true, writable: true });
+        else out[key] = scrubbed;
+      }
+      return out;
     }
     return item;
   };
-  return scrub(value) as T;
+  return <T>(value: T): T => scrub(value) as T;
 }

@@ -1,6 +1,6 @@
 import { capErrorBody } from './contract/error-cap';
 import type { Outcome } from './contract/outcome';
-import { redactSecrets, scrubbableSecrets, scrubSecretValues } from './redact';
+import { redactSecrets, scrubbableSecrets, secretScrubber } from './redact';
 
 /**
  * The last step before an outcome leaves the engine (answer, record, event, log): secrets redacted by path, every
@@ -9,10 +9,11 @@ import { redactSecrets, scrubbableSecrets, scrubSecretValues } from './redact';
  * fields (requestId, target, ETags) are left alone: they are ours or ARM's, never a secret, and must stay exact.
  */
 export function sanitizeOutcome(outcome: Outcome, request: unknown): Outcome {
-  const secrets = scrubbableSecrets(request);
+  // The forms of the request's secrets are computed once for the three parts.
+  const scrub = secretScrubber(scrubbableSecrets(request));
   const out: Outcome = { ...outcome };
-  if (out.backend !== undefined) out.backend = scrubSecretValues(redactSecrets(out.backend), secrets);
-  if (out.plan !== undefined) out.plan = scrubSecretValues(out.plan, secrets);
-  if (out.error !== undefined) out.error = capErrorBody(scrubSecretValues(redactSecrets(out.error), secrets));
+  if (out.backend !== undefined) out.backend = scrub(redactSecrets(out.backend));
+  if (out.plan !== undefined) out.plan = scrub(out.plan);
+  if (out.error !== undefined) out.error = capErrorBody(scrub(redactSecrets(out.error)));
   return out;
 }

@@ -6,9 +6,10 @@ import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
-import { reconnectChange } from '../../functions/scheduled-reconnect';
-import { createServices, type AppServices } from '../../functions/composition-root';
+import { reconnectChange } from '../../shared/app/reconnect-fan-out';
+import { createServices, withChangeService, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
+import { parseResourceId } from '../../shared/domain/backend-id';
 import {
   IDEMPOTENCY_KEY_HEADER,
   SIGNATURE_HEADER,
@@ -238,7 +239,10 @@ describe('input edges (item 8)', () => {
   });
 
   it('an async request while the broker is down answers 503 with Retry-After', async () => {
-    const down = { ...stack.services, queue: { enqueue: () => Promise.reject(new Error('connection refused')) } };
+    const down = withChangeService({
+      ...stack.services,
+      queue: { enqueue: () => Promise.reject(new Error('connection refused')) },
+    });
     const payload = JSON.stringify({
       requestId: 'async-down',
       operation: 'createOrUpdate',
@@ -268,6 +272,25 @@ describe('input edges (item 8)', () => {
     const found = await status(event.data.requestId);
     expect(found.status).toBe(200);
     expect(found.jsonBody.outcome.messageId).toBe(messageId);
+  });
+});
+
+describe("the ARM client's own logger (issue 8)", () => {
+  it('reports the retries of a call that brings no logger of its own to the process log', async () => {
+    stack.emulator.injectFault({ method: 'GET', status: 503, retryAfter: '0', count: 1 });
+    const parsed = parseResourceId(targetId('logged'));
+    if (parsed?.kind !== 'backend') throw new Error('test target must be a backend id');
+    const lines: string[] = [];
+    const spy = jest.spyOn(console, 'warn').mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      await stack.services.arm.get(parsed.target); // as the breaker and stalled-request reads call it: no logger
+    } finally {
+      spy.mockRestore();
+    }
+    const retries = lines.filter((line) => line.startsWith('Retrying ARM request'));
+    expect(retries).toHaveLength(1);
+    expect(retries[0]).toContain('"status":503');
+    expect(retries[0]).not.toContain('api-version'); // no query, no bodies, no tokens
   });
 });
 

@@ -1,3 +1,7 @@
+/**
+ * The retry decision, stated as the behaviour callers rely on (what is waited for, what is re-sent, what is final),
+ * not as a copy of the status table. The client's loop that acts on it is tested in arm-client.test.ts.
+ */
 import fc from 'fast-check';
 import {
   ATTEMPT_TIMEOUT_CODE,
@@ -21,96 +25,186 @@ const base = (outcome: AttemptOutcome, over: Partial<RetryInput> = {}): RetryInp
   settings: DEFAULT_RETRY_SETTINGS,
   ...over,
 });
+const answered = (status: number, errorCode?: string, retryAfterMs?: number): AttemptOutcome => ({
+  kind: 'status',
+  status,
+  ...(errorCode === undefined ? {} : { errorCode }),
+  ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+});
+const network = (errorCode: string): AttemptOutcome => ({ kind: 'network', errorCode });
 
-describe('transientCodeOf: which failures are worth another try', () => {
-  const status = (value: number, errorCode?: string): AttemptOutcome =>
-    errorCode === undefined ? { kind: 'status', status: value } : { kind: 'status', status: value, errorCode };
+/** Any outcome: an answer of any status (with or without an error code and advice), or any network failure. */
+const anyOutcome: fc.Arbitrary<AttemptOutcome> = fc.oneof(
+  fc.record(
+    {
+      kind: fc.constant('status' as const),
+      status: fc.integer({ min: 100, max: 599 }),
+      errorCode: fc.constantFrom('Timeout', 'ManagementApiRequestFailed', 'PessimisticConcurrencyConflict', 'Other'),
+      retryAfterMs: fc.integer({ min: 0, max: 300_000 }),
+    },
+    { requiredKeys: ['kind', 'status'] },
+  ),
+  fc.record({
+    kind: fc.constant('network' as const),
+    errorCode: fc.constantFrom(ATTEMPT_TIMEOUT_CODE, 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'X'),
+  }),
+);
 
-  it('reports only the codes the outcome contract names, whatever the input', () => {
-    const outcomes = fc.oneof(
-      fc.record({ kind: fc.constant('status' as const), status: fc.integer({ min: 100, max: 599 }) }),
-      fc.record({ kind: fc.constant('network' as const), errorCode: fc.string() }),
-    );
+describe('ARM throttling (429)', () => {
+  it('waits exactly as long as Retry-After asks, never less, even beyond the backoff cap', () => {
     fc.assert(
-      fc.property(outcomes, (outcome) =>
-        [undefined, 'Throttled', 'UpstreamUnavailable', 'Timeout'].includes(transientCodeOf(outcome)),
-      ),
-    );
-  });
-
-  it('never retries an answer that succeeded or redirected', () => {
-    fc.assert(fc.property(fc.integer({ min: 100, max: 399 }), (s) => transientCodeOf(status(s)) === undefined));
-  });
-
-  it("retries ARM's throttling as Throttled and a request timeout as Timeout, so callers can tell them apart", () => {
-    expect(transientCodeOf(status(429))).toBe('Throttled');
-    expect(transientCodeOf(status(408))).toBe('Timeout');
-  });
-
-  it('treats every other client error as final: the caller has to change the request, retrying cannot help', () => {
-    const otherClientErrors = fc.integer({ min: 400, max: 499 }).filter((s) => s !== 408 && s !== 429);
-    fc.assert(
-      fc.property(otherClientErrors, fc.option(fc.string()), (s, code) => {
-        if (s === 409 && code === 'PessimisticConcurrencyConflict') return true; // an exception, below
-        if (s === 422 && (code === null || ['Timeout', 'ManagementApiRequestFailed'].includes(code))) return true; // below
-        return transientCodeOf(status(s, code ?? undefined)) === undefined;
+      fc.property(fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 1, max: 60_000 }), (advice, cap) => {
+        const settings = { ...DEFAULT_RETRY_SETTINGS, maxBackoffMs: cap };
+        const decision = decideRetry(base(answered(429, undefined, advice), { settings }));
+        return decision.action === 'retry' && decision.delayMs === advice && decision.code === 'Throttled';
       }),
     );
   });
 
-  it("retries API Management's 422 timeouts (recorded), and a bodiless 422 (a HEAD), as unknown outcomes", () => {
-    for (const errorCode of ['Timeout', 'ManagementApiRequestFailed', undefined]) {
-      const outcome = status(422, errorCode);
-      expect(transientCodeOf(outcome)).toBe('UpstreamUnavailable');
-      expect(isUnknownOutcome(outcome)).toBe(true);
-    }
-    expect(transientCodeOf(status(422, 'UnprocessableEntity'))).toBeUndefined();
-  });
-
-  it('retries a 409 only when ARM says another operation on the backend is in progress (it clears by itself)', () => {
-    expect(transientCodeOf(status(409, 'PessimisticConcurrencyConflict'))).toBe('UpstreamUnavailable');
-    expect(transientCodeOf(status(409, 'Conflict'))).toBeUndefined();
-  });
-
-  it('retries the server errors that a later attempt may cure, as UpstreamUnavailable; 501 is final', () => {
-    for (const s of [500, 502, 503, 504]) expect(transientCodeOf(status(s))).toBe('UpstreamUnavailable');
-    expect(transientCodeOf(status(501))).toBeUndefined(); // Not Implemented: no attempt will ever be served
+  it('without Retry-After, backs off with jitter, never longer than the cap', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 500, max: 599 }), (s) =>
-        [undefined, 'UpstreamUnavailable'].includes(transientCodeOf(status(s))),
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.double({ min: 0, max: 0.999, noNaN: true }), (n, draw) => {
+        const decision = decideRetry(base(answered(429), { attempts: n, random: () => draw }));
+        return decision.action === 'retry' && decision.delayMs >= 0 && decision.delayMs <= 30_000;
+      }),
+    );
+  });
+
+  it('gives up rather than wait past the deadline, handing ARM’s advice to the caller to defer with', () => {
+    expect(decideRetry(base(answered(429, undefined, 10_001), { deadline: NOW + 10_000 }))).toEqual({
+      action: 'giveUp',
+      code: 'Throttled',
+      retryAfterMs: 10_001,
+    });
+    expect(decideRetry(base(answered(429, undefined, 10_000), { deadline: NOW + 10_000 })).action).toBe('retry');
+  });
+});
+
+describe('unknown outcomes: a write that may have landed is checked before it is re-sent', () => {
+  it("a 422 Timeout or ManagementApiRequestFailed (API Management's own, recorded) is retried as an unknown outcome", () => {
+    for (const code of ['Timeout', 'ManagementApiRequestFailed']) {
+      expect(isUnknownOutcome(answered(422, code))).toBe(true);
+      expect(decideRetry(base(answered(422, code))).action).toBe('retry');
+    }
+  });
+
+  it('a bodiless 422 (a HEAD cannot say which) is taken as the timeout: retried, and checked if it was a write', () => {
+    expect(isUnknownOutcome(answered(422))).toBe(true);
+    expect(decideRetry(base(answered(422))).action).toBe('retry');
+  });
+
+  it('any other 422 is a refusal of the request: final, nothing to check', () => {
+    expect(isUnknownOutcome(answered(422, 'UnprocessableEntity'))).toBe(false);
+    expect(decideRetry(base(answered(422, 'UnprocessableEntity')))).toEqual({ action: 'final' });
+  });
+
+  it('a connection that dropped or timed out after sending may have delivered the write', () => {
+    for (const code of ['ECONNRESET', 'ETIMEDOUT', ATTEMPT_TIMEOUT_CODE]) {
+      expect(isUnknownOutcome(network(code))).toBe(true);
+      expect(decideRetry(base(network(code))).action).toBe('retry');
+    }
+  });
+
+  it('a connection that was never made cannot have delivered it: re-sent without a check', () => {
+    for (const code of ['ECONNREFUSED', 'EAI_AGAIN']) {
+      expect(isUnknownOutcome(network(code))).toBe(false);
+      expect(decideRetry(base(network(code))).action).toBe('retry');
+    }
+  });
+
+  it('an HTTP answer other than the 422 timeout is a known outcome', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 100, max: 599 }).filter((s) => s !== 422),
+        (s) => !isUnknownOutcome(answered(s)),
+      ),
+    );
+  });
+});
+
+describe('what is final: the caller must change the request, or nothing will ever serve it', () => {
+  it('a success or redirect is never retried', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 399 }), (s) => decideRetry(base(answered(s))).action === 'final'),
+    );
+  });
+
+  it('a client error is final whatever ARM advises, except a request timeout, throttling and the in-progress 409', () => {
+    const refusals = fc.integer({ min: 400, max: 499 }).filter((s) => ![408, 409, 422, 429].includes(s));
+    fc.assert(
+      fc.property(refusals, fc.integer({ min: 0, max: 10_000 }), (s, advice) => {
+        return decideRetry(base(answered(s, 'Anything', advice))).action === 'final';
+      }),
+    );
+  });
+
+  it('a 409 is retried only while another operation on the backend is in progress (it clears by itself)', () => {
+    expect(decideRetry(base(answered(409, 'PessimisticConcurrencyConflict'))).action).toBe('retry');
+    expect(decideRetry(base(answered(409, 'Conflict'))).action).toBe('final');
+  });
+
+  it('server errors a later attempt may cure are retried; 501 Not Implemented is final', () => {
+    for (const s of [500, 502, 503, 504]) expect(decideRetry(base(answered(s))).action).toBe('retry');
+    expect(decideRetry(base(answered(501))).action).toBe('final');
+  });
+
+  it('a failure no attempt can cure (an untrusted certificate, a missing credential) is final', () => {
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CredentialUnavailableError']) {
+      expect(decideRetry(base(network(code)))).toEqual({ action: 'final' });
+    }
+  });
+});
+
+describe('what the caller is told when retries end', () => {
+  it('only the transient codes of the outcome contract, so callers can tell throttling from timeouts', () => {
+    fc.assert(
+      fc.property(anyOutcome, (outcome) =>
+        [undefined, 'Throttled', 'UpstreamUnavailable', 'Timeout'].includes(transientCodeOf(outcome)),
+      ),
+    );
+    expect(decideRetry(base(answered(429)))).toMatchObject({ code: 'Throttled' });
+    expect(decideRetry(base(answered(408)))).toMatchObject({ code: 'Timeout' });
+    expect(decideRetry(base(network(ATTEMPT_TIMEOUT_CODE)))).toMatchObject({ code: 'Timeout' });
+    expect(decideRetry(base(network('ECONNRESET')))).toMatchObject({ code: 'UpstreamUnavailable' });
+  });
+
+  it('no advice is invented when ARM gave none', () => {
+    expect(decideRetry(base(network('ETIMEDOUT'), { deadline: NOW + 100 }))).toEqual({
+      action: 'giveUp',
+      code: 'Timeout',
+    });
+  });
+});
+
+describe('every retry is bounded', () => {
+  it('never sleeps past the deadline, whatever the outcome, advice or draw', () => {
+    fc.assert(
+      fc.property(
+        anyOutcome,
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 0, max: 200_000 }),
+        fc.double({ min: 0, max: 0.999, noNaN: true }),
+        (outcome, attempts, budget, draw) => {
+          const decision = decideRetry(base(outcome, { attempts, deadline: NOW + budget, random: () => draw }));
+          return decision.action !== 'retry' || NOW + decision.delayMs <= NOW + budget;
+        },
       ),
     );
   });
 
-  it('retries a connection that dropped, was refused or timed out; timeouts (ours or the socket’s) as Timeout', () => {
-    expect(transientCodeOf({ kind: 'network', errorCode: 'ECONNRESET' })).toBe('UpstreamUnavailable');
-    expect(transientCodeOf({ kind: 'network', errorCode: 'ECONNREFUSED' })).toBe('UpstreamUnavailable');
-    expect(transientCodeOf({ kind: 'network', errorCode: 'ETIMEDOUT' })).toBe('Timeout');
-    expect(transientCodeOf({ kind: 'network', errorCode: ATTEMPT_TIMEOUT_CODE })).toBe('Timeout');
-  });
-
-  it('does not retry what another attempt cannot cure: an untrusted certificate, a missing credential', () => {
-    for (const errorCode of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CredentialUnavailableError']) {
-      expect(transientCodeOf({ kind: 'network', errorCode })).toBeUndefined();
-    }
+  it('never sends more than maxAttempts times, even with time left', () => {
+    fc.assert(
+      fc.property(anyOutcome, fc.integer({ min: 1, max: 10 }), (outcome, maxAttempts) => {
+        const settings = { ...DEFAULT_RETRY_SETTINGS, maxAttempts };
+        return decideRetry(base(outcome, { attempts: maxAttempts, settings })).action !== 'retry';
+      }),
+    );
+    const settings = { ...DEFAULT_RETRY_SETTINGS, maxAttempts: 3 };
+    expect(decideRetry(base(answered(500), { attempts: 2, settings })).action).toBe('retry');
   });
 });
 
-describe('isUnknownOutcome', () => {
-  it('is true when the request may have reached ARM', () => {
-    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ECONNRESET' })).toBe(true);
-    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ETIMEDOUT' })).toBe(true);
-    expect(isUnknownOutcome({ kind: 'network', errorCode: ATTEMPT_TIMEOUT_CODE })).toBe(true);
-  });
-
-  it('is false when the request cannot have been sent, or ARM answered', () => {
-    expect(isUnknownOutcome({ kind: 'network', errorCode: 'ECONNREFUSED' })).toBe(false);
-    expect(isUnknownOutcome({ kind: 'network', errorCode: 'EAI_AGAIN' })).toBe(false);
-    expect(isUnknownOutcome({ kind: 'status', status: 503 })).toBe(false);
-  });
-});
-
-describe('backoffDelayMs', () => {
+describe('backoff', () => {
   it('stays within [0, min(cap, base * 2^n)] for any draw', () => {
     fc.assert(
       fc.property(
@@ -135,53 +229,7 @@ describe('backoffDelayMs', () => {
   });
 });
 
-describe('decideRetry', () => {
-  it('uses ARM advice exactly, even beyond the backoff cap', () => {
-    const outcome: AttemptOutcome = { kind: 'status', status: 429, retryAfterMs: 45_000 };
-    expect(decideRetry(base(outcome, { settings: { ...DEFAULT_RETRY_SETTINGS, maxBackoffMs: 1000 } }))).toEqual({
-      action: 'retry',
-      code: 'Throttled',
-      delayMs: 45_000,
-    });
-  });
-
-  it('backs off with jitter when ARM gives no advice', () => {
-    expect(decideRetry(base({ kind: 'status', status: 503 }, { attempts: 3 }))).toEqual({
-      action: 'retry',
-      code: 'UpstreamUnavailable',
-      delayMs: 1000, // 0.5 of the third ceiling (2000)
-    });
-  });
-
-  it('gives up when the wait would pass the deadline, passing ARM advice on', () => {
-    const outcome: AttemptOutcome = { kind: 'status', status: 429, retryAfterMs: 10_001 };
-    expect(decideRetry(base(outcome, { deadline: NOW + 10_000 }))).toEqual({
-      action: 'giveUp',
-      code: 'Throttled',
-      retryAfterMs: 10_001,
-    });
-    expect(decideRetry(base({ ...outcome, retryAfterMs: 10_000 }, { deadline: NOW + 10_000 })).action).toBe('retry');
-  });
-
-  it('gives up without advice when backoff would pass the deadline', () => {
-    expect(decideRetry(base({ kind: 'network', errorCode: 'ETIMEDOUT' }, { deadline: NOW + 100 }))).toEqual({
-      action: 'giveUp',
-      code: 'Timeout',
-    });
-  });
-
-  it('gives up after maxAttempts even with time left', () => {
-    const settings = { ...DEFAULT_RETRY_SETTINGS, maxAttempts: 3 };
-    expect(decideRetry(base({ kind: 'status', status: 500 }, { attempts: 3, settings })).action).toBe('giveUp');
-    expect(decideRetry(base({ kind: 'status', status: 500 }, { attempts: 2, settings })).action).toBe('retry');
-  });
-
-  it('is final for refusals', () => {
-    expect(decideRetry(base({ kind: 'status', status: 400, retryAfterMs: 5 }))).toEqual({ action: 'final' });
-  });
-});
-
-describe('decideConcurrencyRetry', () => {
+describe('losing an ETag race (412 on a PATCH whose ETag the client read)', () => {
   const input = { now: NOW, deadline: NOW + 120_000, random: () => 0.99999, settings: DEFAULT_RETRY_SETTINGS };
 
   it('re-applies after a short jittered pause that grows per round', () => {

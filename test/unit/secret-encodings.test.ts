@@ -132,3 +132,14 @@ describe('an outcome built from ARM answers', () => {
     expect(text).toContain(REDACTED);
   });
 });
+
+describe('a secret that is not well-formed UTF-16', () => {
+  // JSON can carry a lone surrogate ("\ud800"); validation accepts it in a header value, so scrubbing must not throw
+  // (encodeURIComponent does), or the request would be answered 500 and a queued one retried until dead-lettered.
+  const lone = JSON.parse('"lone-\\ud800-surrogate-secret"') as string;
+
+  it('is scrubbed, as is the rest of its text, without throwing', () => {
+    const scrubbed = scrubSecretValues({ message: `ARM said ${lone} and ${lone.slice(0, 9)}` }, [lone]).message;
+    expect(scrubbed).toBe(`ARM said ${REDACTED} and ${REDACTED}`);
+  });
+});

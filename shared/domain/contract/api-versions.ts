@@ -57,31 +57,49 @@ export interface GatedField {
   gate: VersionGate;
 }
 
+/** Each gate's path as steps (`[]`: every item of an array), split once rather than per request. */
+const GATE_STEPS: ReadonlyArray<{ gate: VersionGate; steps: readonly string[]; since: number }> = VERSION_GATES.map(
+  (gate) => ({
+    gate,
+    steps: gate.path.replace(/\[\]/g, '.[]').split('.'),
+    since: SUPPORTED_API_VERSIONS.indexOf(gate.since),
+  }),
+);
+
 /**
  * The fields of `properties` that `version` does not know. A `null` or absent value is not a use of the field.
  * Reads the raw value defensively (it may not have passed validation).
  */
 export function fieldsNewerThan(properties: unknown, version: ApiVersion): GatedField[] {
   const found: GatedField[] = [];
-  for (const gate of VERSION_GATES) {
-    if (isAtLeast(version, gate.since)) continue;
-    const steps = gate.path.replace(/\[\]/g, '.[]').split('.');
-    collect(properties, steps, [], gate, found);
+  // Nothing to look for at the newest versions; and most bodies have none of the gated fields' parents.
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return found;
+  const at = SUPPORTED_API_VERSIONS.indexOf(version);
+  for (const { gate, steps, since } of GATE_STEPS) {
+    if (at >= since) continue;
+    collect(properties, steps, 0, [], gate, found);
   }
   return found;
 }
 
-function collect(value: unknown, steps: string[], at: PropertyKey[], gate: VersionGate, out: GatedField[]): void {
-  const [step, ...rest] = steps;
-  if (step === undefined) {
+function collect(
+  value: unknown,
+  steps: readonly string[],
+  index: number,
+  at: PropertyKey[],
+  gate: VersionGate,
+  out: GatedField[],
+): void {
+  if (index === steps.length) {
     if (value !== undefined && value !== null) out.push({ path: at, gate });
     return;
   }
+  const step = steps[index]!;
   if (step === '[]') {
-    if (Array.isArray(value)) value.forEach((item, i) => collect(item, rest, [...at, i], gate, out));
+    if (Array.isArray(value)) value.forEach((item, i) => collect(item, steps, index + 1, [...at, i], gate, out));
     return;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
   if (!Object.hasOwn(value, step)) return;
-  collect((value as Record<string, unknown>)[step], rest, [...at, step], gate, out);
+  collect((value as Record<string, unknown>)[step], steps, index + 1, [...at, step], gate, out);
 }

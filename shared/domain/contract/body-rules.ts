@@ -17,15 +17,42 @@ function addIssue(ctx: Ctx, path: PropertyKey[], code: string, message: string):
   ctx.addIssue({ code: 'custom', path, message, params: { code } });
 }
 
-/** A copy of `value` without object keys whose value is null (array items are kept: a null item is no absence). */
+/**
+ * `value` without object keys whose value is null (array items are kept: a null item is no absence). Only the
+ * objects and arrays that hold a null somewhere below are copied; the rest is returned as it is (callers only read
+ * it, and the body schemas build their output afresh): a body without nulls, the usual case, costs one walk.
+ */
 export function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isRecord(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== null) Object.defineProperty(out, key, { value: withoutNulls(item), enumerable: true, writable: true });
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const kept = withoutNulls(item);
+      if (kept !== item && copy === undefined) copy = value.slice(0, i);
+      if (copy !== undefined) copy.push(kept);
+    }
+    return copy ?? value;
   }
-  return out;
+  if (!isRecord(value)) return value;
+  const keys = Object.keys(value);
+  let copy: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = value[key];
+    const kept = item === null ? null : withoutNulls(item);
+    if (copy === undefined && (item === null || kept !== item)) {
+      copy = {};
+      for (let j = 0; j < i; j++) setOwn(copy, keys[j]!, value[keys[j]!]);
+    }
+    if (copy !== undefined && item !== null) setOwn(copy, key, kept);
+  }
+  return copy ?? value;
+}
+
+/** `out[key] = item` as an own property, also for `__proto__` (an assignment would set the prototype instead). */
+function setOwn(out: Record<string, unknown>, key: string, item: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true });
+  else out[key] = item;
 }
 
 const PATCH_NULL =

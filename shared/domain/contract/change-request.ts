@@ -73,10 +73,19 @@ function addIssue(ctx: z.core.$RefinementCtx, path: PropertyKey[], code: string,
   ctx.addIssue({ code: 'custom', path, message, params: { code } });
 }
 
+/**
+ * The body parsed by the request-level rules, kept for the transform that follows them in the same (synchronous)
+ * parse of `request`, so a valid body is parsed once rather than twice.
+ */
+let parsedBody: { request: object; data: unknown } | undefined;
+
 /** Validates `body` with the schema of `operation` and reports its issues under `body`. */
-function checkBody(schema: z.ZodType, body: unknown, ctx: z.core.$RefinementCtx): void {
+function checkBody(schema: z.ZodType, body: unknown, ctx: z.core.$RefinementCtx, request: object): void {
   const result = schema.safeParse(body);
-  if (result.success) return;
+  if (result.success) {
+    parsedBody = { request, data: result.data };
+    return;
+  }
   for (const inner of result.error.issues) {
     // Re-raise the finalised issue as it is (its structure drives the detail code and message), moved under `body`.
     const moved = { ...inner, path: ['body', ...inner.path] };
@@ -114,6 +123,7 @@ function effectiveBody(operation: Operation, body: unknown): unknown {
 
 /** Rules that relate fields to each other: the body each operation takes, pool members, versions, reconnect scope. */
 function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallback: ApiVersion): void {
+  parsedBody = undefined;
   if (!isRecord(request)) return;
   const operation = OperationSchema.safeParse(request.operation);
   if (!operation.success) return; // reported at `operation`; without it the body cannot be judged
@@ -132,7 +142,7 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
         refuseNulls(body, ['body'], ctx);
         body = withoutNulls(body);
       }
-      checkBody(operation.data === 'createOrUpdate' ? BackendBodySchema : BackendPatchBodySchema, body, ctx);
+      checkBody(operation.data === 'createOrUpdate' ? BackendBodySchema : BackendPatchBodySchema, body, ctx, request);
       if (target.success) checkResponseFields(target.data, body, ctx);
       checkPoolMembers(target.success ? target.data : undefined, body, ctx);
       if (version !== undefined) checkVersionGates(version, body, ctx);
@@ -142,7 +152,7 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
       if (target.success && target.data.workspaceId !== undefined) {
         addIssue(ctx, ['operation'], 'NotSupported', 'Reconnect is not available for workspace backends.');
       }
-      if (request.body !== undefined) checkBody(ReconnectBodySchema, request.body, ctx);
+      if (request.body !== undefined) checkBody(ReconnectBodySchema, request.body, ctx, request);
       return;
     case 'delete':
       if (request.body !== undefined) addIssue(ctx, ['body'], 'NotAllowed', 'A delete request must not carry a body.');
@@ -187,8 +197,10 @@ export function changeRequestSchema(defaultApiVersion: ApiVersion = DEFAULT_API_
     .superRefine((request, ctx) => checkOperationRules(request, ctx, defaultApiVersion), ALWAYS)
     .transform((request, ctx): ChangeRequest => {
       // zod still runs a transform after issues that only name unknown keys; those requests are refused already.
+      const known = parsedBody?.request === request ? parsedBody : undefined;
+      parsedBody = undefined;
       if (ctx.issues.length > 0) return z.NEVER;
-      return normalised(request, defaultApiVersion) ?? invalidBody(ctx);
+      return normalised(request, defaultApiVersion, known) ?? invalidBody(ctx);
     });
 }
 
@@ -208,7 +220,11 @@ interface ValidRequest {
 }
 
 /** The normalised output of a request that passed every rule. */
-function normalised(request: ValidRequest, defaultApiVersion: ApiVersion): ChangeRequest | undefined {
+function normalised(
+  request: ValidRequest,
+  defaultApiVersion: ApiVersion,
+  known: { data: unknown } | undefined,
+): ChangeRequest | undefined {
   // Built by assignment: a spread followed by added properties (`{ ...common, operation, body }`) takes V8's slow
   // path, microseconds per request.
   const out = { target: request.target, dryRun: request.dryRun ?? false } as ChangeRequest;
@@ -221,7 +237,8 @@ function normalised(request: ValidRequest, defaultApiVersion: ApiVersion): Chang
     if (body !== undefined) (out as { body?: unknown }).body = body;
     return out;
   };
-  // The bodies were validated by checkOperationRules; parse again here for the normalised output.
+  // The bodies were validated (and their normalised output kept) by checkOperationRules.
+  if (known !== undefined) return withBody(request.operation, known.data);
   switch (request.operation) {
     case 'createOrUpdate': {
       const body = BackendBodySchema.safeParse(effectiveBody('createOrUpdate', request.body));
