@@ -7,6 +7,7 @@ import type { BackendScope, BackendTarget } from '../domain/backend-id';
 import type { Outcome } from '../domain/contract/outcome';
 import type { Clock } from './clock-ports';
 import type { Logger } from './logger-ports';
+import type { Telemetry } from './telemetry-ports';
 import type { DrainSnapshot } from '../domain/breaker-policy';
 import type { BreakerEventData, BreakerMode, BreakerRecord, BreakerResultEvent } from '../domain/breaker-record';
 
@@ -92,6 +93,8 @@ export interface BreakerPorts {
   publisher: BreakerPublisher;
   clock: Clock;
   logger: Logger;
+  /** Counts events by type and decision (`breaker.events`); none when telemetry is off. */
+  telemetry?: Pick<Telemetry, 'count'>;
 }
 
 /** Thrown for what the trigger should retry (Event Grid redelivers; HTTP answers 503). */
