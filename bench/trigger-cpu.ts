@@ -9,7 +9,7 @@ import type { HttpRequest, InvocationContext } from '@azure/functions';
 import { cpuUsage } from 'node:process';
 import { backendChangesHandler } from '../functions/backend-changes';
 import { createBreakerAdapters } from '../functions/circuit-breaker-adapters';
-import { processDeps, type AppServices } from '../functions/composition-root';
+import { processDeps, withChangeService, type AppServices } from '../functions/composition-root';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import { loadConfig } from '../shared/config/settings';
 import { silentLogger } from '../shared/app/logger-ports';
@@ -103,6 +103,7 @@ function memoryLedger(): ChangeLedger {
       return Promise.resolve(record);
     },
     release: (record) => Promise.resolve(record),
+    register: () => Promise.reject(new Error('The trigger-path bench never accepts asynchronously.')),
     recordIntent: (record, intent) => Promise.resolve(save({ ...record, intent })),
     close: (record, outcome) => Promise.resolve(save({ ...record, state: outcome.status, outcome })),
     stalled: () => Promise.resolve([]),
@@ -115,7 +116,7 @@ function memoryLedger(): ChangeLedger {
 function benchServices(withKey: boolean): AppServices {
   const config = loadConfig({ LEDGER_FINGERPRINT_KEY: withKey ? BENCH_KEY : undefined, SKIP_UNCHANGED: 'false' });
   const sent: unknown[] = [];
-  return {
+  return withChangeService({
     config,
     arm: cannedArmClient(),
     publisher: {
@@ -137,7 +138,7 @@ function benchServices(withKey: boolean): AppServices {
       new LazyServiceBusClient({ connectionString: undefined, fullyQualifiedNamespace: undefined }),
     ),
     close: () => Promise.resolve(),
-  };
+  });
 }
 
 /** A stand-in for the host's HttpRequest: what the handler reads (headers, the body as text). */

@@ -6,54 +6,22 @@
  * - `circuitBreakerHistory`: `GET /api/circuit-breaker-events?backend={ARM id}`.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { handleBreakerEvent, type BreakerResult } from '../shared/app/breaker-event';
 import { BreakerRetryError } from '../shared/app/breaker-ports';
 import { parseResourceId } from '../shared/domain/backend-id';
 import type { ErrorBody } from '../shared/domain/contract/error-response';
-import { parseDelivery, type DeliveryItem } from '../shared/domain/breaker-event';
-import { breakerHistory } from '../shared/domain/breaker-history';
+import { parseDelivery } from '../shared/domain/breaker-event';
 import { eventDataOf } from '../shared/domain/breaker-record';
-import type { Logger } from '../shared/app/logger-ports';
-import { breakerPorts, breakerSettings } from './circuit-breaker-services';
 import { contextLogger } from './context-logger';
-import type { AppServices, ServicesProvider } from './composition-root';
+import type { ServicesProvider } from './composition-root';
+import { decodeBody } from './message-body';
 
 const CONTENT_TYPES = /^application\/(json|cloudevents\+json|cloudevents-batch\+json)\b/i;
 /** How soon Event Grid (or a relay) should retry a delivery we could not finish. */
 const RETRY_AFTER_SECONDS = '10';
 
-/** Runs every breaker event of a parsed delivery; other event types are logged (once per type) and acknowledged. */
-async function runItems(
-  items: DeliveryItem[],
-  svc: AppServices,
-  logger: Logger,
-  seen: Set<string>,
-): Promise<{ results: BreakerResult[]; ignored: number }> {
-  const results: BreakerResult[] = [];
-  let ignored = 0;
-  for (const item of items) {
-    if (item.kind === 'breaker') {
-      results.push(await handleBreakerEvent(item.event, breakerPorts(svc, logger), breakerSettings(svc.config)));
-    } else if (item.kind === 'ignored') {
-      ignored++;
-      if (!seen.has(item.type)) {
-        seen.add(item.type);
-        // A *CircuitBreaker* type we do not know may be a renamed breaker event: worth a warning.
-        const props = { type: item.type };
-        const message = 'Event type not handled; acknowledged and ignored (logged once per type)';
-        if (/circuitbreaker/i.test(item.type)) logger.warn(message, props);
-        else logger.info(message, props);
-      }
-    }
-  }
-  return { results, ignored };
-}
-
 /** The Event Grid trigger: one event per invocation. A throw makes Event Grid redeliver it. */
 export function circuitBreakerEventsHandler(services: ServicesProvider) {
-  const seen = new Set<string>();
   return async (event: unknown, context: InvocationContext): Promise<void> => {
-    const svc = services();
     const logger = contextLogger(context);
     const parsed = parseDelivery(event);
     if (!parsed.ok) {
@@ -61,7 +29,7 @@ export function circuitBreakerEventsHandler(services: ServicesProvider) {
       logger.error('Malformed circuit-breaker event refused', { error: parsed.error });
       return;
     }
-    await runItems(parsed.items, svc, logger, seen);
+    await services().changes.breakerEvents(parsed.items, 'eventGrid', logger);
   };
 }
 
@@ -71,11 +39,9 @@ export function circuitBreakerEventsHandler(services: ServicesProvider) {
  * message for redelivery; a malformed event is logged and completed (redelivering it cannot help).
  */
 export function circuitBreakerQueueHandler(services: ServicesProvider) {
-  const seen = new Set<string>();
   return async (message: unknown, context: InvocationContext): Promise<void> => {
-    const svc = services();
     const logger = contextLogger(context);
-    const body = jsonOf(message);
+    const body = decodeBody(message);
     const parsed = body === undefined ? undefined : parseDelivery(body);
     if (parsed === undefined || !parsed.ok) {
       logger.error('Malformed circuit-breaker event refused', {
@@ -83,23 +49,12 @@ export function circuitBreakerQueueHandler(services: ServicesProvider) {
       });
       return;
     }
-    await runItems(parsed.items, svc, logger, seen);
+    await services().changes.breakerEvents(parsed.items, 'queue', logger);
   };
-}
-
-/** A message body as JSON: the host hands objects already parsed, strings and bytes as they came. */
-function jsonOf(message: unknown): unknown {
-  if (typeof message !== 'string' && !(message instanceof Uint8Array)) return message;
-  try {
-    return JSON.parse(Buffer.from(message).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The webhook: Event Grid arrays, single CloudEvents and CloudEvents batches; both handshakes. */
 export function circuitBreakerWebhookHandler(services: ServicesProvider) {
-  const seen = new Set<string>();
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     if (request.method === 'OPTIONS') return abuseProtection(request);
     const svc = services();
@@ -135,7 +90,7 @@ export function circuitBreakerWebhookHandler(services: ServicesProvider) {
       };
     }
     try {
-      const { results, ignored } = await runItems(parsed.items, svc, logger, seen);
+      const { results, ignored } = await svc.changes.breakerEvents(parsed.items, 'webhook', logger);
       return {
         status: 200,
         headers: { 'content-type': 'application/json' },
@@ -189,9 +144,8 @@ export function circuitBreakerHistoryHandler(services: ServicesProvider) {
         target: 'backend',
       });
     }
-    const records = await svc.breaker.store.events(backend);
-    const done = records.filter((r) => r.status === 'done').map(eventDataOf);
-    return { status: 200, headers: { 'content-type': 'application/json' }, jsonBody: breakerHistory(backend, done) };
+    const history = await svc.changes.breakerHistory(backend);
+    return { status: 200, headers: { 'content-type': 'application/json' }, jsonBody: history };
   };
 }
 

@@ -7,15 +7,18 @@ import type { Clock } from '../shared/app/clock-ports';
 import { loadConfig, type Config } from '../shared/config/settings';
 import { defaultAzureCredential } from '../shared/adapters/identity';
 import type { ProcessDeps } from '../shared/app/process-change';
+import { createChangeService, type ChangeService } from '../shared/app/change-service';
+import { processDepsOf, type ChangePorts, type ChangeServiceSettings } from '../shared/app/service-context';
+import { timeBudget } from '../shared/config/time-budget';
 import { createFingerprinter, type Fingerprinter } from '../shared/domain/fingerprint';
 import type { Logger } from '../shared/app/logger-ports';
 import { processLogger } from './context-logger';
 import { createTableLedger } from '../shared/adapters/ledger/table-ledger';
 import type { ChangeLedger } from '../shared/app/ledger-ports';
-import type { EngineSettings } from '../shared/app/apply-change';
 import { createTargetQueue, type TargetQueue } from '../shared/app/target-queue';
 import { ServiceBusResultPublisher } from '../shared/adapters/service-bus/result-publisher';
-import { ServiceBusChangeQueue, type ChangeQueue } from '../shared/adapters/service-bus/change-queue';
+import { ServiceBusChangeQueue } from '../shared/adapters/service-bus/change-queue';
+import type { ChangeQueue } from '../shared/app/queue-ports';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import type { Telemetry } from '../shared/app/telemetry-ports';
 import { tracedLedger, tracedPublisher, tracedQueue } from './traced-ports';
@@ -44,35 +47,74 @@ export interface AppServices {
   breaker: BreakerAdapters;
   /** Closes network clients (the local runtime and tests call it; the Azure host just ends the process). */
   close(): Promise<void>;
+  /** Every use case, built once from the services above: each trigger makes one call into it. */
+  changes: ChangeService;
 }
 
-/** The engine settings taken from the configuration. */
-export function engineSettings(config: Config): EngineSettings {
+/** The services without the change service built on them. */
+export type ServiceParts = Omit<AppServices, 'changes'>;
+
+/** The change service's settings taken from the configuration. */
+export function changeSettings(config: Config): ChangeServiceSettings {
+  const time = timeBudget(config);
   return {
-    allowDelete: config.allowDelete,
-    deadlineMs: config.deadlineMs,
-    skipUnchanged: config.skipUnchanged,
-    allowedScopes: config.allowedScopes,
-    apiVersion: config.armApiVersion,
+    engine: {
+      allowDelete: config.allowDelete,
+      deadlineMs: time.changeDeadlineMs,
+      skipUnchanged: config.skipUnchanged,
+      allowedScopes: config.allowedScopes,
+      apiVersion: config.armApiVersion,
+    },
+    time: {
+      leaseMs: time.leaseMs,
+      httpSyncMs: time.httpSyncMs,
+      enqueueWaitMs: time.enqueueWaitMs,
+      invocationMarginMs: time.invocationMarginMs,
+      sweepReadTimeoutMs: time.sweepReadTimeoutMs,
+    },
+    queue: {
+      configured:
+        config.serviceBus.connectionString !== undefined || config.serviceBus.fullyQualifiedNamespace !== undefined,
+      sessions: config.sessions,
+      maxDeliveryCount: config.maxDeliveryCount,
+    },
+    reconnect: { targets: config.reconnectTargets, after: config.reconnectAfter },
+    ledger: { retentionMs: config.ledger.retentionMs, republishAfterMs: config.ledger.republishAfterMs },
+    breaker: {
+      mode: config.circuitBreaker.action,
+      maxDrains: config.circuitBreaker.maxDrains,
+      windowMs: config.circuitBreaker.windowMs,
+      allowedScopes: config.allowedScopes,
+      deadlineMs: time.changeDeadlineMs,
+      source: config.eventSource,
+    },
   };
 }
 
-/** Margin of a ledger claim over the change deadline: a live delivery must never be overtaken. */
-const LEASE_MARGIN_MS = 60_000;
-
-/** The dependencies of `processChange` for one invocation. */
-export function processDeps(svc: AppServices, logger: Logger): ProcessDeps {
-  return {
-    arm: svc.arm,
-    clock: svc.clock,
-    logger,
-    settings: engineSettings(svc.config),
-    ledger: svc.ledger,
-    publisher: svc.publisher,
-    leaseMs: svc.config.deadlineMs + LEASE_MARGIN_MS,
-    ...(svc.targetQueue === undefined ? {} : { targetQueue: svc.targetQueue }),
-    fingerprints: svc.fingerprints,
+function changePorts(parts: ServiceParts): ChangePorts {
+  const ports: ChangePorts = {
+    arm: parts.arm,
+    clock: parts.clock,
+    ledger: parts.ledger,
+    publisher: parts.publisher,
+    queue: parts.queue,
+    telemetry: parts.telemetry,
+    fingerprints: parts.fingerprints,
+    breakerStore: parts.breaker.store,
+    breakerPublisher: parts.breaker.publisher,
   };
+  if (parts.targetQueue !== undefined) ports.targetQueue = parts.targetQueue;
+  return ports;
+}
+
+/** The services with the change service built on them (once; tests and the bench call it on their own parts). */
+export function withChangeService(parts: ServiceParts): AppServices {
+  return { ...parts, changes: createChangeService(changePorts(parts), changeSettings(parts.config)) };
+}
+
+/** The dependencies of one change's processing, as the change service builds them (for tests that drive it). */
+export function processDeps(svc: ServiceParts, logger: Logger): ProcessDeps {
+  return processDepsOf({ ports: changePorts(svc), settings: changeSettings(svc.config) }, logger);
 }
 
 /** Builds the services from a configuration. Nothing connects until first used. */
@@ -100,7 +142,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
   const queue = new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue);
   const ledger = createLedger(config);
   const traced = telemetry.enabled;
-  return {
+  return withChangeService({
     config,
     arm,
     publisher: traced ? tracedPublisher(publisher, telemetry) : publisher,
@@ -115,7 +157,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
       await telemetry.flush();
       await serviceBus.close();
     },
-  };
+  });
 }
 
 /**

@@ -1,10 +1,8 @@
 import type { InvocationContext } from '@azure/functions';
-import { settleDeadLettered } from '../shared/app/dead-letter';
 import { isRecord } from '../shared/domain/is-record';
 import { contextLogger } from './context-logger';
-import { RedeliverError } from './process-backend-change';
 import type { ServicesProvider } from './composition-root';
-import { decodeBody } from './message-body';
+import { decodeBody, RedeliverError } from './message-body';
 
 /**
  * Service Bus trigger on the change queue's dead-letter queue (`<queue>/$DeadLetterQueue`): publishes the `failed`
@@ -13,10 +11,9 @@ import { decodeBody } from './message-body';
 export function deadLetteredChangeHandler(services: ServicesProvider) {
   return async (message: unknown, context: InvocationContext): Promise<void> => {
     const svc = services();
-    const logger = contextLogger(context);
     const meta = context.triggerMetadata ?? {};
     const properties = isRecord(meta['applicationProperties']) ? meta['applicationProperties'] : {};
-    const result = await settleDeadLettered(
+    const settled = await svc.changes.settleDeadLettered(
       {
         body: decodeBody(message),
         messageId: text(meta['messageId']),
@@ -24,15 +21,9 @@ export function deadLetteredChangeHandler(services: ServicesProvider) {
         reason: text(meta['deadLetterReason']) ?? text(properties['DeadLetterReason']),
         description: text(meta['deadLetterErrorDescription']) ?? text(properties['DeadLetterErrorDescription']),
       },
-      { ledger: svc.ledger, publisher: svc.publisher, clock: svc.clock, logger },
+      contextLogger(context),
     );
-    if (result.kind === 'busy') {
-      throw new RedeliverError(`Change ${result.requestId} is still held by a delivery; trying again later.`);
-    }
-    logger.info('Dead-lettered change request settled', {
-      requestId: result.outcome?.requestId,
-      published: result.outcome !== undefined,
-    });
+    if (settled.kind === 'redeliver') throw new RedeliverError(settled.reason);
   };
 }
 

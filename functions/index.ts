@@ -4,7 +4,7 @@
  */
 import './compile-cache';
 import { app } from '@azure/functions';
-import { loadTriggerSettings } from '../shared/config/settings';
+import { loadTriggerSettings } from '../shared/config/trigger-settings';
 import { functionRegistrations } from './registrations';
 import { lazyServices } from './composition-root';
 

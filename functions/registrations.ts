@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext, Timer } from '@azure/functions';
-import { loadTriggerSettings, type TriggerSettings } from '../shared/config/settings';
+import { loadTriggerSettings, type TriggerSettings } from '../shared/config/trigger-settings';
 import { backendChangeStatusHandler } from './backend-change-status';
 import { backendChangesHandler } from './backend-changes';
 import { deadLetteredChangeHandler } from './dead-lettered-change';

@@ -3,7 +3,7 @@
  * and the messages they send carry the trace on. Applied once, in the composition root, when telemetry is on.
  */
 import type { ChangeLedger } from '../shared/app/ledger-ports';
-import type { ChangeQueue, QueuedChange } from '../shared/adapters/service-bus/change-queue';
+import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
 import type { Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
 import type { ResultPublisher } from '../shared/app/publisher-ports';
 

@@ -16,7 +16,8 @@ import {
 import { Cron } from 'croner';
 import { functionRegistrations, type FunctionRegistration } from '../../functions/registrations';
 import { createServices, type AppServices } from '../../functions/composition-root';
-import { loadConfig, loadTriggerSettings } from '../../shared/config/settings';
+import { loadConfig } from '../../shared/config/settings';
+import { loadTriggerSettings } from '../../shared/config/trigger-settings';
 import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
 import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
 import { startAzurite, type Azurite } from '../azurite';

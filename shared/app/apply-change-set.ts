@@ -18,7 +18,8 @@ import {
 } from '../domain/contract/change-set';
 import type { ErrorDetail } from '../domain/contract/error-response';
 import { policyRefusal } from './apply-change';
-import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
+import type { Delivery, ProcessDeps } from './process-change';
+import { waitForDecision } from './wait-for-decision';
 import { ledgerJournal, publishingJournal, publishSet, publishSetAndMark } from './set-journal';
 import { rejectedOutcome, requestIdOf } from '../domain/rejection';
 import { legacyFingerprinter, type Fingerprinter, type RequestFingerprint } from '../domain/fingerprint';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { ArmBackendClient, ArmHeaders, ArmResult, CallOptions, TransientCode } from './arm-ports';
+import type { ArmBackendClient, ArmResult, CallOptions } from './arm-ports';
+import { failure, settleRecorded, withArmHeaders, type Finish, type OutcomeBody } from './arm-outcome';
 import { backendResourceId } from '../domain/backend-id';
 import type { ChangeRequest } from '../domain/contract/change-request';
 import type { ErrorBody } from '../domain/contract/error-response';
@@ -11,15 +12,7 @@ import { buildPlan, planChanges } from '../domain/plan';
 import { redactSecrets, scrubSecretValues, secretValues } from '../domain/redact';
 import { checkScope, type AllowedScopes } from '../domain/scope-policy';
 import type { TargetQueue } from './target-queue';
-import {
-  expectedStateHash,
-  isDesired,
-  RECONNECT_UNKNOWN,
-  SUPERSEDED,
-  UNOBSERVABLE,
-  untouchedSince,
-  type IntentPort,
-} from './write-intent';
+import { expectedStateHash, RECONNECT_UNKNOWN, UNOBSERVABLE, untouchedSince, type IntentPort } from './write-intent';
 
 /** What the engine needs from the outside world. */
 export interface EngineDeps {
@@ -117,8 +110,6 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
         },
       });
 }
-
-type Finish = (rest: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>) => Outcome;
 
 /** Reads (when needed), records the write intent (with a ledger), writes, and reports. */
 async function applyChange(
@@ -218,42 +209,6 @@ async function applyChange(
 }
 
 /**
- * The end of a change an earlier delivery may have applied, once the backend no longer carries the recorded ETag:
- * the current state is the desired one (applied before that delivery stopped: `succeeded`, reported as the write
- * that did it), or someone wrote after it (`Superseded`: nothing is written). A read that fails is reported as is.
- */
-function settleRecorded(
-  request: ChangeRequest,
-  recordedEtag: string | null,
-  current: ArmResult,
-  reads: number,
-  finish: Finish,
-  attempts = 0,
-): Outcome {
-  const state =
-    current.kind === 'ok' ? current.body : current.kind === 'armError' && current.status === 404 ? null : undefined;
-  if (state === undefined)
-    return finish({ ...failure(current as Exclude<ArmResult, { kind: 'ok' }>), attempts, reads });
-  if (!isDesired(request, state)) {
-    return finish(
-      withArmHeaders<OutcomeBody>(
-        { status: 'failed', httpStatus: 412, attempts, reads, error: SUPERSEDED },
-        current.headers,
-      ),
-    );
-  }
-  const created = request.operation === 'createOrUpdate' && recordedEtag === null;
-  const outcome = withArmHeaders<OutcomeBody>(
-    { status: 'succeeded', httpStatus: created ? 201 : 200, attempts, reads },
-    current.headers,
-  );
-  if (typeof recordedEtag === 'string') outcome.etagBefore = recordedEtag;
-  if (request.operation === 'createOrUpdate') outcome.created = created;
-  if (state !== null) outcome.backend = redactSecrets(state);
-  return finish(outcome);
-}
-
-/**
  * The policy checks that refuse a valid request before any ARM call: deletes unless allowed, and targets or pool
  * members outside the allowed scopes. Also used where requests are accepted for later (HTTP async).
  */
@@ -300,50 +255,3 @@ function send(
 function matchesIfMatch(ifMatch: string | undefined, etag: string | undefined): boolean {
   return ifMatch === undefined || ifMatch === '*' || (etag !== undefined && ifMatch === etag);
 }
-
-/** `out` with ARM's headers set on it (in place: no spread into a new object). */
-function withArmHeaders<T extends object>(out: T, headers: ArmHeaders): T {
-  const set = out as Pick<Outcome, 'etag' | 'armRequestId' | 'armCorrelationRequestId'>;
-  if (headers.etag !== undefined) set.etag = headers.etag;
-  if (headers.requestId !== undefined) set.armRequestId = headers.requestId;
-  if (headers.correlationRequestId !== undefined) set.armCorrelationRequestId = headers.correlationRequestId;
-  return out;
-}
-
-/** An outcome without the fields `finish` adds. */
-type OutcomeBody = Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs'>;
-
-function failure(
-  result: Exclude<ArmResult, { kind: 'ok' }>,
-): Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> {
-  if (result.kind === 'armError') {
-    // ARM refused: its own error, passed through.
-    return withArmHeaders<Omit<OutcomeBody, 'attempts'>>(
-      { status: 'failed', httpStatus: result.status, error: redactSecrets(result.error) },
-      result.headers,
-    );
-  }
-  // Retries exhausted: our code (what the caller can act on), ARM's last error kept as a detail. A write that may
-  // have been applied and cannot be checked (a reconnect) is final: OutcomeUnknown, not retried.
-  const error: ErrorBody =
-    result.outcomeUnknown === true
-      ? { code: 'OutcomeUnknown', message: RECONNECT_MAY_HAVE_BEEN_SENT }
-      : { code: result.code, message: TRANSIENT_MESSAGES[result.code] };
-  error.details = [{ code: result.error.code, message: result.error.message }];
-  const out: Omit<Outcome, 'requestId' | 'operation' | 'target' | 'durationMs' | 'attempts'> = withArmHeaders<
-    Omit<OutcomeBody, 'attempts'>
-  >({ status: 'failed', error: redactSecrets(error) }, result.headers);
-  if (result.status !== undefined) out.httpStatus = result.status;
-  if (result.retryAfterMs !== undefined) out.retryAfterMs = Math.ceil(result.retryAfterMs);
-  return out;
-}
-
-const RECONNECT_MAY_HAVE_BEEN_SENT =
-  'ARM may have received the reconnect (no clear answer came back); it is not sent twice. Check the backend, and ' +
-  'send a new request if another reconnect is wanted.';
-
-const TRANSIENT_MESSAGES: Record<TransientCode, string> = {
-  Throttled: 'ARM kept throttling the request until the deadline; retry after the advised delay.',
-  UpstreamUnavailable: 'ARM stayed unavailable until the deadline; the change may be retried.',
-  Timeout: 'The change did not complete before its deadline; the change may be retried.',
-};

@@ -7,6 +7,7 @@
  *
  * Lifecycle of a record:
  * ```
+ *   register (new) ──► received   (accepted for a later delivery; no delivery counted yet)
  *   claim (new) ──► applying ──complete──► succeeded | failed | rejected   (terminal: later claims answer 'done')
  *                      │  ▲
  *              release │  │ claim (lease cleared or expired: the previous delivery gave up or crashed)
@@ -92,6 +93,20 @@ export interface ClaimInput {
   origin?: LedgerOrigin;
 }
 
+/** A request accepted for later processing (queued, answered 202): recorded before any delivery claims it. */
+export type RegisterInput = Omit<ClaimInput, 'leaseMs'>;
+
+/** The answer to a registration. All four are expected; storage failures are thrown. */
+export type RegisterResult =
+  /** Recorded as `received` (new, or an idle record: released, or its delivery stopped): a delivery will claim it. */
+  | { kind: 'registered'; record: LedgerRecord }
+  /** A terminal outcome is recorded already (a delivery finished it): nothing to register. */
+  | { kind: 'done'; record: LedgerRecord }
+  /** Same requestId, different request: nothing is changed. */
+  | { kind: 'conflict'; record: LedgerRecord }
+  /** A delivery is applying it right now: nothing to register. */
+  | { kind: 'busy'; record: LedgerRecord };
+
 /** The answer to a claim. All four are expected; storage failures are thrown. */
 export type ClaimResult =
   /** Apply the change now: the request is new, or an earlier delivery released it or crashed (lease expired). */
@@ -107,6 +122,11 @@ export type ClaimResult =
 export interface ChangeLedger {
   /** Claims the request for this delivery, race-safe: of concurrent claims exactly one gets `claimed`. */
   claim(input: ClaimInput): Promise<ClaimResult>;
+  /**
+   * Registers a request accepted for a later delivery (`Prefer: respond-async`): a `received` record with no
+   * delivery counted, so its status is known at once and the stalled-record sweep leaves it to the queue.
+   */
+  register(input: RegisterInput): Promise<RegisterResult>;
   /**
    * Records the terminal outcome (state from `outcome.status`; the outcome's attempts are added to the record's),
    * clearing the lease. Throws {@link LedgerConflictError} when the record changed since `record` was read (e.g. the

@@ -5,7 +5,8 @@
 import { backendResourceId } from '../domain/backend-id';
 import type { SetOutcome } from '../domain/contract/change-set';
 import type { Outcome } from '../domain/contract/outcome';
-import { waitForDecision, type Delivery, type ProcessDeps } from './process-change';
+import type { Delivery, ProcessDeps } from './process-change';
+import { waitForDecision } from './wait-for-decision';
 import { legacyFingerprinter } from '../domain/fingerprint';
 import type { ChangeLedger, LedgerRecord } from './ledger-ports';
 import type { ItemJournal, ItemStart, SetItem } from './run-change-set';

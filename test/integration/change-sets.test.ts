@@ -213,6 +213,7 @@ describe('change sets', () => {
     // The process dies after item 1's write reached ARM but before its outcome was recorded.
     const crashing: ChangeLedger = {
       claim: (input) => real.claim(input),
+      register: (input) => real.register(input),
       get: (requestId) => real.get(requestId),
       release: (record, attempts, now) => real.release(record, attempts, now),
       markPublished: (record, now) => real.markPublished(record, now),

@@ -10,7 +10,7 @@ import {
   circuitBreakerWebhookHandler,
 } from '../../functions/circuit-breaker-events';
 import { functionRegistrations } from '../../functions/registrations';
-import { loadTriggerSettings } from '../../shared/config/settings';
+import { loadTriggerSettings } from '../../shared/config/trigger-settings';
 import {
   backendId,
   cloudEvent,

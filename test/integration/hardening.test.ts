@@ -6,8 +6,8 @@ import { HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { backendChangeStatusHandler } from '../../functions/backend-change-status';
 import { backendChangesHandler } from '../../functions/backend-changes';
 import { processBackendChangeHandler } from '../../functions/process-backend-change';
-import { reconnectChange } from '../../functions/scheduled-reconnect';
-import { createServices, type AppServices } from '../../functions/composition-root';
+import { reconnectChange } from '../../shared/app/reconnect-fan-out';
+import { createServices, withChangeService, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
 import { parseResourceId } from '../../shared/domain/backend-id';
 import {
@@ -239,7 +239,10 @@ describe('input edges (item 8)', () => {
   });
 
   it('an async request while the broker is down answers 503 with Retry-After', async () => {
-    const down = { ...stack.services, queue: { enqueue: () => Promise.reject(new Error('connection refused')) } };
+    const down = withChangeService({
+      ...stack.services,
+      queue: { enqueue: () => Promise.reject(new Error('connection refused')) },
+    });
     const payload = JSON.stringify({
       requestId: 'async-down',
       operation: 'createOrUpdate',

@@ -1,5 +1,5 @@
 import { HttpRequest } from '@azure/functions';
-import type { AppServices } from '../../functions/composition-root';
+import { withChangeService, type AppServices } from '../../functions/composition-root';
 import { SERVICE_ID, type Stack } from './stack';
 
 export const backendId = (name: string): string => `${SERVICE_ID}/backends/${name}`;
@@ -77,7 +77,7 @@ export function withBreaker(
     ...extra,
     circuitBreaker: { ...stack.services.config.circuitBreaker, ...breaker },
   };
-  const services = { ...stack.services, config };
+  const services = withChangeService({ ...stack.services, config });
   return () => services;
 }
 

@@ -1,4 +1,4 @@
-import { setHttpStatus } from '../../functions/change-set-http';
+import { setHttpStatus } from '../../functions/http-answers';
 import { prepareChangeSet } from '../../shared/app/apply-change-set';
 import { isChangeSetInput, parseChangeSet, type SetOutcome } from '../../shared/domain/contract/change-set';
 import { currentState, memberKey } from '../../shared/domain/set-graph';

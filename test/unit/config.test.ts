@@ -1,4 +1,6 @@
-import { isConfigError, loadConfig, loadTriggerSettings } from '../../shared/config/settings';
+import { loadConfig } from '../../shared/config/settings';
+import { isConfigError } from '../../shared/config/settings-schema';
+import { loadTriggerSettings } from '../../shared/config/trigger-settings';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema, SETTING_NAMES, loadTriggerSettings } from '../../shared/config/settings';
+import { ConfigSchema, SETTING_NAMES } from '../../shared/config/settings-schema';
+import { loadTriggerSettings } from '../../shared/config/trigger-settings';
 import { functionRegistrations } from '../../functions/registrations';
 
 type Json = Record<string, any>;

@@ -1,4 +1,4 @@
-import { metadataInt } from '../../functions/process-backend-change';
+import { metadataInt } from '../../functions/message-body';
 
 describe('metadataInt (deliveryCount as the host may hand it)', () => {
   it.each([

@@ -142,7 +142,7 @@ class ArmClient implements ArmBackendClient {
     return isArmError(answer) ? answer : call.resultOf(answer, answer.body);
   }
 
-  list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>> {
+  async list(scope: BackendScope, options?: CallOptions): Promise<ArmResult<BackendList>> {
     return listPages(this.ctx, this.startCall(options, scope), {
       firstUrl: `${this.endpoint}${backendCollectionPath(scope)}?${this.versionQuery(options?.apiVersion)}`,
       endpoint: this.endpoint,
@@ -170,7 +170,7 @@ class ArmClient implements ArmBackendClient {
     return isArmError(answer) ? answer : call.resultOf(answer, undefined);
   }
 
-  delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>> {
+  async delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }): Promise<ArmResult<undefined>> {
     const call = this.startCall(options, target);
     return deleteBackend(this.ctx, call, this.backendUrl(target, options?.apiVersion), options?.ifMatch ?? '*');
   }
@@ -178,9 +178,9 @@ class ArmClient implements ArmBackendClient {
   /**
    * PUT and PATCH: on the caller's ETag when given (a 412 is then final); else on the ETag known or read here, so a
    * re-send cannot apply twice; a PUT with nothing to be conditional on (a create, or a caller that did not read)
-   * goes unconditionally.
+   * goes unconditionally. Async like every operation: whatever throws (a body JSON cannot hold) rejects the promise.
    */
-  private write(
+  private async write(
     method: 'PUT' | 'PATCH',
     target: BackendTarget,
     desired: unknown,

@@ -9,25 +9,33 @@ import { randomUUID } from 'node:crypto';
 import { odata, type TableClient } from '@azure/data-tables';
 import { isSetOutcome, type SetOutcome } from '../../domain/contract/change-set';
 import type { Outcome } from '../../domain/contract/outcome';
-import {
-  fitOutcome,
-  fitSetOutcome,
-  fromLedgerEntity,
-  LEDGER_ROW_KEY,
-  ledgerPartitionKey,
-  toLedgerEntity,
-} from './ledger-entity';
+import { fromLedgerEntity, LEDGER_ROW_KEY, ledgerPartitionKey, toLedgerEntity } from './ledger-entity';
 import type {
   ChangeLedger,
   ClaimInput,
   ClaimResult,
   LedgerOrigin,
   LedgerRecord,
+  RegisterInput,
+  RegisterResult,
   WriteIntent,
 } from '../../app/ledger-ports';
 import { lazyAsync, type LazyAsync } from '../lazy-async';
 import { createLedgerTableClient, type LedgerTableOptions } from './table-connection';
 import { LedgerConflictError, TERMINAL_STATES } from '../../domain/ledger-state';
+import {
+  claimed,
+  closed,
+  completed,
+  newRecord,
+  registered,
+  released,
+  setCompleted,
+  standingOf,
+  withIntent,
+  type NextRecord,
+  type Standing,
+} from './ledger-transitions';
 import { requireEtag, statusOf } from '../table-answers';
 
 /** Bound on each storage call, the SDK's own retries included. */
@@ -62,59 +70,51 @@ class TableLedger implements ChangeLedger {
   }
 
   async claim(input: ClaimInput): Promise<ClaimResult> {
+    const answer = await this.takeOrAnswer(input, newRecord(input, input.leaseMs), (record) => claimed(record, input));
+    return answer.kind === 'taken'
+      ? { kind: 'claimed', record: answer.record }
+      : { kind: answer.kind, record: answer.record };
+  }
+
+  async register(input: RegisterInput): Promise<RegisterResult> {
+    const answer = await this.takeOrAnswer(input, newRecord(input), (record) =>
+      record.state === 'received' ? undefined : registered(record, input),
+    );
+    return answer.kind === 'taken'
+      ? { kind: 'registered', record: answer.record }
+      : { kind: answer.kind, record: answer.record };
+  }
+
+  /**
+   * Inserts `fresh`, or answers from the stored record (conflict, done, busy), or writes `next(record)` over an
+   * idle one (undefined: it is fine as it is). Race-safe: the loser of an insert or replace re-reads and answers.
+   */
+  private async takeOrAnswer(
+    input: RegisterInput,
+    fresh: NextRecord,
+    next: (record: LedgerRecord) => NextRecord | undefined,
+  ): Promise<{ kind: 'taken' | Exclude<Standing, 'idle'>; record: LedgerRecord }> {
     await this.ensureTable();
-    const now = input.now.toISOString();
-    const leaseUntil = new Date(input.now.getTime() + input.leaseMs).toISOString();
     // The id of our previous write when it ended in 409/412: if the SDK retried a write that had in fact landed,
-    // the record we read back carries it, and the claim is ours.
+    // the record we read back carries it, and the record is ours.
     let ourWrite: string | undefined;
     for (let round = 0; round < CLAIM_ROUNDS; round++) {
       const stored = await this.read(input.requestId);
       if (stored === undefined) {
         ourWrite = randomUUID();
-        const fresh: Omit<LedgerRecord, 'version'> = {
-          requestId: input.requestId,
-          fingerprint: input.fingerprint,
-          state: 'applying',
-          ...(input.operation === undefined ? {} : { operation: input.operation }),
-          ...(input.target === undefined ? {} : { target: input.target }),
-          ...(input.origin === undefined ? {} : { origin: input.origin }),
-          attempts: 0,
-          deliveries: 1,
-          published: false,
-          createdAt: now,
-          updatedAt: now,
-          leaseUntil,
-        };
         const inserted = await this.insert(fresh, ourWrite);
-        if (inserted !== undefined) return { kind: 'claimed', record: inserted };
+        if (inserted !== undefined) return { kind: 'taken', record: inserted };
         continue; // someone inserted first: read what they wrote
       }
       const { record, writeId } = stored;
-      if (ourWrite !== undefined && writeId === ourWrite) return { kind: 'claimed', record };
-      if (record.fingerprint !== input.fingerprint && input.sameRequest?.(record.fingerprint) !== true) {
-        return { kind: 'conflict', record };
-      }
-      if (TERMINAL_STATES.has(record.state) && record.retryable !== true) return { kind: 'done', record };
-      if (record.leaseUntil !== undefined && Date.parse(record.leaseUntil) > input.now.getTime()) {
-        return { kind: 'busy', record };
-      }
-      // Released, failed transiently (a retry), or the delivery that held it crashed (lease expired): take it over.
-      // The intent stays: this delivery's writes are conditional on it.
+      if (ourWrite !== undefined && writeId === ourWrite) return { kind: 'taken', record };
+      const standing = standingOf(record, input);
+      if (standing !== 'idle') return { kind: standing, record };
+      const wanted = next(record);
+      if (wanted === undefined) return { kind: 'taken', record };
       ourWrite = randomUUID();
-      const { version: _version, outcome: _outcome, retryable: _retryable, etagAfter: _after, ...rest } = record;
-      const next: Omit<LedgerRecord, 'version'> = {
-        ...rest,
-        state: 'applying',
-        published: false,
-        ...(record.operation === undefined && input.operation !== undefined ? { operation: input.operation } : {}),
-        ...(record.target === undefined && input.target !== undefined ? { target: input.target } : {}),
-        deliveries: record.deliveries + 1,
-        updatedAt: now,
-        leaseUntil,
-      };
-      const written = await this.replace(record, next, ourWrite);
-      if (written.ok) return { kind: 'claimed', record: written.record };
+      const written = await this.replace(record, wanted, ourWrite);
+      if (written.ok) return { kind: 'taken', record: written.record };
     }
     throw new Error(`Could not claim request '${input.requestId}': its ledger record kept changing.`);
   }
@@ -124,72 +124,16 @@ class TableLedger implements ChangeLedger {
     outcome: Outcome | SetOutcome,
     extra: { etagBefore?: string; now: Date; retryable?: boolean; clearIntent?: boolean },
   ): Promise<LedgerRecord> {
-    assertApplying(record, 'complete');
-    await this.ensureTable();
-    if (isSetOutcome(outcome)) return this.completeSet(record, outcome, extra.now);
-    const { version: _version, leaseUntil: _lease, etagAfter: _etagAfter, intent, ...rest } = record;
-    const stored = fitOutcome(outcome);
-    const etagBefore = extra.etagBefore ?? record.etagBefore;
-    const operation = record.operation ?? stored.operation;
-    const target = record.target ?? stored.target;
-    const next: Omit<LedgerRecord, 'version'> = {
-      ...rest,
-      ...(intent === undefined || extra.clearIntent === true ? {} : { intent }),
-      state: stored.status,
-      outcome: stored,
-      ...(operation === undefined ? {} : { operation }),
-      ...(target === undefined ? {} : { target }),
-      ...(etagBefore === undefined ? {} : { etagBefore }),
-      ...(stored.etag === undefined ? {} : { etagAfter: stored.etag }),
-      attempts: record.attempts + stored.attempts,
-      updatedAt: extra.now.toISOString(),
-      ...(extra.retryable === true && stored.status === 'failed' ? { retryable: true } : {}),
-    };
-    const written = await this.replace(record, next, randomUUID());
-    if (!written.ok) throw new LedgerConflictError(record.requestId);
-    return written.record;
+    const next = isSetOutcome(outcome) ? setCompleted(record, outcome, extra.now) : completed(record, outcome, extra);
+    return this.write(record, next);
   }
 
-  /** A change set's terminal outcome; `rolledBack` and `failed` are both the terminal state `failed`. */
-  private async completeSet(record: LedgerRecord, outcome: SetOutcome, now: Date): Promise<LedgerRecord> {
-    const { version: _version, leaseUntil: _lease, intent: _intent, ...rest } = record;
-    const next: Omit<LedgerRecord, 'version'> = {
-      ...rest,
-      state: outcome.status === 'rolledBack' ? 'failed' : outcome.status,
-      setOutcome: fitSetOutcome(outcome),
-      updatedAt: now.toISOString(),
-    };
-    const written = await this.replace(record, next, randomUUID());
-    if (!written.ok) throw new LedgerConflictError(record.requestId);
-    return written.record;
+  recordIntent(record: LedgerRecord, intent: WriteIntent, now: Date): Promise<LedgerRecord> {
+    return this.write(record, withIntent(record, intent, now));
   }
 
-  async recordIntent(record: LedgerRecord, intent: WriteIntent, now: Date): Promise<LedgerRecord> {
-    assertApplying(record, 'record the write intent of');
-    await this.ensureTable();
-    const { version: _version, ...rest } = record;
-    const written = await this.replace(record, { ...rest, intent, updatedAt: now.toISOString() }, randomUUID());
-    if (!written.ok) throw new LedgerConflictError(record.requestId);
-    return written.record;
-  }
-
-  async close(record: LedgerRecord, outcome: Outcome, now: Date): Promise<LedgerRecord> {
-    if (TERMINAL_STATES.has(record.state) && record.retryable !== true) {
-      throw new LedgerConflictError(record.requestId, `Request '${record.requestId}' is already final.`);
-    }
-    await this.ensureTable();
-    const { version: _version, leaseUntil: _lease, retryable: _retryable, ...rest } = record;
-    const stored = fitOutcome(outcome);
-    const next: Omit<LedgerRecord, 'version'> = {
-      ...rest,
-      state: stored.status,
-      outcome: stored,
-      published: false,
-      updatedAt: now.toISOString(),
-    };
-    const written = await this.replace(record, next, randomUUID());
-    if (!written.ok) throw new LedgerConflictError(record.requestId);
-    return written.record;
+  close(record: LedgerRecord, outcome: Outcome, now: Date): Promise<LedgerRecord> {
+    return this.write(record, closed(record, outcome, now));
   }
 
   async stalled(origin: LedgerOrigin, now: Date, limit: number): Promise<LedgerRecord[]> {
@@ -203,22 +147,18 @@ class TableLedger implements ChangeLedger {
     return found;
   }
 
-  async release(
+  release(
     record: LedgerRecord,
     attempts: number,
     now: Date,
     options: { clearIntent?: boolean } = {},
   ): Promise<LedgerRecord> {
-    assertApplying(record, 'release');
+    return this.write(record, released(record, attempts, now, options));
+  }
+
+  /** Replaces `record` with `next` on its version; {@link LedgerConflictError} when it changed meanwhile. */
+  private async write(record: LedgerRecord, next: NextRecord): Promise<LedgerRecord> {
     await this.ensureTable();
-    const { version: _version, leaseUntil: _lease, intent, ...rest } = record;
-    const next: Omit<LedgerRecord, 'version'> = {
-      ...rest,
-      ...(intent === undefined || options.clearIntent === true ? {} : { intent }),
-      state: 'received',
-      attempts: record.attempts + attempts,
-      updatedAt: now.toISOString(),
-    };
     const written = await this.replace(record, next, randomUUID());
     if (!written.ok) throw new LedgerConflictError(record.requestId);
     return written.record;
@@ -318,7 +258,7 @@ class TableLedger implements ChangeLedger {
   }
 
   /** Inserts a new record; undefined when one exists already (409). */
-  private async insert(record: Omit<LedgerRecord, 'version'>, writeId: string): Promise<LedgerRecord | undefined> {
+  private async insert(record: NextRecord, writeId: string): Promise<LedgerRecord | undefined> {
     try {
       const response = await this.client.createEntity(toLedgerEntity(record, writeId), { abortSignal: this.signal() });
       return { ...record, version: requireEtag(response.etag) };
@@ -332,11 +272,7 @@ class TableLedger implements ChangeLedger {
    * Replaces the record on the version it was read with. On 412/404 it re-reads: when the stored record carries
    * `writeId`, our write landed (its answer was lost and the SDK retried it into a 412), so it succeeded.
    */
-  private async replace(
-    previous: LedgerRecord,
-    next: Omit<LedgerRecord, 'version'>,
-    writeId: string,
-  ): Promise<WriteResult> {
+  private async replace(previous: LedgerRecord, next: NextRecord, writeId: string): Promise<WriteResult> {
     try {
       const response = await this.client.updateEntity(toLedgerEntity(next, writeId), 'Replace', {
         etag: previous.version,
@@ -360,15 +296,5 @@ class TableLedger implements ChangeLedger {
   /** A signal for one storage call: its timeout. */
   private signal(): AbortSignal {
     return AbortSignal.timeout(OPERATION_TIMEOUT_MS);
-  }
-}
-
-/** Only the delivery holding the claim may record its end; a terminal record is never overwritten. */
-function assertApplying(record: LedgerRecord, action: string): void {
-  if (record.state !== 'applying') {
-    throw new LedgerConflictError(
-      record.requestId,
-      `Cannot ${action} request '${record.requestId}': its ledger record is '${record.state}', not 'applying'.`,
-    );
   }
 }

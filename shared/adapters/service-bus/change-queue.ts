@@ -1,20 +1,6 @@
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 import type { LazyServiceBusClient } from './service-bus-client';
-
-/** One change request to enqueue: the body (the contract's JSON) and its message id (the requestId). */
-export interface QueuedChange {
-  body: unknown;
-  messageId: string;
-  correlationId?: string | undefined;
-  sessionId?: string | undefined;
-  /** Extra application properties (the trace context: Diagnostic-Id, traceparent). */
-  applicationProperties?: Record<string, string> | undefined;
-}
-
-/** Sends change requests to the change-request queue. */
-export interface ChangeQueue {
-  enqueue(changes: QueuedChange[]): Promise<void>;
-}
+import type { ChangeQueue, QueuedChange } from '../../app/queue-ports';
 
 /** The change-request queue on Service Bus, batched, through a shared lazily created client. */
 export class ServiceBusChangeQueue implements ChangeQueue {

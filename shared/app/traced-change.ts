@@ -2,9 +2,9 @@
  * One change in one span: what processChange did, as span attributes and metrics (changes by operation and status,
  * duration, writes skipped as unchanged). ARM attempts, ledger operations and the publish are its children.
  */
-import type { ErrorBody } from '../shared/domain/contract/error-response';
-import { processChange, type Delivery, type ProcessDeps, type Processed } from '../shared/app/process-change';
-import type { Telemetry } from '../shared/app/telemetry-ports';
+import type { ErrorBody } from '../domain/contract/error-response';
+import { processChange, type Delivery, type ProcessDeps, type Processed } from './process-change';
+import type { Telemetry } from './telemetry-ports';
 
 export async function processChangeTraced(
   telemetry: Telemetry,
