@@ -105,9 +105,20 @@ const atLeast = (row: string, measure: string, value: number, unit: string, limi
 });
 
 /** The table rows for the raw results, in the order of the issue's list. */
+/** Row 1's lines: the bare loop, the engine, and their ratio (also printed alone by `--only throughput`). */
+export function throughputRows(tp: ThroughputResult): TableRow[] {
+  const r1 = `1 throughput (${tp.options.requests} PUTs, c=${tp.options.concurrency})`;
+  return [
+    info(r1, 'bare keep-alive HTTPS loop (the limit)', tp.bare.medianPerSecond, 'req/s'),
+    info(r1, 'engine, skipUnchanged off (PUT)', tp.engine.medianPerSecond, 'req/s'),
+    atLeast(r1, 'engine / bare (stretch 0.90)', tp.ratio, '×', 0.8),
+    info(r1, 'engine, skipUnchanged on (GET + PUT)', tp.engineSkipUnchanged.medianPerSecond, 'req/s'),
+    info(r1, 'engine skipUnchanged on / bare', tp.ratioSkipUnchanged, '×'),
+  ];
+}
+
 export function buildTable(raw: RawResults): TableRow[] {
   const { throughput: tp, cpu, triggerCpu, coldStart: cs, memory: mem, writes: wr, throttle: th } = raw;
-  const r1 = `1 throughput (${tp.options.requests} PUTs, c=${tp.options.concurrency})`;
   const r2 = '2 CPU per request';
   const r3 = '3 cold start';
   const r4 = '4 memory';
@@ -115,11 +126,7 @@ export function buildTable(raw: RawResults): TableRow[] {
   const r6 = `6 throttle (${th.writes} writes, ${th.bucket.capacity}/${th.bucket.refillPerSecond} per s)`;
   const [first, last] = [mem.samples[0], mem.samples[mem.samples.length - 1]];
   return [
-    info(r1, 'bare keep-alive HTTPS loop (the limit)', tp.bare.medianPerSecond, 'req/s'),
-    info(r1, 'engine, skipUnchanged off (PUT)', tp.engine.medianPerSecond, 'req/s'),
-    atLeast(r1, 'engine / bare (stretch 0.90)', tp.ratio, '×', 0.8),
-    info(r1, 'engine, skipUnchanged on (GET + PUT)', tp.engineSkipUnchanged.medianPerSecond, 'req/s'),
-    info(r1, 'engine skipUnchanged on / bare', tp.ratioSkipUnchanged, '×'),
+    ...throughputRows(tp),
     info(r2, 'validate + execute + event, total', cpu.median.total, 'µs'),
     info(r2, 'parseChangeRequest', cpu.median.validation, 'µs'),
     info(r2, 'executeChange (outcome, redaction)', cpu.median.engine, 'µs'),

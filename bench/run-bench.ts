@@ -7,7 +7,7 @@ import { startChildEmulator, type ChildEmulator } from './child-emulator';
 import { measureColdStart } from './cold-start';
 import { measureCpu } from './cpu';
 import { measureMemory } from './memory';
-import { buildTable, formatTable, machineInfo, type BenchReport, type RawResults } from './report';
+import { buildTable, formatTable, machineInfo, throughputRows, type BenchReport, type RawResults } from './report';
 import { round } from './stats';
 import { measureScaleOut, type ScaleOutResult } from './scale-out';
 import { measureThrottle } from './throttle';
@@ -67,6 +67,19 @@ async function withEmulator<T>(
   } finally {
     await emulator.stop();
   }
+}
+
+/** Row 1 alone (`npm run bench -- --only throughput`): the engine against the bare loop, rounds interleaved. */
+export async function runThroughputRow(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const result = await withEmulator({ logRequests: false }, (emulator) => measureThroughput(emulator, size.throughput));
+  options.log?.(
+    `throughput: bare ${result.bare.perSecond.join(', ')}; engine ${result.engine.perSecond.join(', ')} req/s`,
+  );
+  options.log?.(
+    `client CPU µs/request: bare ${result.bare.clientCpuUsPerRequest.join(', ')}; engine ${result.engine.clientCpuUsPerRequest.join(', ')}`,
+  );
+  return formatTable(throughputRows(result));
 }
 
 /** Row 8 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */

@@ -4,12 +4,12 @@
  * machine info, to `bench/results.json`.
  *
  * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only scale-out` runs row 7 alone (no JSON),
- * `--only tracing` row 8.
+ * `--only tracing` row 8, `--only throughput` row 1.
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable, scaleOutRows } from './report';
-import { runBench, runScaleOut, runTracingRow } from './run-bench';
+import { runBench, runScaleOut, runThroughputRow, runTracingRow } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,14 +19,20 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (values.only !== undefined && values.only !== 'tracing') {
-    if (values.only !== 'scale-out') throw new Error(`--only knows 'scale-out' and 'tracing', not '${values.only}'`);
+  if (values.only !== undefined && values.only !== 'tracing' && values.only !== 'throughput') {
+    if (values.only !== 'scale-out') {
+      throw new Error(`--only knows 'scale-out', 'tracing' and 'throughput', not '${values.only}'`);
+    }
     const result = await runScaleOut();
     process.stdout.write(`${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}\n`);
     return;
   }
   const out = resolve(values.out);
   const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+  if (values.only === 'throughput') {
+    process.stdout.write(`\n${await runThroughputRow({ smoke: values.smoke, log })}\n`);
+    return;
+  }
   if (values.only !== undefined) {
     process.stdout.write(`\n${await runTracingRow({ smoke: values.smoke, log })}\n`);
     return;
