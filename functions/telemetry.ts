@@ -71,7 +71,8 @@ function pathOf(url: string): string {
 
 /**
  * The registration with its handler in a span named after the function. Errors are recorded and rethrown; an
- * HTTP answer's status is recorded. Telemetry off: the handler runs as is. Circuit-breaker events are counted.
+ * HTTP answer's status is recorded. Telemetry off: the handler runs as is. (Circuit-breaker events are counted by
+ * their use case, which knows what it decided.)
  */
 export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: () => Telemetry): R {
   const handler = fn.handler as AnyHandler;
@@ -86,10 +87,6 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
     if (!t.enabled) return handler(input, context);
     const span = triggerSpan(kind, input, context);
     return t.inSpan(fn.name, span, async (handle) => {
-      const eventType = span.attributes['cloudevents.event_type'];
-      if (typeof eventType === 'string' && /CircuitBreaker/i.test(eventType)) {
-        t.count('breaker.events', 1, { type: eventType });
-      }
       const result = await handler(input, context);
       if (kind === 'http') {
         const status = (result as HttpResponseInit | undefined)?.status ?? 200;
@@ -131,8 +128,10 @@ export function armObserver(telemetry: Telemetry): ArmObserver {
           if (status === 429) telemetry.count('arm.throttled', 1, { method });
           if (status === 412) telemetry.count('arm.precondition_failed', 1, { method });
           if (status === undefined || status >= 500) span.fail({ name: errorCode ?? `HTTP ${status}` });
-          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle).
-          queueMicrotask(end);
+          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle). A success is
+          // never retried: closed now, without a queued job (each makes an async resource when traced).
+          if (status !== undefined && status >= 200 && status < 300) end();
+          else queueMicrotask(end);
         },
         retrying(reason, waitMs) {
           span.set({ 'arm.retry.reason': reason, 'arm.retry.wait_ms': waitMs });

@@ -33,11 +33,31 @@ export interface BreakerResult {
   duplicate: boolean;
 }
 
+/** Handles one event and counts it (`breaker.events`) by type and decision: what was done, a duplicate, or retry. */
 export async function handleBreakerEvent(
   event: BreakerEvent,
   ports: BreakerPorts,
   settings: BreakerSettings,
 ): Promise<BreakerResult> {
+  let result: BreakerResult;
+  try {
+    result = await handleOnce(event, ports, settings);
+  } catch (error) {
+    ports.telemetry?.count('breaker.events', 1, { type: event.kind, decision: 'retry' });
+    throw error;
+  }
+  const { action } = result.data;
+  ports.telemetry?.count('breaker.events', 1, {
+    type: event.kind,
+    decision: result.duplicate ? 'duplicate' : action.taken,
+    mode: action.mode,
+    // The reason's code only ("PoolsUnavailable: <ARM code>" → "PoolsUnavailable"): a small, fixed set of values.
+    reason: result.duplicate ? undefined : action.reason?.split(':', 1)[0],
+  });
+  return result;
+}
+
+async function handleOnce(event: BreakerEvent, ports: BreakerPorts, settings: BreakerSettings): Promise<BreakerResult> {
   const now = (): Date => new Date(ports.clock.now());
   let claim = await ports.store.claim(initialData(event, settings.mode), now(), LEASE_MS);
   if (claim.kind === 'busy') {

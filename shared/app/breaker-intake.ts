@@ -76,5 +76,6 @@ function breakerPorts(ctx: ServiceContext, logger: Logger): BreakerPorts {
     publisher: ports.breakerPublisher,
     clock: ports.clock,
     logger,
+    ...(ports.telemetry.enabled ? { telemetry: ports.telemetry } : {}),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * The ports of the circuit-breaker use case: what it needs from ARM, the change engine, the ledger and the topic.
- * The composition root (functions/circuit-breaker-services.ts) hands it the adapters.
+ * The change service (shared/app/breaker-intake.ts) hands it the adapters the composition root built.
  */
 import type { ArmResult, BackendList, CallOptions } from './arm-ports';
 import type { BackendScope, BackendTarget } from '../domain/backend-id';
 import type { Outcome } from '../domain/contract/outcome';
 import type { Clock } from './clock-ports';
 import type { Logger } from './logger-ports';
+import type { Telemetry } from './telemetry-ports';
 import type { DrainSnapshot } from '../domain/breaker-policy';
 import type { BreakerEventData, BreakerMode, BreakerRecord, BreakerResultEvent } from '../domain/breaker-record';
 
@@ -92,6 +93,8 @@ export interface BreakerPorts {
   publisher: BreakerPublisher;
   clock: Clock;
   logger: Logger;
+  /** Counts events by type and decision (`breaker.events`); none when telemetry is off. */
+  telemetry?: Pick<Telemetry, 'count'>;
 }
 
 /** Thrown for what the trigger should retry (Event Grid redelivers; HTTP answers 503). */

@@ -45,7 +45,10 @@ export type CounterName =
   | 'arm.throttled'
   /** ARM answers 412 (precondition failed: the ETag moved). */
   | 'arm.precondition_failed'
-  /** API Management circuit-breaker events received, by type. */
+  /**
+   * API Management circuit-breaker events handled, by type (opened, closed), decision (the action taken, duplicate
+   * for a redelivery, retry when the trigger is asked to redeliver), mode and reason.
+   */
   | 'breaker.events';
 
 /** Histograms (seconds), by name. */

@@ -11,11 +11,11 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   defaultTextMapGetter,
-  defaultTextMapSetter,
+  isSpanContextValid,
   trace,
   type Context,
-  type Counter,
   type Histogram,
   type Meter,
   type Span,
@@ -40,6 +40,7 @@ import type {
   Telemetry,
   TraceCarrier,
 } from '../../app/telemetry-ports';
+import { SummedCounter } from './summed-counter';
 
 export interface OtelTelemetryOptions {
   /** Where spans go; none means no tracing (metrics only). */
@@ -66,11 +67,16 @@ const KINDS: Record<PortSpanKind, SpanKind> = {
   internal: SpanKind.INTERNAL,
 };
 
-/** Attributes without the undefined values. */
-function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  if (attributes === undefined) return out;
-  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) out[key] = value;
+/**
+ * Attributes without the undefined values, or undefined when none is left (the SDK then skips its own copy). A
+ * `for…in` over the caller's object: no entries array, no copy when nothing was given.
+ */
+function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> | undefined {
+  let out: Record<string, string | number | boolean> | undefined;
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value !== undefined) (out ??= {})[key] = value;
+  }
   return out;
 }
 
@@ -80,18 +86,30 @@ function errorType(error: unknown): string {
   return typeof error === 'object' && error !== null ? 'Object' : typeof error;
 }
 
-function handleOf(span: Span): SpanHandle {
-  return {
-    set: (attributes) => {
-      span.setAttributes(clean(attributes));
-    },
-    fail: (error) => {
-      const type = errorType(error);
-      span.setAttribute('error.type', type);
-      span.addEvent('exception', { 'exception.type': type });
-      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
-    },
-  };
+/**
+ * The port's handle on an SDK span. A class rather than closures made per span: one small object per span on the
+ * hot path (4+ spans per change), methods shared on the prototype.
+ */
+class OtelSpanHandle implements SpanHandle {
+  constructor(readonly span: Span) {}
+
+  set(attributes: Attributes): void {
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value !== undefined) this.span.setAttribute(key, value);
+    }
+  }
+
+  fail(error: unknown): void {
+    const type = errorType(error);
+    this.span.setAttribute('error.type', type);
+    this.span.addEvent('exception', { 'exception.type': type });
+    this.span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+  }
+
+  end(): void {
+    this.span.end();
+  }
 }
 
 export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetry {
@@ -119,12 +137,19 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
           ],
         });
   const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
-  const counters = new Map<string, Counter>();
+  const counters = new Map<string, SummedCounter>();
   const histograms = new Map<string, Histogram>();
   const propagator = new W3CTraceContextPropagator();
   const storage = new AsyncLocalStorage<Context>();
   const active = (): Context => storage.getStore() ?? ROOT_CONTEXT;
 
+  const spanStart = (
+    options: SpanOptions,
+  ): { kind: SpanKind; attributes?: Record<string, string | number | boolean> } => {
+    const attributes = clean(options.attributes);
+    const kind = KINDS[options.kind ?? 'internal'];
+    return attributes === undefined ? { kind } : { kind, attributes };
+  };
   const parentOf = (options: SpanOptions): Context =>
     options.parent === undefined
       ? active()
@@ -132,43 +157,53 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
 
   return {
     enabled: true,
-    async inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+    inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
       const parent = parentOf(spanOptions);
-      const span = tracer.startSpan(
-        name,
-        { kind: KINDS[spanOptions.kind ?? 'internal'], attributes: clean(spanOptions.attributes) },
-        parent,
-      );
-      const handle = handleOf(span);
+      const span = tracer.startSpan(name, spanStart(spanOptions), parent);
+      const handle = new OtelSpanHandle(span);
+      let running: Promise<T>;
       try {
-        return await storage.run(trace.setSpan(parent, span), () => fn(handle));
+        running = storage.run(trace.setSpan(parent, span), fn, handle);
       } catch (error) {
         handle.fail(error);
-        throw error;
-      } finally {
         span.end();
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what fn threw, as an async function would
+        return Promise.reject(error);
       }
+      // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
+      return running.then(
+        (value) => {
+          span.end();
+          return value;
+        },
+        (error: unknown) => {
+          handle.fail(error);
+          span.end();
+          throw error;
+        },
+      );
     },
     startSpan(name, spanOptions) {
-      const span = tracer.startSpan(
-        name,
-        { kind: KINDS[spanOptions.kind ?? 'internal'], attributes: clean(spanOptions.attributes) },
-        parentOf(spanOptions),
-      );
-      return { ...handleOf(span), end: () => span.end() };
+      return new OtelSpanHandle(tracer.startSpan(name, spanStart(spanOptions), parentOf(spanOptions)));
     },
     carrier(): TraceCarrier | undefined {
-      const carrier: Record<string, string> = {};
-      propagator.inject(active(), carrier, defaultTextMapSetter);
-      const { traceparent, tracestate } = carrier;
-      if (traceparent === undefined) return undefined;
-      return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+      // What W3CTraceContextPropagator.inject writes, read straight from the span (no carrier object, no setter).
+      const context = trace.getSpanContext(active());
+      if (context === undefined || !isSpanContextValid(context)) return undefined;
+      const flags = (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? '01' : '00';
+      const traceparent = `00-${context.traceId}-${context.spanId}-${flags}`;
+      const tracestate = context.traceState?.serialize();
+      return tracestate === undefined || tracestate === '' ? { traceparent } : { traceparent, tracestate };
     },
     count(name: CounterName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
       let counter = counters.get(name);
-      if (counter === undefined) counters.set(name, (counter = meter.createCounter(name)));
-      counter.add(value, clean(attributes));
+      if (counter === undefined) {
+        const summed = (counter = new SummedCounter());
+        counters.set(name, summed);
+        meter.createObservableCounter(name).addCallback((result) => summed.observe(result));
+      }
+      counter.add(value, attributes);
     },
     record(name: HistogramName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
