@@ -2,21 +2,21 @@
  * A pure model of one subscription's ARM writes bucket as this process sees it: how many writes may go now, and
  * when the next one may. Functions of (estimate, observation, now) → new estimate; no timers, no clock reads.
  *
- * ARM keeps a token bucket per subscription (and principal and region): writes 200, refilled 10/s. Every answer
- * reports what is left in `x-ms-ratelimit-remaining-subscription-writes`; an empty bucket answers 429 with
- * `Retry-After`, and retrying sooner only earns another 429. The estimate of the tokens a new write may use now is
+ * ARM keeps a token bucket per subscription (writes: 200, refilled 10/s), reports what is left in
+ * `x-ms-ratelimit-remaining-subscription-writes` on every answer, and answers 429 with `Retry-After` when it is
+ * empty. The tokens a new write may use now:
  *
- *   tokens = (what ARM last reported) − (writes still in flight) + (refill since, at the learned rate)
+ *   tokens = share × (what ARM last reported − reserve) − (writes in flight) + (refill since, at share × rate)
  *
- * never more than the bucket was ever seen to hold (so an idle spell does not license a burst ARM cannot take).
- * A write may go while `tokens ≥ 1` (or while nothing is known yet: optimistic until ARM has said anything). A 429
- * pauses everyone until its Retry-After. Every answer re-anchors the estimate on ARM's own figure, so errors never
- * accumulate: a refill rate guessed too low costs almost nothing (the next answer shows the extra tokens), one guessed
- * too high is corrected at the next answer. The rate itself is learned from how `remaining` moves over time against
- * the writes answered meanwhile (which also nets out other processes spending the same bucket), falling back to ARM's
- * documented 10/s. Rates are in tokens per millisecond.
+ * never more than the bucket was ever seen to hold. `share` is this process's part of the bucket (writer-share.ts):
+ * other instances spend it too, and each sees only the figure on its own answers. A write may go while
+ * `tokens ≥ 1`; before ARM's first answer only a probe goes out (instances may start together on one full bucket),
+ * and an ARM that sends no figure is trusted optimistically. A 429 pauses everyone until its Retry-After. Every answer
+ * re-anchors on ARM's figure, so errors never accumulate, and spending below one's share costs nothing while the
+ * bucket is not full: the unspent refill shows in the next reading. Rates are in tokens per millisecond.
  */
 import type { WriteObservation } from './rate-limit-headers';
+import { halved, initialShare, shareOf, withReading, type WriterShare } from './writer-share';
 
 /** How long to pause after a 429 that gave no Retry-After: ARM answers in whole seconds, so one second. */
 const DEFAULT_PAUSE_MS = 1_000;
@@ -32,12 +32,10 @@ const SAMPLE_WEIGHT = 0.3;
  * the extra tokens and releases them); pacing a little fast earns a 429 and a whole-second pause.
  */
 const LEARNED_RATE_MARGIN = 0.95;
-/** Factor a rate is cut by when the shared bucket shows no refill left for this process. */
-const CONTENDED_BACKOFF = 0.5;
-/** Factor a rate is cut by on a new throttling episode: a 429 is the strongest sign of a shared bucket. */
-const THROTTLED_BACKOFF = 0.5;
-/** Factor a backed-off rate grows by with each answer that shows the bucket at least half full (unused refill). */
-const PLENTY_GROWTH = 1.05;
+/** Writes let out before ARM has reported anything: a probe, not the whole bucket a lone process could spend. */
+const PROBE_WRITES = 2;
+/** Tokens left in the bucket for the imprecision of shares and readings (and for other writers' writes in flight). */
+const RESERVE = 2;
 /** Weight of a new answer's latency in the moving average. */
 const LATENCY_WEIGHT = 0.2;
 /** Bounds on a learned rate, tokens per ms: a wild sample must not stall writers or unleash a burst. */
@@ -48,48 +46,93 @@ const EPSILON = 1e-9;
 
 /** One subscription's bucket as this process sees it. */
 export interface BucketEstimate {
-  /** Tokens a new write may use as of `at`; undefined until ARM has reported anything (optimistic). */
+  /** Tokens a new write may use as of `at`; undefined while ARM has reported nothing (see `probing`). */
   readonly tokens: number | undefined;
   readonly at: number;
+  /** Whether no answer came yet: then at most {@link PROBE_WRITES} go out; afterwards unknown means optimistic. */
+  readonly probing: boolean;
   /** A lower bound of the bucket's capacity: the most ARM ever reported left, plus the write that was answered. */
   readonly capacity: number;
   /** Whether ARM ever reported the remaining budget; until then the capacity is unknown, not 1. */
   readonly capacityKnown: boolean;
-  /** ARM's documented refill, the fallback and the ceiling of a backed-off rate. */
+  /** ARM's documented refill: the bucket's refill until readings show a faster one. */
   readonly defaultRate: number;
-  /** The refill rate available to this process: the documented one until one is learned. */
+  /** The bucket's refill rate: the documented one, or faster when learned. */
   readonly rate: number;
-  readonly rateLearned: boolean;
-  /** The rate writes are paced at: the refill rate, less a margin once it is a noisy estimate. */
-  readonly pace: number;
+  /** The refill the readings showed this process (less what other writers took), smoothed; undefined until then. */
+  readonly learnedRate: number | undefined;
+  /** This process's share of the bucket (other writers spend the rest). */
+  readonly share: WriterShare;
+  /** Own writes answered (each took a token) since the last reading. */
+  readonly takesSinceReading: number;
   /** Typical time from letting a write out to its answer, ms (moving average). */
   readonly latency: number;
   /** Writes let out and not yet settled. */
   readonly inFlight: number;
   /** No write goes out before this time (a 429's Retry-After). */
   readonly pausedUntil: number;
-  /** Rate learning: where the current sample window started, and the writes answered since. */
-  readonly anchor: { readonly at: number; readonly remaining: number; readonly takes: number } | undefined;
-  readonly lastSeen: { readonly at: number; readonly remaining: number } | undefined;
+  /** Rate learning: where the current sample window started (undefined: none), and the writes answered since. */
+  readonly anchorAt: number | undefined;
+  readonly anchorRemaining: number;
+  readonly anchorTakes: number;
+  /** The last reading (undefined before the first) and when it came. */
+  readonly lastRemaining: number | undefined;
+  readonly lastAt: number;
 }
 
-/** What nobody has reported yet: optimistic, paced at `defaultRate` (tokens per ms) once anything is known. */
+type Draft = { -readonly [K in keyof BucketEstimate]: BucketEstimate[K] };
+
+/** A copy to change. Every field spelled out: one allocation, one object shape, on the path every write takes. */
+function draft(e: BucketEstimate): Draft {
+  return {
+    tokens: e.tokens,
+    at: e.at,
+    probing: e.probing,
+    capacity: e.capacity,
+    capacityKnown: e.capacityKnown,
+    defaultRate: e.defaultRate,
+    rate: e.rate,
+    learnedRate: e.learnedRate,
+    share: e.share,
+    takesSinceReading: e.takesSinceReading,
+    latency: e.latency,
+    inFlight: e.inFlight,
+    pausedUntil: e.pausedUntil,
+    anchorAt: e.anchorAt,
+    anchorRemaining: e.anchorRemaining,
+    anchorTakes: e.anchorTakes,
+    lastRemaining: e.lastRemaining,
+    lastAt: e.lastAt,
+  };
+}
+
+/** What nobody has reported yet: a probe may go, paced at `defaultRate` (tokens per ms) once anything is known. */
 export function initialEstimate(defaultRate: number): BucketEstimate {
   return {
     tokens: undefined,
     at: 0,
+    probing: true,
     capacity: 1,
     capacityKnown: false,
     defaultRate,
     rate: defaultRate,
-    rateLearned: false,
-    pace: defaultRate,
+    learnedRate: undefined,
+    share: initialShare,
+    takesSinceReading: 0,
     latency: 0,
     inFlight: 0,
     pausedUntil: 0,
-    anchor: undefined,
-    lastSeen: undefined,
+    anchorAt: undefined,
+    anchorRemaining: 0,
+    anchorTakes: 0,
+    lastRemaining: undefined,
+    lastAt: 0,
   };
+}
+
+/** The rate this process paces its writes at: its share of the refill, a margin below (the estimates are noisy). */
+function paceOf(e: BucketEstimate): number {
+  return e.rate * shareOf(e.share) * LEARNED_RATE_MARGIN;
 }
 
 /**
@@ -100,33 +143,42 @@ function bound(e: BucketEstimate): number {
   // Without a reported figure (an ARM that sends no remaining header, 429s alone), the refill since the pause is
   // the only limit: after Retry-After, ARM's bucket holds at least pause × rate tokens.
   if (!e.capacityKnown) return Number.POSITIVE_INFINITY;
-  return e.capacity - Math.max(0, e.inFlight - e.pace * e.latency);
+  return e.capacity - Math.max(0, e.inFlight - paceOf(e) * e.latency);
 }
 
-/** The estimate at `now`: the refill since it was last brought up to date added, never past {@link bound}. */
-export function refilled(e: BucketEstimate, now: number): BucketEstimate {
+/** `tokens` at `now`: the refill since `at` added, never past {@link bound}. */
+function tokensAt(e: BucketEstimate, now: number): number | undefined {
   const elapsed = now - e.at;
-  if (elapsed <= 0) return e;
-  if (e.tokens === undefined) return { ...e, at: now };
+  if (e.tokens === undefined || elapsed <= 0) return e.tokens;
   const limit = bound(e);
-  const tokens = e.tokens < limit ? Math.min(limit, e.tokens + elapsed * e.pace) : e.tokens;
-  return { ...e, at: now, tokens };
+  return e.tokens < limit ? Math.min(limit, e.tokens + elapsed * paceOf(e)) : e.tokens;
 }
 
-/** Whether a write may go at `now` (of an estimate already {@link refilled} to `now`). */
-function mayGo(e: BucketEstimate, now: number): boolean {
-  return now >= e.pausedUntil && (e.tokens === undefined || e.tokens >= 1 - EPSILON);
+/** The estimate brought up to `now`: the refill since it was last brought up to date added. */
+export function refilled(e: BucketEstimate, now: number): BucketEstimate {
+  if (now <= e.at) return e;
+  const next = draft(e);
+  next.tokens = tokensAt(e, now);
+  next.at = now;
+  return next;
+}
+
+/** Whether a write may go at `now`, with `tokens` as of `now`. */
+function mayGo(e: BucketEstimate, now: number, tokens: number | undefined): boolean {
+  if (now < e.pausedUntil) return false;
+  if (tokens === undefined) return !e.probing || e.inFlight < PROBE_WRITES;
+  return tokens >= 1 - EPSILON;
 }
 
 /** The estimate after letting one write out at `now`, or undefined when none may go now. */
 export function admit(e: BucketEstimate, now: number): BucketEstimate | undefined {
-  const current = refilled(e, now);
-  if (!mayGo(current, now)) return undefined;
-  return {
-    ...current,
-    tokens: current.tokens === undefined ? undefined : current.tokens - 1,
-    inFlight: current.inFlight + 1,
-  };
+  const tokens = tokensAt(e, now);
+  if (!mayGo(e, now, tokens)) return undefined;
+  const next = draft(e);
+  next.tokens = tokens === undefined ? undefined : tokens - 1;
+  next.at = Math.max(e.at, now);
+  next.inFlight = e.inFlight + 1;
+  return next;
 }
 
 /**
@@ -136,21 +188,21 @@ export function admit(e: BucketEstimate, now: number): BucketEstimate | undefine
 export function nextSendAt(e: BucketEstimate, now: number): number | undefined {
   // Not before a pause ends, and then not before the refill allows.
   const from = Math.max(now, e.pausedUntil);
-  const current = refilled(e, from);
-  if (current.tokens === undefined) return from > now ? from : undefined;
-  if (current.tokens >= 1 - EPSILON) return from;
+  const tokens = tokensAt(e, from);
+  if (tokens === undefined) return from > now ? from : undefined;
+  if (tokens >= 1 - EPSILON) return from;
   // Capped below one token: only an answer can free one.
-  if (bound(current) < 1 - EPSILON) return undefined;
-  return from + Math.ceil((1 - current.tokens) / current.pace);
+  if (bound(e) < 1 - EPSILON) return undefined;
+  return from + Math.ceil((1 - tokens) / paceOf(e));
 }
 
 /** How long a waiter at `position` in the queue (0 = next) should expect to wait from `now`, in ms. */
 export function expectedWait(e: BucketEstimate, now: number, position: number): number {
   const pauseWait = Math.max(0, e.pausedUntil - now);
-  const current = refilled(e, now);
-  if (current.tokens === undefined) return Math.ceil(pauseWait);
-  const short = position + 1 - current.tokens;
-  return Math.ceil(Math.max(pauseWait, short > 0 ? short / current.pace : 0));
+  const tokens = tokensAt(e, now);
+  if (tokens === undefined) return Math.ceil(pauseWait);
+  const short = position + 1 - tokens;
+  return Math.ceil(Math.max(pauseWait, short > 0 ? short / paceOf(e) : 0));
 }
 
 /**
@@ -163,97 +215,98 @@ export function settled(
   sentAt: number,
   observation: WriteObservation | undefined,
 ): BucketEstimate {
-  const less = { ...e, inFlight: e.inFlight - 1 };
-  return observation === undefined ? less : observed(less, now, observation, sentAt);
+  const next = draft(e);
+  next.inFlight = e.inFlight - 1;
+  if (observation !== undefined) observe(next, now, observation, sentAt);
+  return next;
 }
 
 /** The estimate after a remaining-writes figure seen outside a permitted write (e.g. on a read's answer). */
 export function noted(e: BucketEstimate, now: number, remaining: number): BucketEstimate {
-  return observed(e, now, { throttled: false, remaining }, undefined);
+  const next = draft(e);
+  observe(next, now, { throttled: false, remaining }, undefined);
+  return next;
 }
 
 /**
- * Re-anchors the estimate on what ARM reported, learns the rate, and pauses on a 429.
+ * Re-anchors `e` on what ARM reported, learns the rate and the share, and pauses on a 429.
  *
  * @param sentAt - when the answered write was let out; undefined for a figure seen on a read.
  */
-function observed(
-  before: BucketEstimate,
-  now: number,
-  observation: WriteObservation,
-  sentAt: number | undefined,
-): BucketEstimate {
-  let e = refilled(before, now);
+function observe(e: Draft, now: number, observation: WriteObservation, sentAt: number | undefined): void {
+  e.tokens = tokensAt(e, now);
+  e.at = Math.max(e.at, now);
   const { throttled } = observation;
+  if (sentAt !== undefined) {
+    e.probing = false;
+    const span = Math.max(0, now - sentAt);
+    e.latency = e.latency === 0 ? span : e.latency + LATENCY_WEIGHT * (span - e.latency);
+  }
   if (throttled) {
-    // A new throttling episode for a write we let out: we overrate our share of the bucket (other instances
-    // spend it too). Halve the pace once per episode, not once per 429 of the same burst.
-    if (sentAt !== undefined && now >= e.pausedUntil) e = withRate(e, Math.max(MIN_RATE, e.rate * THROTTLED_BACKOFF));
-    const pause = observation.retryAfterMs ?? DEFAULT_PAUSE_MS;
-    e = { ...e, pausedUntil: Math.max(e.pausedUntil, now + pause) };
+    // A new throttling episode for a write we let out: we overrate our share of the bucket (other writers spend
+    // more of it than the readings showed). Halve the share once per episode, not once per 429 of the same burst.
+    if (sentAt !== undefined && now >= e.pausedUntil) e.share = halved(e.share);
+    e.pausedUntil = Math.max(e.pausedUntil, now + (observation.retryAfterMs ?? DEFAULT_PAUSE_MS));
+  }
+  const took = sentAt !== undefined && !throttled;
+  if (took) {
+    e.anchorTakes += 1;
+    e.takesSinceReading += 1;
   }
   // A 429 means the bucket is empty even when ARM did not say so.
   const remaining = observation.remaining ?? (throttled ? 0 : undefined);
-  const took = sentAt !== undefined && !throttled;
-  if (sentAt !== undefined) {
-    const span = Math.max(0, now - sentAt);
-    e = { ...e, latency: e.latency === 0 ? span : e.latency + LATENCY_WEIGHT * (span - e.latency) };
-  }
-  if (took && e.anchor !== undefined) e = { ...e, anchor: { ...e.anchor, takes: e.anchor.takes + 1 } };
-  if (observation.remaining !== undefined) e = { ...e, capacityKnown: true };
-  if (remaining !== undefined) {
-    e = { ...e, capacity: Math.max(e.capacity, took ? remaining + 1 : remaining) };
-    e = learnRate(e, now, remaining);
-    // A backed-off rate with the bucket at least half full: the refill goes unused (the other instances slowed down
-    // too, or left). Grow back; a full bucket teaches nothing else (no rate sample while it may have filled).
-    if (took && e.capacityKnown && remaining >= e.capacity / 2 && e.rate < e.defaultRate) {
-      e = withRate(e, Math.min(e.defaultRate, e.rate * PLENTY_GROWTH), e.rateLearned);
-    }
-    // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
-    // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
-    // after refill worth the span: writes are as far from ARM's bucket as the answered one was.
-    const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * e.pace;
-    const share = Math.min(1, e.rate / e.defaultRate);
-    e = { ...e, tokens: Math.min(remaining * share + credit - e.inFlight, bound(e)), at: now };
-  } else if (took) {
+  if (remaining === undefined) {
     // An answer without the header: this ARM does not report the budget, so only 429s can teach us anything.
     // Back to optimistic, as before the first answer; the pause (if any) still holds.
-    e = { ...e, tokens: undefined };
+    if (took) e.tokens = undefined;
+    return;
   }
-  return e;
-}
-
-/** The estimate with a new refill rate, paced a margin below it (a learned rate is a noisy estimate). */
-function withRate(e: BucketEstimate, rate: number, learned = true): BucketEstimate {
-  return { ...e, rate, rateLearned: learned, pace: rate * LEARNED_RATE_MARGIN };
+  if (observation.remaining !== undefined) e.capacityKnown = true;
+  e.capacity = Math.max(e.capacity, took ? remaining + 1 : remaining);
+  learnRate(e, now, remaining);
+  e.share = withReading(e.share, now, remaining, e.takesSinceReading, e.rate, e.capacity);
+  e.takesSinceReading = 0;
+  e.probing = false;
+  // ARM measured `remaining` somewhere between our send and its answer; the writes still in flight each take a
+  // token, and were (mostly) sent after it. Wherever in that span the measurement fell, a write sent now lands
+  // after refill worth the span: writes are as far from ARM's bucket as the answered one was. Of what the bucket
+  // holds above the reserve, only this process's share is its to spend.
+  const credit = throttled || sentAt === undefined ? 0 : Math.max(0, now - sentAt) * paceOf(e);
+  const mine = shareOf(e.share) * (remaining - RESERVE);
+  e.tokens = Math.min(mine + credit - e.inFlight, bound(e));
+  e.at = now;
 }
 
 /**
  * Learns the refill rate from how `remaining` moved over a window, given the writes answered in it:
  * rate = (remaining now − remaining then + writes answered) / elapsed. Only windows in which the bucket cannot
- * have been full count; a full bucket stops refilling and would make the rate look lower than it is.
+ * have been full count; a full bucket stops refilling and would make the rate look lower than it is. Other writers
+ * make a window's rate look lower too; their part is the share's business, so the bucket's refill is never taken
+ * to be below the documented one.
  */
-function learnRate(e: BucketEstimate, now: number, remaining: number): BucketEstimate {
-  const last = e.lastSeen;
-  const seen = { ...e, lastSeen: { at: now, remaining } };
+function learnRate(e: Draft, now: number, remaining: number): void {
+  const lastRemaining = e.lastRemaining;
+  const lastAt = e.lastAt;
+  e.lastRemaining = remaining;
+  e.lastAt = now;
   const fastest = 2 * Math.max(e.rate, e.defaultRate);
   const mayHaveFilled =
-    last === undefined || last.remaining + fastest * (now - last.at) >= e.capacity - 1 || remaining >= e.capacity - 1;
-  const anchor = e.anchor;
-  if (mayHaveFilled || anchor === undefined) {
-    return { ...seen, anchor: mayHaveFilled ? undefined : { at: now, remaining, takes: 0 } };
+    lastRemaining === undefined ||
+    lastRemaining + fastest * (now - lastAt) >= e.capacity - 1 ||
+    remaining >= e.capacity - 1;
+  if (mayHaveFilled || e.anchorAt === undefined) {
+    e.anchorAt = mayHaveFilled ? undefined : now;
+    e.anchorRemaining = remaining;
+    e.anchorTakes = 0;
+    return;
   }
-  const span = now - anchor.at;
-  if (!((anchor.takes >= SAMPLE_TAKES && span >= MIN_SAMPLE_MS) || span >= MAX_SAMPLE_MS)) return seen;
-  const sample = (remaining - anchor.remaining + anchor.takes) / span;
-  const sampled = { ...seen, anchor: { at: now, remaining, takes: 0 } };
-  // No refill left for us (other processes spend the shared bucket at least as fast as it refills): halve our
-  // share rather than ignore the reading, or every process keeps pacing at the whole refill rate.
-  const next =
-    sample > 0
-      ? e.rateLearned
-        ? e.rate + SAMPLE_WEIGHT * (sample - e.rate)
-        : sample
-      : Math.max(MIN_RATE, e.rate * CONTENDED_BACKOFF);
-  return withRate(sampled, Math.min(MAX_RATE, Math.max(MIN_RATE, next)));
+  const span = now - e.anchorAt;
+  if (!((e.anchorTakes >= SAMPLE_TAKES && span >= MIN_SAMPLE_MS) || span >= MAX_SAMPLE_MS)) return;
+  const sample = (remaining - e.anchorRemaining + e.anchorTakes) / span;
+  e.anchorAt = now;
+  e.anchorRemaining = remaining;
+  e.anchorTakes = 0;
+  const learned = e.learnedRate === undefined ? sample : e.learnedRate + SAMPLE_WEIGHT * (sample - e.learnedRate);
+  e.learnedRate = Math.min(MAX_RATE, Math.max(MIN_RATE, learned));
+  e.rate = Math.max(e.defaultRate, e.learnedRate);
 }
