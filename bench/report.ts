@@ -104,20 +104,27 @@ const atLeast = (row: string, measure: string, value: number, unit: string, limi
   met: value >= limit,
 });
 
-/** The table rows for the raw results, in the order of the issue's list. */
-export function buildTable(raw: RawResults): TableRow[] {
-  const { throughput: tp, cpu, triggerCpu, coldStart: cs, memory: mem, writes: wr, throttle: th } = raw;
+/** Row 1's lines: the bare loop, the engine, and their ratio (also printed alone by `--only throughput`). */
+export function throughputRows(tp: ThroughputResult): TableRow[] {
   const r1 = `1 throughput (${tp.options.requests} PUTs, c=${tp.options.concurrency})`;
-  const r4 = '4 memory';
-  const r5 = `5 ARM writes (${wr.requests} req, ${wr.unchangedShare * 100}% no-op)`;
-  const r6 = `6 throttle (${th.writes} writes, ${th.bucket.capacity}/${th.bucket.refillPerSecond} per s)`;
-  const [first, last] = [mem.samples[0], mem.samples[mem.samples.length - 1]];
   return [
     info(r1, 'bare keep-alive HTTPS loop (the limit)', tp.bare.medianPerSecond, 'req/s'),
     info(r1, 'engine, skipUnchanged off (PUT)', tp.engine.medianPerSecond, 'req/s'),
     atLeast(r1, 'engine / bare (stretch 0.90)', tp.ratio, '×', 0.8),
     info(r1, 'engine, skipUnchanged on (GET + PUT)', tp.engineSkipUnchanged.medianPerSecond, 'req/s'),
     info(r1, 'engine skipUnchanged on / bare', tp.ratioSkipUnchanged, '×'),
+  ];
+}
+
+/** The table rows for the raw results, in the order of the issue's list. */
+export function buildTable(raw: RawResults): TableRow[] {
+  const { throughput: tp, cpu, triggerCpu, coldStart: cs, memory: mem, writes: wr, throttle: th } = raw;
+  const r4 = '4 memory';
+  const r5 = `5 ARM writes (${wr.requests} req, ${wr.unchangedShare * 100}% no-op)`;
+  const r6 = `6 throttle (${th.writes} writes, ${th.bucket.capacity}/${th.bucket.refillPerSecond} per s)`;
+  const [first, last] = [mem.samples[0], mem.samples[mem.samples.length - 1]];
+  return [
+    ...throughputRows(tp),
     ...cpuRows(cpu, triggerCpu),
     ...coldStartRows(cs),
     atMost(r4, `RSS after ${first?.requests ?? '?'} requests`, mem.rssFirstMb, 'MB', 150),

@@ -13,6 +13,7 @@ import {
   cpuRows,
   formatTable,
   machineInfo,
+  throughputRows,
   type BenchReport,
   type RawResults,
 } from './report';
@@ -75,6 +76,19 @@ async function withEmulator<T>(
   } finally {
     await emulator.stop();
   }
+}
+
+/** Row 1 alone (`npm run bench -- --only throughput`): the engine against the bare loop, rounds interleaved. */
+export async function runThroughputRow(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const result = await withEmulator({ logRequests: false }, (emulator) => measureThroughput(emulator, size.throughput));
+  options.log?.(
+    `throughput: bare ${result.bare.perSecond.join(', ')}; engine ${result.engine.perSecond.join(', ')} req/s`,
+  );
+  options.log?.(
+    `client CPU µs/request: bare ${result.bare.clientCpuUsPerRequest.join(', ')}; engine ${result.engine.clientCpuUsPerRequest.join(', ')}`,
+  );
+  return formatTable(throughputRows(result));
 }
 
 /** Rows 2 and 2b alone (`npm run bench -- --only cpu`): in-process CPU per request, no servers. */

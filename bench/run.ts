@@ -4,12 +4,12 @@
  * machine info, to `bench/results.json`.
  *
  * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only <row>` runs one row alone (no JSON):
- * `cpu` (rows 2 and 2b), `cold-start` (3), `scale-out` (7), `tracing` (8).
+ * `throughput` (row 1), `cpu` (rows 2 and 2b), `cold-start` (3), `scale-out` (7), `tracing` (8).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable, scaleOutRows } from './report';
-import { runBench, runColdStartRow, runCpuRows, runScaleOut, runTracingRow } from './run-bench';
+import { runBench, runColdStartRow, runCpuRows, runScaleOut, runThroughputRow, runTracingRow } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
         const result = await runScaleOut();
         return `${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}`;
       },
+      throughput: () => runThroughputRow({ smoke: values.smoke, log }),
       tracing: () => runTracingRow({ smoke: values.smoke, log }),
       cpu: () => runCpuRows({ smoke: values.smoke, log }),
       'cold-start': () => runColdStartRow({ smoke: values.smoke, log }),
