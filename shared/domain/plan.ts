@@ -24,10 +24,14 @@ const SERVER_COMPUTED: ReadonlyArray<readonly string[]> = [
  */
 export function comparableState(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== 'object') return {};
+  // Keys and lookups rather than Object.entries: no [key, value] pair per property (this runs on every write).
+  const source = body as Record<string, unknown>;
+  const keys = Object.keys(source);
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     if (RESPONSE_ONLY.has(key)) continue;
-    out[key] = dropNulls(value);
+    out[key] = dropNulls(source[key]);
   }
   for (const path of SERVER_COMPUTED) deleteAt(out, path);
   return out;
@@ -36,7 +40,8 @@ export function comparableState(body: unknown): Record<string, unknown> {
 /** Removes the member at `path` (dropNulls made every object on it a fresh copy, so nothing shared changes). */
 function deleteAt(root: Record<string, unknown>, path: readonly string[]): void {
   let node: unknown = root;
-  for (const key of path.slice(0, -1)) {
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i]!;
     if (!isRecord(node)) return;
     node = Object.hasOwn(node, key) ? node[key] : undefined;
   }
@@ -48,9 +53,12 @@ function deleteAt(root: Record<string, unknown>, path: readonly string[]): void 
 function dropNulls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNulls);
   if (value === null || typeof value !== 'object') return value;
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    if (item !== null) out[key] = dropNulls(item);
+  for (let i = 0; i < keys.length; i++) {
+    const item = source[keys[i]!];
+    if (item !== null) out[keys[i]!] = dropNulls(item);
   }
   return out;
 }
