@@ -104,44 +104,29 @@ const atLeast = (row: string, measure: string, value: number, unit: string, limi
   met: value >= limit,
 });
 
-/** The table rows for the raw results, in the order of the issue's list. */
-export function buildTable(raw: RawResults): TableRow[] {
-  const { throughput: tp, cpu, triggerCpu, coldStart: cs, memory: mem, writes: wr, throttle: th } = raw;
+/** Row 1's lines: the bare loop, the engine, and their ratio (also printed alone by `--only throughput`). */
+export function throughputRows(tp: ThroughputResult): TableRow[] {
   const r1 = `1 throughput (${tp.options.requests} PUTs, c=${tp.options.concurrency})`;
-  const r2 = '2 CPU per request';
-  const r3 = '3 cold start';
-  const r4 = '4 memory';
-  const r5 = `5 ARM writes (${wr.requests} req, ${wr.unchangedShare * 100}% no-op)`;
-  const r6 = `6 throttle (${th.writes} writes, ${th.bucket.capacity}/${th.bucket.refillPerSecond} per s)`;
-  const [first, last] = [mem.samples[0], mem.samples[mem.samples.length - 1]];
   return [
     info(r1, 'bare keep-alive HTTPS loop (the limit)', tp.bare.medianPerSecond, 'req/s'),
     info(r1, 'engine, skipUnchanged off (PUT)', tp.engine.medianPerSecond, 'req/s'),
     atLeast(r1, 'engine / bare (stretch 0.90)', tp.ratio, '×', 0.8),
     info(r1, 'engine, skipUnchanged on (GET + PUT)', tp.engineSkipUnchanged.medianPerSecond, 'req/s'),
     info(r1, 'engine skipUnchanged on / bare', tp.ratioSkipUnchanged, '×'),
-    info(r2, 'validate + execute + event, total', cpu.median.total, 'µs'),
-    info(r2, 'parseChangeRequest', cpu.median.validation, 'µs'),
-    info(r2, 'executeChange (outcome, redaction)', cpu.median.engine, 'µs'),
-    info(r2, 'toResultMessage (event)', cpu.median.event, 'µs'),
-    atMost(
-      '2b CPU per request, trigger path',
-      'HTTP handler → validate → fingerprint + ledger → execute → event, credentials in body',
-      triggerCpu.median,
-      'µs',
-      50,
-    ),
-    info(r3, 'ours: spawn → first change applied + event published', cs.median.ours, 'ms'),
-    info(
-      r3,
-      'ours, managed identity (local token endpoint): spawn → first change + event',
-      cs.median.oursIdentity,
-      'ms',
-    ),
-    info(r3, 'conventional stack: spawn → imported, exit', cs.median.conventionalImport, 'ms'),
-    info(r3, 'node -e 0: spawn → exit', cs.median.nodeBaseline, 'ms'),
-    atMost(r3, 'ours / conventional import (stretch 0.6)', cs.ratio, '×', 0.8),
-    atMost(r3, 'ours with managed identity / conventional import', cs.ratioIdentity, '×', 0.8),
+  ];
+}
+
+/** The table rows for the raw results, in the order of the issue's list. */
+export function buildTable(raw: RawResults): TableRow[] {
+  const { throughput: tp, cpu, triggerCpu, coldStart: cs, memory: mem, writes: wr, throttle: th } = raw;
+  const r4 = '4 memory';
+  const r5 = `5 ARM writes (${wr.requests} req, ${wr.unchangedShare * 100}% no-op)`;
+  const r6 = `6 throttle (${th.writes} writes, ${th.bucket.capacity}/${th.bucket.refillPerSecond} per s)`;
+  const [first, last] = [mem.samples[0], mem.samples[mem.samples.length - 1]];
+  return [
+    ...throughputRows(tp),
+    ...cpuRows(cpu, triggerCpu),
+    ...coldStartRows(cs),
     atMost(r4, `RSS after ${first?.requests ?? '?'} requests`, mem.rssFirstMb, 'MB', 150),
     atMost(r4, `RSS after ${last?.requests ?? '?'} requests`, mem.rssLastMb, 'MB', 150),
     atMost(r4, 'RSS growth between them', mem.growthPercent, '%', 10),
@@ -158,6 +143,42 @@ export function buildTable(raw: RawResults): TableRow[] {
     info(r6, 'without: lost writes', th.withoutLimiter.lost, ''),
     ...(raw.tracing === undefined ? [] : tracingRows(raw.tracing)),
     ...scaleOutRows(raw.scaleOut),
+  ];
+}
+
+/** Rows 2 and 2b (also printed alone by `--only cpu`). */
+export function cpuRows(cpu: CpuResult, triggerCpu: TriggerCpuResult): TableRow[] {
+  const r2 = '2 CPU per request';
+  return [
+    info(r2, 'validate + execute + event, total', cpu.median.total, 'µs'),
+    info(r2, 'parseChangeRequest', cpu.median.validation, 'µs'),
+    info(r2, 'executeChange (outcome, redaction)', cpu.median.engine, 'µs'),
+    info(r2, 'toResultMessage (event)', cpu.median.event, 'µs'),
+    atMost(
+      '2b CPU per request, trigger path',
+      'HTTP handler → validate → fingerprint + ledger → execute → event, credentials in body',
+      triggerCpu.median,
+      'µs',
+      50,
+    ),
+  ];
+}
+
+/** Row 3 (also printed alone by `--only cold-start`). */
+export function coldStartRows(cs: ColdStartResult): TableRow[] {
+  const r3 = '3 cold start';
+  return [
+    info(r3, 'ours: spawn → first change applied + event published', cs.median.ours, 'ms'),
+    info(
+      r3,
+      'ours, managed identity (local token endpoint): spawn → first change + event',
+      cs.median.oursIdentity,
+      'ms',
+    ),
+    info(r3, 'conventional stack: spawn → imported, exit', cs.median.conventionalImport, 'ms'),
+    info(r3, 'node -e 0: spawn → exit', cs.median.nodeBaseline, 'ms'),
+    atMost(r3, 'ours / conventional import (stretch 0.6)', cs.ratio, '×', 0.8),
+    atMost(r3, 'ours with managed identity / conventional import', cs.ratioIdentity, '×', 0.8),
   ];
 }
 

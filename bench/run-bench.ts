@@ -7,7 +7,16 @@ import { startChildEmulator, type ChildEmulator } from './child-emulator';
 import { measureColdStart } from './cold-start';
 import { measureCpu } from './cpu';
 import { measureMemory } from './memory';
-import { buildTable, formatTable, machineInfo, type BenchReport, type RawResults } from './report';
+import {
+  buildTable,
+  coldStartRows,
+  cpuRows,
+  formatTable,
+  machineInfo,
+  throughputRows,
+  type BenchReport,
+  type RawResults,
+} from './report';
 import { round } from './stats';
 import { measureScaleOut, type ScaleOutResult } from './scale-out';
 import { measureThrottle } from './throttle';
@@ -67,6 +76,38 @@ async function withEmulator<T>(
   } finally {
     await emulator.stop();
   }
+}
+
+/** Row 1 alone (`npm run bench -- --only throughput`): the engine against the bare loop, rounds interleaved. */
+export async function runThroughputRow(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const result = await withEmulator({ logRequests: false }, (emulator) => measureThroughput(emulator, size.throughput));
+  options.log?.(
+    `throughput: bare ${result.bare.perSecond.join(', ')}; engine ${result.engine.perSecond.join(', ')} req/s`,
+  );
+  options.log?.(
+    `client CPU µs/request: bare ${result.bare.clientCpuUsPerRequest.join(', ')}; engine ${result.engine.clientCpuUsPerRequest.join(', ')}`,
+  );
+  return formatTable(throughputRows(result));
+}
+
+/** Rows 2 and 2b alone (`npm run bench -- --only cpu`): in-process CPU per request, no servers. */
+export async function runCpuRows(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const cpu = await measureCpu(size.cpu);
+  const triggerCpu = await measureTriggerCpu(size.triggerCpu);
+  options.log?.(`2b rounds: ${triggerCpu.totalUs.join(', ')} µs`);
+  return formatTable(cpuRows(cpu, triggerCpu));
+}
+
+/** Row 3 alone (`npm run bench -- --only cold-start`). */
+export async function runColdStartRow(options: BenchOptions = {}): Promise<string> {
+  const size = sizes(options.smoke ?? false);
+  const coldStart = await measureColdStart(size.coldStartRuns);
+  options.log?.(
+    `cold start: ours ${coldStart.oursMs.join(', ')} ms; identity ${coldStart.oursIdentityMs.join(', ')} ms`,
+  );
+  return formatTable(coldStartRows(coldStart));
 }
 
 /** Row 8 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */

@@ -3,13 +3,13 @@
  * and riding the throttle, side by side in one run; prints one table and writes it, with the raw numbers and the
  * machine info, to `bench/results.json`.
  *
- * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only scale-out` runs row 7 alone (no JSON),
- * `--only tracing` row 8.
+ * Usage: `tsx bench/run.ts [--smoke] [--out bench/results.json]`; `--only <row>` runs one row alone (no JSON):
+ * `throughput` (row 1), `cpu` (rows 2 and 2b), `cold-start` (3), `scale-out` (7), `tracing` (8).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTable, scaleOutRows } from './report';
-import { runBench, runScaleOut, runTracingRow } from './run-bench';
+import { runBench, runColdStartRow, runCpuRows, runScaleOut, runThroughputRow, runTracingRow } from './run-bench';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,18 +19,26 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (values.only !== undefined && values.only !== 'tracing') {
-    if (values.only !== 'scale-out') throw new Error(`--only knows 'scale-out' and 'tracing', not '${values.only}'`);
-    const result = await runScaleOut();
-    process.stdout.write(`${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}\n`);
+  const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+  if (values.only !== undefined) {
+    const alone: Record<string, () => Promise<string>> = {
+      'scale-out': async () => {
+        const result = await runScaleOut();
+        return `${formatTable(scaleOutRows(result))}\n${JSON.stringify(result)}`;
+      },
+      throughput: () => runThroughputRow({ smoke: values.smoke, log }),
+      tracing: () => runTracingRow({ smoke: values.smoke, log }),
+      cpu: () => runCpuRows({ smoke: values.smoke, log }),
+      'cold-start': () => runColdStartRow({ smoke: values.smoke, log }),
+    };
+    const run = alone[values.only];
+    if (run === undefined) {
+      throw new Error(`--only knows ${Object.keys(alone).join(', ')}, not '${values.only}'`);
+    }
+    process.stdout.write(`\n${await run()}\n`);
     return;
   }
   const out = resolve(values.out);
-  const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
-  if (values.only !== undefined) {
-    process.stdout.write(`\n${await runTracingRow({ smoke: values.smoke, log })}\n`);
-    return;
-  }
   const report = await runBench({ smoke: values.smoke, out, log });
   const { machine } = report;
   process.stdout.write(

@@ -1,7 +1,6 @@
 /**
- * The circuit-breaker adapters created with the other services (functions/composition-root.ts): the breaker records beside
- * the change ledger and the publisher on the results topic. Apart from circuit-breaker-services.ts, which needs the
- * services, so that the composition root and the use case's ports do not import each other.
+ * The circuit-breaker adapters created with the other services (functions/composition-root.ts): the breaker records
+ * beside the change ledger and the publisher on the results topic.
  */
 import { ServiceBusBreakerPublisher } from '../shared/adapters/service-bus/breaker-publisher';
 import { createMemoryBreakerStore } from '../shared/adapters/breaker-store/memory-breaker-store';

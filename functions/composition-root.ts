@@ -21,7 +21,7 @@ import { ServiceBusChangeQueue } from '../shared/adapters/service-bus/change-que
 import type { ChangeQueue } from '../shared/app/queue-ports';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import type { Telemetry } from '../shared/app/telemetry-ports';
-import { tracedLedger, tracedPublisher, tracedQueue } from './traced-ports';
+import { tracedLedger, tracedBreaker, tracedPublisher, tracedQueue } from './traced-ports';
 import { createTelemetry } from './select-telemetry';
 import { armObserver } from './telemetry';
 import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
@@ -151,7 +151,9 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
     targetQueue: createTargetQueue(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
-    breaker: createBreakerAdapters(config, serviceBus),
+    breaker: traced
+      ? tracedBreaker(createBreakerAdapters(config, serviceBus), telemetry)
+      : createBreakerAdapters(config, serviceBus),
     telemetry,
     close: async () => {
       await telemetry.flush();

@@ -6,6 +6,8 @@ import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
 import type { Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
 import type { ResultPublisher } from '../shared/app/publisher-ports';
+import type { BreakerAdapters } from './circuit-breaker-adapters';
+import { withTrace } from '../shared/domain/cloud-event';
 
 /** Every ledger call in a `ledger.<method>` span (with the requestId when the call names one). */
 export function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): ChangeLedger {
@@ -49,10 +51,29 @@ export function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry
         () => publisher.publish(outcome, { ...options, trace: telemetry.carrier() }),
       ),
     publishChangeSet: (outcome, options) =>
-      telemetry.inSpan('publish change set', { kind: 'producer' }, () => publisher.publishChangeSet(outcome, options)),
+      telemetry.inSpan(
+        'publish change set',
+        { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
+        () => publisher.publishChangeSet(outcome, { ...options, trace: telemetry.carrier() }),
+      ),
   };
   if (publisher.warm !== undefined) traced.warm = () => publisher.warm!();
   return traced;
+}
+
+/** Publishing a circuit-breaker event in a producer span; the event carries that span as its CloudEvents traceparent. */
+export function tracedBreaker(breaker: BreakerAdapters, telemetry: Telemetry): BreakerAdapters {
+  return {
+    store: breaker.store,
+    publisher: {
+      publish: (event) =>
+        telemetry.inSpan(
+          'publish breaker event',
+          { kind: 'producer', attributes: { 'cloudevents.event_type': event.type } },
+          () => breaker.publisher.publish(withTrace(event, telemetry.carrier())),
+        ),
+    },
+  };
 }
 
 /** Application properties carrying a trace, as the Service Bus SDK sets them (Diagnostic-Id) and W3C names them. */

@@ -1,6 +1,6 @@
 /**
  * The ports of the circuit-breaker use case: what it needs from ARM, the change engine, the ledger and the topic.
- * The composition root (functions/circuit-breaker-services.ts) hands it the adapters.
+ * The change service (shared/app/breaker-intake.ts) hands it the adapters the composition root built.
  */
 import type { ArmResult, BackendList, CallOptions } from './arm-ports';
 import type { BackendScope, BackendTarget } from '../domain/backend-id';

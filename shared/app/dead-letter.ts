@@ -30,7 +30,6 @@ export interface DeadLetterDeps {
   publisher: ResultPublisher;
   clock: Clock;
   logger: Logger;
-  signal?: AbortSignal;
 }
 
 /** What became of the message: settled (complete it), or held by a live delivery (retry it later). */
@@ -119,10 +118,5 @@ async function closeOnlyPublish(
 }
 
 async function sleep(deps: DeadLetterDeps, ms: number): Promise<void> {
-  if (ms <= 0) return;
-  try {
-    await deps.clock.sleep(ms, deps.signal);
-  } catch {
-    // aborted: the function is stopping; the caller re-reads and retries later
-  }
+  if (ms > 0) await deps.clock.sleep(ms);
 }

@@ -29,7 +29,6 @@ export interface FinaliseDeps {
   readTimeoutMs: number;
   /** The ledger's fingerprints: what the recorded state hashes were made with. */
   fingerprints?: Fingerprinter;
-  signal?: AbortSignal;
 }
 
 /** Time one cleanup run spends finalising at most (the timer function has 5 minutes). */
@@ -108,7 +107,6 @@ async function recoveredOutcome(record: LedgerRecord, deps: FinaliseDeps, now: D
   if (parsed?.kind !== 'backend') return { ...base, status: 'failed', error: OUTCOME_UNKNOWN };
   const read = await deps.arm.get(parsed.target, {
     deadline: deps.clock.now() + deps.readTimeoutMs,
-    ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   });
   if (read.kind === 'transient') return undefined;
   const absent = read.kind === 'armError' && read.status === 404;

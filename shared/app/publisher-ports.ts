@@ -11,7 +11,7 @@ export interface PublishOptions {
 export interface ResultPublisher {
   publish(outcome: Outcome, options?: PublishOptions): Promise<void>;
   /** Publishes the one event of a change set (its items' events go through `publish`). */
-  publishChangeSet(outcome: SetOutcome, options?: { correlationId?: string | undefined }): Promise<void>;
+  publishChangeSet(outcome: SetOutcome, options?: PublishOptions): Promise<void>;
   /** Optionally prepares the connection before the first publish. */
   warm?(): Promise<void>;
 }

@@ -11,6 +11,10 @@
  *   change deadline (≤ 230 s) + busy wait share (≤ 60 s) < functionTimeout (300 s)
  *   cleanup timer: finalising ≤ 120 s, each ARM read ≤ 30 s (the timer has the same 5 minutes)
  * ```
+ * The settings-derived parts are computed here and handed to the change service. Fixed waits inside the use cases
+ * obey the same bounds and say so where they are defined: the busy wait (shared/app/wait-for-decision.ts), the
+ * sweep's 120 s (finalise-stalled.ts), the dead-letter wait for a live lease (dead-letter.ts, ≤ 60 s), and the
+ * breaker event's 10-minute lease, longer than any invocation (breaker-event.ts).
  */
 import type { Config } from './settings';
 

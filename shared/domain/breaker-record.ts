@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { TraceExtensionShape } from './cloud-event';
 import type { BreakerEvent } from './breaker-event';
 
 export const BREAKER_EVENT_TYPE_PREFIX = 'com.apim-backend-changes.circuit-breaker';
@@ -70,6 +71,7 @@ export const BreakerResultEventSchema = z.object({
   time: z.string(),
   datacontenttype: z.literal('application/json'),
   data: BreakerEventDataSchema,
+  ...TraceExtensionShape,
 });
 export type BreakerResultEvent = z.infer<typeof BreakerResultEventSchema>;
 

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { TraceExtensionShape } from './cloud-event';
 import { SetOutcomeSchema, type SetOutcome } from './contract/change-set';
 
 /** The CloudEvents `type` prefix of set events; the set's status is appended. */
@@ -17,6 +18,7 @@ export const ChangeSetEventSchema = z.object({
   time: z.string(),
   datacontenttype: z.literal('application/json'),
   data: SetOutcomeSchema,
+  ...TraceExtensionShape,
 });
 
 export type ChangeSetEvent = z.infer<typeof ChangeSetEventSchema>;

@@ -6,6 +6,35 @@ import { OutcomeSchema, type Outcome } from './contract/outcome';
 /** The CloudEvents `type` prefix; the status is appended (`….succeeded`, `….failed`, `….rejected`). */
 export const EVENT_TYPE_PREFIX = 'com.apim-backend-changes.backend-change';
 
+/**
+ * The CloudEvents distributed-tracing extension, on every event we publish (results, change sets, circuit-breaker
+ * events) when telemetry is on: the W3C trace context of the span that published it.
+ */
+export const TraceExtensionShape = {
+  traceparent: z
+    .string()
+    .optional()
+    .describe('CloudEvents distributed tracing extension: the W3C traceparent of the span that published it'),
+  tracestate: z.string().optional().describe('CloudEvents distributed tracing extension: the W3C tracestate'),
+};
+
+/** The trace context an event carries (see {@link TraceExtensionShape}). */
+export interface EventTrace {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** `event` with the tracing extension of `trace` (unchanged when undefined). */
+export function withTrace<E extends { traceparent?: string | undefined; tracestate?: string | undefined }>(
+  event: E,
+  trace: EventTrace | undefined,
+): E {
+  if (trace === undefined) return event;
+  return trace.tracestate === undefined
+    ? { ...event, traceparent: trace.traceparent }
+    : { ...event, traceparent: trace.traceparent, tracestate: trace.tracestate };
+}
+
 /** A result event: CloudEvents 1.0, structured JSON mode, whose `data` is the outcome. */
 export const ResultEventSchema = z.object({
   specversion: z.literal('1.0'),
@@ -16,11 +45,7 @@ export const ResultEventSchema = z.object({
   time: z.string(),
   datacontenttype: z.literal('application/json'),
   data: OutcomeSchema,
-  traceparent: z
-    .string()
-    .optional()
-    .describe('CloudEvents distributed tracing extension: the W3C traceparent of the span that published it'),
-  tracestate: z.string().optional().describe('CloudEvents distributed tracing extension: the W3C tracestate'),
+  ...TraceExtensionShape,
 });
 
 export type ResultEvent = z.infer<typeof ResultEventSchema>;
@@ -38,12 +63,7 @@ export function eventIdFor(outcome: Pick<Outcome, 'requestId' | 'status' | 'erro
 }
 
 /** Builds the result event of an outcome. The outcome must already be redacted (the engine's outcomes are). */
-export function toResultEvent(
-  outcome: Outcome,
-  source: string,
-  time: Date,
-  trace?: { traceparent: string; tracestate?: string },
-): ResultEvent {
+export function toResultEvent(outcome: Outcome, source: string, time: Date, trace?: EventTrace): ResultEvent {
   const event: ResultEvent = {
     specversion: '1.0',
     id: eventIdFor(outcome),

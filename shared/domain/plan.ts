@@ -106,10 +106,11 @@ export function planChanges(
       changes = [];
       break;
   }
-  return changes.map((change) => redactChange(change));
+  return changes.map((change) => redactPlannedChange(change));
 }
 
-function redactChange(change: { path: string; from: unknown; to: unknown }): PlannedChange {
+/** A planned change with its values redacted by the key path they sit at (`change.path`). */
+export function redactPlannedChange(change: PlannedChange): PlannedChange {
   const base = splitPath(change.path);
   const out: PlannedChange = { path: change.path };
   if (change.from !== undefined) out.from = redactSecrets(change.from, base);

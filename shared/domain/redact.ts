@@ -146,10 +146,10 @@ function collectSecrets(value: unknown, withPairs: boolean): string[] {
 }
 
 /**
- * Replaces every known secret value in every string of `value` (deep copy), in every encoding and, for long
- * secrets, every long fragment (see secret-forms.ts). A safeguard for text we do not control, such as ARM's error
- * messages or a success body with a secret copied into another field, which are redacted by path but could echo a
- * value.
+ * Replaces every known secret value in every string of `value`, in every encoding and, for long secrets, every long
+ * fragment (see secret-forms.ts). A safeguard for text we do not control, such as ARM's error messages or a success
+ * body with a secret copied into another field, which are redacted by path but could echo a value. Only the objects
+ * and arrays on the way to a string that changed are copied; the rest (usually everything) is returned as it is.
  */
 export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
   return secretScrubber(secrets)(value);
@@ -165,25 +165,36 @@ export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
   const scrub = (item: unknown): unknown => {
     if (typeof item === 'string') return scrubText(item, forms, REDACTED);
     if (Array.isArray(item)) {
-      const copy: unknown[] = new Array<unknown>(item.length);
-      for (let i = 0; i < item.length; i++) copy[i] = scrub(item[i]);
-      return copy;
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < item.length; i++) {
+        const scrubbed = scrub(item[i]);
+        if (scrubbed !== item[i]) (copy ??= item.slice())[i] = scrubbed;
+      }
+      return copy ?? item;
     }
     if (item !== null && typeof item === 'object') {
       // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
       const source = item as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
       const keys = Object.keys(source);
+      let copy: Record<string, unknown> | undefined;
       for (let i = 0; i < keys.length; i++) {
-        const key = keys[i]!;
-        const scrubbed = scrub(source[key]);
-        // `__proto__` as an own key, as fromEntries made it (an assignment would set the prototype).
-        if (key === '__proto__') Object.defineProperty(out, key, { value: scrubbed, enumerable: true, writable: true });
-        else out[key] = scrubbed;
+        const scrubbed = scrub(source[keys[i]!]);
+        if (scrubbed === source[keys[i]!]) continue;
+        if (copy === undefined) {
+          copy = {};
+          for (const key of keys) setOwn(copy, key, source[key]);
+        }
+        setOwn(copy, keys[i]!, scrubbed);
       }
-      return out;
+      return copy ?? item;
     }
     return item;
   };
   return <T>(value: T): T => scrub(value) as T;
+}
+
+/** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype instead). */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+  else out[key] = value;
 }

@@ -1,5 +1,6 @@
 import { REQUEST_ID_PATTERN } from './contract/change-request';
-import { backendResourceId, parseResourceId } from './backend-id';
+import { backendResourceId } from './backend-id';
+import { BackendTargetSchema } from './contract/safe-segment';
 import type { ErrorBody } from './contract/error-response';
 import { OperationSchema, type Outcome } from './contract/outcome';
 import { capErrorBody } from './contract/error-cap';
@@ -32,25 +33,10 @@ export function rejectedOutcome(raw: unknown, error: ErrorBody, fallbackRequestI
   return outcome;
 }
 
+/** The backend ARM id of a raw target, when it is a valid one (the contract's own reading of targets). */
 function targetOf(target: unknown): string | undefined {
-  if (typeof target === 'string') {
-    const parsed = parseResourceId(target);
-    return parsed?.kind === 'backend' ? backendResourceId(parsed.target) : undefined;
-  }
-  if (target === null || typeof target !== 'object') return undefined;
-  const t = target as Record<string, unknown>;
-  const parts = ['subscriptionId', 'resourceGroupName', 'serviceName', 'backendId'].map((k) => t[k]);
-  if (!parts.every((p) => typeof p === 'string' && p.length > 0 && p.length <= 128 && !/[/?#\s]/.test(p)))
-    return undefined;
-  const [subscriptionId, resourceGroupName, serviceName, backendId] = parts as string[];
-  const workspaceId = typeof t['workspaceId'] === 'string' ? t['workspaceId'] : undefined;
-  return backendResourceId({
-    subscriptionId: subscriptionId!,
-    resourceGroupName: resourceGroupName!,
-    serviceName: serviceName!,
-    backendId: backendId!,
-    workspaceId,
-  });
+  const parsed = BackendTargetSchema.safeParse(target);
+  return parsed.success ? backendResourceId(parsed.data) : undefined;
 }
 
 /** The refusal of an input that is not JSON at all; `$` (the whole input) is the offending field. */

@@ -18,8 +18,9 @@ export const FRAGMENT_MIN = 8;
 
 /** The forms to scrub for the secrets of one request. */
 export interface SecretForms {
-  /** Every exact form, longest first. */
+  /** Every exact form (sorted longest first on the first text that needs them: most texts never do). */
   exact: string[];
+  sorted: boolean;
   /** The exact forms of short secrets: the only ones no window hash stands for. */
   short: string[];
   /** The forms whose every window of {@link FRAGMENT_MIN} characters is a fragment to scrub. */
@@ -128,6 +129,9 @@ function urlEncoded(secret: string): string {
   }
 }
 
+/** Characters `encodeURIComponent` and JSON leave as they are. */
+const PLAIN = /^[A-Za-z0-9\-_.!~*'()]*$/;
+
 /** The forms of each secret. Empty secrets are ignored. */
 export function secretForms(secrets: readonly string[]): SecretForms {
   const exact = new Set<string>();
@@ -137,11 +141,16 @@ export function secretForms(secrets: readonly string[]): SecretForms {
   const forms: string[] = [];
   for (const secret of new Set(secrets)) {
     if (secret.length === 0) continue;
-    const encoded = urlEncoded(secret);
     forms.length = 0;
-    forms.push(secret, JSON.stringify(secret).slice(1, -1), encoded);
-    if (encoded.includes('%20')) forms.push(encoded.replace(/%20/g, '+'));
-    const byteLength = Buffer.byteLength(secret, 'utf8');
+    forms.push(secret);
+    // Letters, digits and `-_.!~*'()` are the same JSON-escaped and URL-encoded, and one byte each in UTF-8.
+    const plain = PLAIN.test(secret);
+    if (!plain) {
+      const encoded = urlEncoded(secret);
+      forms.push(JSON.stringify(secret).slice(1, -1), encoded);
+      if (encoded.includes('%20')) forms.push(encoded.replace(/%20/g, '+'));
+    }
+    const byteLength = plain ? secret.length : Buffer.byteLength(secret, 'utf8');
     if (byteLength >= SHORTEST_BASE64_KEPT) base64Forms(secret, byteLength, forms);
     const isLong = secret.length >= FRAGMENT_SECRET_MIN;
     for (const form of forms) {
@@ -166,7 +175,7 @@ export function secretForms(secrets: readonly string[]): SecretForms {
       insert(hashes, hash);
     }
   }
-  return { exact: [...exact].sort((a, b) => b.length - a.length), short: [...short], long: [...long], hashes };
+  return { exact: [...exact], sorted: false, short: [...short], long: [...long], hashes };
 }
 
 /** True when `text` may hold a form or a fragment of a secret (false: it certainly holds none). */
@@ -185,6 +194,10 @@ function isFragment(window: string, forms: SecretForms): boolean {
 export function scrubText(text: string, forms: SecretForms, mask: string): string {
   if (!mayHold(text, forms)) return text;
   let out = text;
+  if (!forms.sorted) {
+    forms.exact.sort((a, b) => b.length - a.length);
+    forms.sorted = true;
+  }
   for (const form of forms.exact) if (out.includes(form)) out = out.split(form).join(mask);
   if (forms.long.length === 0 || out.length < FRAGMENT_MIN) return out;
   let covered: Uint8Array | undefined;

@@ -207,6 +207,64 @@ describe('tracing through the local runtime', () => {
     expect(sum('change.duration')).toBeGreaterThanOrEqual(2);
   });
 
+  it('change-set and circuit-breaker events carry the trace of the call that published them', async () => {
+    const service = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;
+    const setTrace = '1bf92f3577b34da6a3ce929d0e0e4736';
+    const single = (name: string) => ({
+      operation: 'createOrUpdate',
+      target: `${service}/backends/${name}`,
+      body: { properties: { url: `https://${name}.example/`, protocol: 'http' } },
+    });
+    const set = await post(
+      { requestId: 'trace-set-1', changes: [single('traced-set-a'), single('traced-set-b')] },
+      { traceparent: `00-${setTrace}-00f067aa0ba902b7-01` },
+    );
+    expect(set.status).toBe(200);
+    const setMessage = await waitFor('the change-set event', () =>
+      runtime
+        .broker!.messages('backend-change-results/Subscriptions/all')
+        .find(
+          (m) =>
+            String((m.body as any).type).includes('change-set') && (m.body as any).data.requestId === 'trace-set-1',
+        ),
+    );
+    const setEvent = setMessage.body as any;
+    expect(setEvent.traceparent).toMatch(new RegExp(`^00-${setTrace}-[0-9a-f]{16}-01$`));
+    expect(setMessage.applicationProperties?.['Diagnostic-Id']).toBe(setEvent.traceparent);
+
+    const breakerTrace = '2bf92f3577b34da6a3ce929d0e0e4736';
+    const delivered = await fetch(`${runtime.url}/runtime/webhooks/eventgrid?functionName=circuitBreakerEvents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', 'aeg-event-type': 'Notification' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'trace-breaker-1',
+        source: service,
+        subject: '/backends/traced-breaker/circuit-breaker/rules/r1',
+        type: 'Microsoft.ApiManagement.CircuitBreaker.Opened',
+        time: '2026-11-29T00:00:00Z',
+        traceparent: `00-${breakerTrace}-00f067aa0ba902b7-01`,
+        data: { backendName: 'traced-breaker', circuitBreaker: { rules: { r1: { tripDuration: '00:00:01' } } } },
+      }),
+    });
+    expect(delivered.status).toBeLessThan(300);
+    const breakerMessage = await waitFor('the circuit-breaker event', () =>
+      runtime
+        .broker!.messages('backend-change-results/Subscriptions/all')
+        .find(
+          (m) =>
+            String((m.body as any).type).includes('circuit-breaker') &&
+            (m.body as any).data.eventId === 'trace-breaker-1',
+        ),
+    );
+    const breakerEvent = breakerMessage.body as any;
+    expect(breakerEvent.traceparent).toMatch(new RegExp(`^00-${breakerTrace}-[0-9a-f]{16}-01$`));
+    expect(breakerMessage.applicationProperties?.['Diagnostic-Id']).toBe(breakerEvent.traceparent);
+    await telemetry.flush();
+    const [publishSpan] = byName(inTrace(breakerTrace), 'publish breaker event');
+    expect(breakerEvent.traceparent).toBe(`00-${breakerTrace}-${publishSpan!.spanContext().spanId}-01`);
+  });
+
   it('no span or metric attribute holds the planted secret, in any encoding', async () => {
     await telemetry.flush();
     const everything = JSON.stringify({

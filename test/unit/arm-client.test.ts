@@ -481,6 +481,19 @@ describe('writes with an unknown outcome', () => {
     expect(http.sent.map((s) => s.method)).toEqual(['PUT', 'PUT', 'GET']);
   });
 
+  it('a check that used up the budget is not followed by another write past the deadline', async () => {
+    // PUT reset; backoff 250 ms; the check's GET is throttled for the rest of the budget, then shows the old state.
+    const { client, http, clock } = setup([
+      networkError('ECONNRESET'),
+      { status: 503, headers: { 'retry-after': '2' } },
+      { status: 200, body: old },
+    ]);
+    const result = await client.createOrUpdate(target, desired, { ifMatch: '"e1"', deadline: START + 2250 });
+    expect(clock.current).toBe(START + 2250);
+    expect(result).toMatchObject({ kind: 'transient', code: 'UpstreamUnavailable', attempts: 1, reads: 2 });
+    expect(http.sent.map((s) => s.method)).toEqual(['PUT', 'GET', 'GET']);
+  });
+
   it('DELETE reset, then GET 404: done', async () => {
     const { client, http } = setup([networkError('ECONNRESET'), { status: 404, body: armError('ResourceNotFound') }]);
     expect(await client.delete(target)).toMatchObject({ kind: 'ok', status: 200, attempts: 1, reads: 1 });

@@ -18,6 +18,7 @@ import {
   toEventEntity,
 } from './breaker-entities';
 import { requireEtag, statusOf } from '../table-answers';
+import { lazyAsync, type LazyAsync } from '../lazy-async';
 
 /** The breaker table's name: the ledger table's name + `breakers` (within the 63 characters a name may have). */
 export function breakerTableName(ledgerTable: string): string {
@@ -32,9 +33,16 @@ export function createTableBreakerStore(options: LedgerTableOptions): BreakerSto
 }
 
 class TableBreakerStore implements BreakerStore {
-  private tableReady: Promise<void> | undefined;
+  /** Created once per store; a failed attempt is forgotten, so the next call tries again. */
+  private readonly table: LazyAsync<void>;
 
-  constructor(private readonly client: TableClient) {}
+  constructor(private readonly client: TableClient) {
+    this.table = lazyAsync(() =>
+      client.createTable({ abortSignal: signal() }).catch((error: unknown) => {
+        if (statusOf(error) !== 409) throw error; // 409 TableAlreadyExists
+      }),
+    );
+  }
 
   async claim(data: BreakerEventData, now: Date, leaseMs: number): Promise<BreakerClaim> {
     await this.ensureTable();
@@ -193,12 +201,7 @@ class TableBreakerStore implements BreakerStore {
   }
 
   private ensureTable(): Promise<void> {
-    this.tableReady ??= this.client.createTable({ abortSignal: signal() }).catch((error: unknown) => {
-      if (statusOf(error) === 409) return;
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
+    return this.table.get();
   }
 }
 

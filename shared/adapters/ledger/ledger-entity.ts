@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { SetOutcomeSchema, type SetOutcome } from '../../domain/contract/change-set';
-import { OutcomeSchema, type Outcome, type PlannedChange } from '../../domain/contract/outcome';
-import { redactSecrets, splitPath } from '../../domain/redact';
+import { OutcomeSchema, type Outcome } from '../../domain/contract/outcome';
+import { redactPlannedChange } from '../../domain/plan';
+import { redactSecrets } from '../../domain/redact';
 import type { LedgerRecord } from '../../app/ledger-ports';
 
 /** Every record is alone in its partition (the requestId): no hot partition, and claims never contend across ids. */
@@ -191,14 +192,7 @@ export function fitSetOutcome(outcome: SetOutcome): SetOutcome {
 function redactOutcome(outcome: Outcome): Outcome {
   const redacted = redactSecrets(outcome);
   if (redacted.plan === undefined) return redacted;
-  const changes = redacted.plan.changes.map((change) => {
-    const base = splitPath(change.path);
-    const out: PlannedChange = { path: change.path };
-    if (change.from !== undefined) out.from = redactSecrets(change.from, base);
-    if (change.to !== undefined) out.to = redactSecrets(change.to, base);
-    return out;
-  });
-  return { ...redacted, plan: { ...redacted.plan, changes } };
+  return { ...redacted, plan: { ...redacted.plan, changes: redacted.plan.changes.map(redactPlannedChange) } };
 }
 
 /**

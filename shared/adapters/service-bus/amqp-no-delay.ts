@@ -12,8 +12,21 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 
-const endpoints = new Set<string>();
-let subscribed = false;
+/**
+ * A diagnostics channel subscription belongs to the process, not to this module: kept on a process-wide symbol, so a
+ * module loaded twice (Jest's module registry per test file, a bundle beside the sources) subscribes once, instead of
+ * adding one more `connect` listener to every socket per copy.
+ */
+interface NoDelayState {
+  endpoints: Set<string>;
+  subscribed: boolean;
+}
+const STATE_KEY = Symbol.for('apim-backend-changes.amqp-no-delay');
+const state: NoDelayState = ((globalThis as Record<symbol, NoDelayState | undefined>)[STATE_KEY] ??= {
+  endpoints: new Set<string>(),
+  subscribed: false,
+});
+const endpoints = state.endpoints;
 
 function onClientSocket(message: unknown): void {
   const socket = (message as { socket?: Socket }).socket;
@@ -33,8 +46,8 @@ export function noDelayForDevelopmentEndpoint(connectionString: string): void {
   if (match === null) return;
   const host = match[1] === 'localhost' ? '127.0.0.1' : match[1]!;
   endpoints.add(`${host}:${match[2] ?? '5672'}`);
-  if (!subscribed) {
-    subscribed = true;
+  if (!state.subscribed) {
+    state.subscribed = true;
     subscribe('net.client.socket', onClientSocket);
   }
 }

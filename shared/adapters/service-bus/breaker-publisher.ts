@@ -32,6 +32,8 @@ export class ServiceBusBreakerPublisher implements BreakerPublisher {
       properties['backendId'] = parsed.target.backendId;
       if (parsed.target.workspaceId !== undefined) properties['workspaceId'] = parsed.target.workspaceId;
     }
+    // As the Service Bus SDK would set it, when the event carries a trace (telemetry on).
+    if (event.traceparent !== undefined) properties['Diagnostic-Id'] = event.traceparent;
     await this.sender.sendMessages({
       body: event,
       contentType: 'application/cloudevents+json',

@@ -2,7 +2,7 @@ import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 import type { SetOutcome } from '../../domain/contract/change-set';
 import type { Outcome } from '../../domain/contract/outcome';
 import type { LazyServiceBusClient } from './service-bus-client';
-import { eventProperties, toResultEvent } from '../../domain/cloud-event';
+import { eventProperties, toResultEvent, withTrace } from '../../domain/cloud-event';
 import type { PublishOptions, ResultPublisher } from '../../app/publisher-ports';
 import { SET_EVENT_TYPE_PREFIX, setEventIdFor, type ChangeSetEvent } from '../../domain/change-set-event';
 import { redactSecrets } from '../../domain/redact';
@@ -47,9 +47,11 @@ export class ServiceBusResultPublisher implements ResultPublisher {
   }
 
   /** Sends a change set's event; a final failure is thrown. */
-  async publishChangeSet(outcome: SetOutcome, options: { correlationId?: string | undefined } = {}): Promise<void> {
+  async publishChangeSet(outcome: SetOutcome, options: PublishOptions = {}): Promise<void> {
     const sender = await this.getSender();
-    await sender.sendMessages(toChangeSetMessage(outcome, this.source, this.now(), options.correlationId));
+    await sender.sendMessages(
+      toChangeSetMessage(outcome, this.source, this.now(), options.correlationId, options.trace),
+    );
   }
 
   /**
@@ -78,8 +80,9 @@ function toChangeSetMessage(
   source: string,
   time: Date,
   correlationId: string | undefined,
+  trace: PublishOptions['trace'],
 ): ServiceBusMessage {
-  const event: ChangeSetEvent = {
+  const plain: ChangeSetEvent = {
     specversion: '1.0',
     id: setEventIdFor(outcome),
     source,
@@ -88,6 +91,7 @@ function toChangeSetMessage(
     datacontenttype: 'application/json',
     data: redactSecrets(outcome),
   };
+  const event = withTrace(plain, trace);
   const message: ServiceBusMessage = {
     body: event,
     contentType: 'application/cloudevents+json',
@@ -95,6 +99,7 @@ function toChangeSetMessage(
     subject: event.type,
     applicationProperties: { kind: 'changeSet', requestId: outcome.requestId, status: outcome.status },
   };
+  if (trace !== undefined) message.applicationProperties!['Diagnostic-Id'] = trace.traceparent;
   if (correlationId !== undefined) message.correlationId = correlationId;
   return message;
 }

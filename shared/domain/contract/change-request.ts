@@ -31,7 +31,7 @@ import {
   type ReconnectBody,
   type ReconnectBodyInput,
 } from './backend-body';
-import { BackendTargetSchema } from './safe-segment';
+import { BackendTargetSchema, justParsedTarget } from './safe-segment';
 import { toValidationError } from './validation-error';
 import { isRecord } from '../is-record';
 
@@ -127,7 +127,11 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
   if (!isRecord(request)) return;
   const operation = OperationSchema.safeParse(request.operation);
   if (!operation.success) return; // reported at `operation`; without it the body cannot be judged
-  const target = BackendTargetSchema.safeParse(request.target);
+  const parsedTarget = justParsedTarget(request.target);
+  const target =
+    parsedTarget === undefined
+      ? BackendTargetSchema.safeParse(request.target)
+      : ({ success: true, data: parsedTarget } as const);
   const version = requestApiVersion(request, fallback);
   switch (operation.data) {
     case 'createOrUpdate':

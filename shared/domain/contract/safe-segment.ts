@@ -199,7 +199,21 @@ export const BackendTargetSchema = z.custom<BackendTargetInput>().transform((val
   }
   const result =
     typeof value === 'string' ? BackendArmIdTargetSchema.safeParse(value) : BackendTargetObjectSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    lastValidTarget = result.data;
+    return result.data;
+  }
   for (const issue of result.error.issues) ctx.addIssue({ ...issue });
   return z.NEVER;
 });
+
+/** The target the last successful parse of BackendTargetSchema produced (parses are synchronous). */
+let lastValidTarget: BackendTarget | undefined;
+
+/**
+ * `value` itself when it is the target BackendTargetSchema has just produced, so the request-level rules, which
+ * run in the same parse, need not validate it a second time; undefined otherwise.
+ */
+export function justParsedTarget(value: unknown): BackendTarget | undefined {
+  return value !== undefined && value === lastValidTarget ? lastValidTarget : undefined;
+}
