@@ -64,7 +64,10 @@ function keyOf(secret: string): Key {
 }
 
 function hmacHex(key: Key, visible: string, secrets: readonly string[]): string {
-  return createHmac('sha256', key.object).update(visible).update('\n').update(JSON.stringify(secrets)).digest('hex');
+  // One update of the joined text (the same bytes as three updates, one native call instead of three).
+  return createHmac('sha256', key.object)
+    .update(`${visible}\n${JSON.stringify(secrets)}`)
+    .digest('hex');
 }
 
 function legacyHex(visible: string, secrets: readonly string[]): string {

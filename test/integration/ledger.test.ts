@@ -185,6 +185,43 @@ describe('claim', () => {
   });
 });
 
+describe('register (a request accepted for a later delivery)', () => {
+  const register = (requestId: string, now: Date, fingerprint = 'fp-1') =>
+    ledger.register({ requestId, fingerprint, now, origin: 'queue', operation: 'update', target: TARGET_ID });
+
+  it('records a new request as received with no delivery counted; its delivery then claims it as the first', async () => {
+    const requestId = newId();
+    const registered = await register(requestId, T0);
+    expect(registered).toMatchObject({ kind: 'registered', record: { state: 'received', deliveries: 0 } });
+    expect(registered.record.leaseUntil).toBeUndefined();
+    const claimed = await ledger.claim({ requestId, fingerprint: 'fp-1', leaseMs: LEASE, now: at(1) });
+    expect(claimed).toMatchObject({ kind: 'claimed', record: { state: 'applying', deliveries: 1, origin: 'queue' } });
+    // A stalled-record sweep never takes a received record for a dead HTTP delivery.
+    expect(await ledger.stalled('http', at(LEASE * 10), 10)).not.toContainEqual(expect.objectContaining({ requestId }));
+  });
+
+  it('leaves a record alone that a delivery holds, has finished, or that belongs to another request', async () => {
+    const held = newId();
+    await claimNew(held);
+    expect((await register(held, at(1))).kind).toBe('busy');
+    const record = await claimNew(newId());
+    await ledger.complete(record, outcomeFor(record.requestId), { now: at(1) });
+    expect((await register(record.requestId, at(2))).kind).toBe('done');
+    expect((await register(record.requestId, at(3), 'fp-other')).kind).toBe('conflict');
+    expect(await ledger.get(held)).toMatchObject({ state: 'applying', deliveries: 1 });
+  });
+
+  it('takes back a record whose delivery stopped (lease run out) as received, counting no delivery', async () => {
+    const requestId = newId();
+    await claimNew(requestId);
+    const again = await register(requestId, at(LEASE + 1));
+    expect(again).toMatchObject({ kind: 'registered', record: { state: 'received', deliveries: 1 } });
+    expect(again.record.leaseUntil).toBeUndefined();
+    // Registering twice changes nothing.
+    expect((await register(requestId, at(LEASE + 2))).record.version).toBe(again.record.version);
+  });
+});
+
 describe('complete, release and markPublished', () => {
   it('refuses to complete with a stale version (another delivery took over)', async () => {
     const requestId = newId();
