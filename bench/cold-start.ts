@@ -5,11 +5,10 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAmqpBroker } from '../local/amqp-broker';
-import { startArmEmulator } from '../local/arm-emulator';
+import { startEmulatorStack } from '../local/emulator-stack';
 import { BUNDLE_FILE, buildPackage } from '../scripts/package';
 import { ROOT } from './child-emulator';
 import { COLD_START_PROBE } from './cold-start-probe';
@@ -155,17 +154,17 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv, until: 'exit' | 'line'
  */
 export async function measureColdStart(runs: number): Promise<ColdStartResult> {
   const dir = mkdtempSync(join(tmpdir(), 'apim-bench-cold-'));
-  const emulator = await startArmEmulator();
-  const identity = await startIdentityEndpoint(emulator.token);
-  const broker = await startAmqpBroker({
-    queues: [{ name: 'backend-change-requests' }],
-    topics: [{ name: TOPIC, subscriptions: ['all'] }],
+  const stack = await startEmulatorStack({
+    arm: {},
+    broker: { queues: [{ name: 'backend-change-requests' }], topics: [{ name: TOPIC, subscriptions: ['all'] }] },
   });
+  const emulator = stack.emulator!;
+  const broker = stack.broker!;
+  const identity = await startIdentityEndpoint(emulator.token);
   try {
     const outDir = join(dir, 'dist-package');
     const pkg = await buildPackage({ outDir });
-    const caFile = join(dir, 'ca.pem');
-    writeFileSync(caFile, emulator.caCertPem);
+    const caFile = stack.settings['ARM_CA_CERT_FILE']!;
     const bare = { PATH: process.env['PATH'] ?? '' };
     const appEnv = {
       ...bare,
@@ -289,9 +288,8 @@ export async function measureColdStart(runs: number): Promise<ColdStartResult> {
       ratioIdentity: round(m.oursIdentity / m.conventionalImport, 3),
     };
   } finally {
-    await broker.stop();
     await identity.stop();
-    await emulator.stop();
+    await stack.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

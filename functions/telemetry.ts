@@ -11,26 +11,29 @@ import {
   type Telemetry,
   type TraceCarrier,
 } from '../shared/app/telemetry-ports';
+import { requestIdOfMessage } from '../shared/adapters/service-bus/message-request-id';
 import type { FunctionRegistration } from './registrations';
 
 type AnyHandler = (input: unknown, context: InvocationContext) => Promise<unknown>;
 
 /** The span of one invocation: its kind, attributes, and the remote parent it continues. */
 function triggerSpan(
-  kind: string,
+  fn: FunctionRegistration,
   input: unknown,
   context: InvocationContext,
 ): { kind: SpanKind; attributes: Attributes; parent: TraceCarrier | undefined } {
   // In Azure the host traces the invocation itself (telemetryMode: OpenTelemetry) and hands its span over.
   const host = carrierFrom(context.traceContext?.traceParent, context.traceContext?.traceState);
   const meta = context.triggerMetadata ?? {};
-  switch (kind) {
+  // Attributes hold no input as sent: the route template rather than the path, the message's requestId (or the id
+  // derived from it) rather than any string a sender chose, a well-formed event type or none.
+  switch (fn.kind) {
     case 'http': {
       const request = input as HttpRequest;
       const inbound = carrierFrom(request.headers.get('traceparent'), request.headers.get('tracestate'));
       return {
         kind: 'server',
-        attributes: { 'http.request.method': request.method, 'url.path': pathOf(request.url) },
+        attributes: { 'http.request.method': request.method, 'http.route': fn.trigger.route },
         parent: host ?? inbound,
       };
     }
@@ -41,7 +44,10 @@ function triggerSpan(
         kind: 'consumer',
         attributes: {
           'messaging.system': 'servicebus',
-          'messaging.message.id': typeof meta['messageId'] === 'string' ? meta['messageId'] : undefined,
+          'messaging.message.id':
+            typeof meta['messageId'] === 'string' && meta['messageId'] !== ''
+              ? requestIdOfMessage(meta['messageId']).requestId
+              : undefined,
         },
         parent: host ?? sent,
       };
@@ -54,20 +60,17 @@ function triggerSpan(
       const eventType = event['type'] ?? event['eventType'];
       return {
         kind: 'consumer',
-        attributes: { 'cloudevents.event_type': typeof eventType === 'string' ? eventType : undefined },
+        attributes: {
+          'cloudevents.event_type': typeof eventType === 'string' && EVENT_TYPE.test(eventType) ? eventType : undefined,
+        },
         parent: host ?? carrierFrom(event['traceparent'], event['tracestate']),
       };
     }
   }
 }
 
-function pathOf(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return '';
-  }
-}
+/** An event type as Event Grid and CloudEvents name them (reverse-DNS words and dots). */
+const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/;
 
 /**
  * The registration with its handler in a span named after the function. Errors are recorded and rethrown; an
@@ -85,7 +88,7 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
       return handler(input, context); // invalid configuration: the handler reports it
     }
     if (!t.enabled) return handler(input, context);
-    const span = triggerSpan(kind, input, context);
+    const span = triggerSpan(fn, input, context);
     return t.inSpan(fn.name, span, async (handle) => {
       const result = await handler(input, context);
       if (kind === 'http') {

@@ -1,10 +1,7 @@
 import type { Telemetry } from '../../shared/app/telemetry-ports';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { InvocationContext, type Timer } from '@azure/functions';
 import {
   isServiceBusError,
@@ -18,9 +15,10 @@ import { functionRegistrations, type FunctionRegistration } from '../../function
 import { createServices, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
 import { loadTriggerSettings } from '../../shared/config/trigger-settings';
-import { startAmqpBroker, type AmqpBroker } from '../amqp-broker';
-import { startArmEmulator, type ArmEmulator } from '../arm-emulator';
-import { startAzurite, type Azurite } from '../azurite';
+import type { AmqpBroker } from '../amqp-broker';
+import type { ArmEmulator, ArmEmulatorOptions } from '../arm-emulator';
+import type { Azurite } from '../azurite';
+import { startEmulatorStack } from '../emulator-stack';
 import { matchRoute } from './route-template';
 import { FUNCTIONS_KEY_HEADER, hasMasterKey, newMasterKey } from './admin-key';
 import { BodyTooLargeError, readBody } from './body-reader';
@@ -54,7 +52,7 @@ export interface RuntimeOptions {
   /** Where function logs go; default console. */
   log?: (line: string) => void;
   /** Options for the embedded ARM emulator when one is started. */
-  emulator?: Parameters<typeof startArmEmulator>[0];
+  emulator?: ArmEmulatorOptions;
   /** Print every result event published to the embedded broker (a `console` subscription of the topic). */
   printEvents?: boolean;
   /** Telemetry to use instead of the one the settings choose (tests: an in-memory exporter). */
@@ -98,45 +96,33 @@ export async function startLocalRuntime(options: RuntimeOptions = {}): Promise<L
   };
 
   try {
-    let emulator: ArmEmulator | undefined;
-    if (!settings['ARM_ENDPOINT']) {
-      emulator = await startArmEmulator(options.emulator);
-      cleanups.push(() => emulator!.stop());
-      const dir = mkdtempSync(join(tmpdir(), 'apim-local-'));
-      const caFile = join(dir, 'arm-emulator-ca.pem');
-      writeFileSync(caFile, emulator.caCertPem);
-      Object.assign(settings, {
-        ARM_ENDPOINT: emulator.url,
-        ARM_ACCESS_TOKEN: emulator.token,
-        ARM_CA_CERT_FILE: caFile,
-      });
-    }
-    let azurite: Azurite | undefined;
-    if (!settings['AzureWebJobsStorage'] || /UseDevelopmentStorage=true/i.test(settings['AzureWebJobsStorage'])) {
-      azurite = await startAzurite();
-      cleanups.push(() => azurite!.stop());
-      settings['AzureWebJobsStorage'] = azurite.connectionString;
-    }
+    // Settings fail fast before anything starts; the stand-ins cannot change what they name.
     const config = loadConfig(settings);
-    let broker: AmqpBroker | undefined;
-    if (!settings['ServiceBusConnection'] && !settings['ServiceBusConnection__fullyQualifiedNamespace']) {
-      broker = await startAmqpBroker({
-        queues: [
-          {
-            name: config.changeRequestsQueue,
-            maxDeliveryCount: config.maxDeliveryCount,
-            requiresSession: config.sessions,
-          },
-          ...(config.circuitBreaker.queue === undefined
-            ? []
-            : [{ name: config.circuitBreaker.queue, maxDeliveryCount: config.maxDeliveryCount }]),
-        ],
-        topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
-        duplicateDetection: true,
-      });
-      cleanups.push(() => broker!.stop());
-      settings['ServiceBusConnection'] = broker.connectionString;
-    }
+    const storage = settings['AzureWebJobsStorage'];
+    const stack = await startEmulatorStack({
+      arm: settings['ARM_ENDPOINT'] ? false : (options.emulator ?? {}),
+      azurite: !storage || /UseDevelopmentStorage=true/i.test(storage) ? {} : false,
+      broker:
+        settings['ServiceBusConnection'] || settings['ServiceBusConnection__fullyQualifiedNamespace']
+          ? false
+          : {
+              queues: [
+                {
+                  name: config.changeRequestsQueue,
+                  maxDeliveryCount: config.maxDeliveryCount,
+                  requiresSession: config.sessions,
+                },
+                ...(config.circuitBreaker.queue === undefined
+                  ? []
+                  : [{ name: config.circuitBreaker.queue, maxDeliveryCount: config.maxDeliveryCount }]),
+              ],
+              topics: [{ name: config.resultsTopic, subscriptions: ['all', 'console'] }],
+              duplicateDetection: true,
+            },
+    });
+    cleanups.push(() => stack.stop());
+    Object.assign(settings, stack.settings);
+    const { emulator, azurite, broker } = stack;
 
     // Binding expressions (%NAME%) resolve from app settings; give the ones with documented defaults their default,
     // as the deployment's app settings do (see README, Deploy).

@@ -17,7 +17,7 @@ import { policyRefusal } from './apply-change';
 import { prepareChangeSet, processChangeSet } from './apply-change-set';
 import type { Logger } from './logger-ports';
 import { withRequestId, type Delivery, type ProcessDeps } from './process-change';
-import { enqueueChange, queuedChange, worthHandingOff } from './queue-handoff';
+import { enqueueChange, worthHandingOff } from './queue-handoff';
 import { processDepsOf, type ServiceContext } from './service-context';
 import { processChangeTraced } from './traced-change';
 
@@ -169,14 +169,22 @@ async function acceptSet(
   delivery: Delivery,
   deps: ProcessDeps,
 ): Promise<HttpAnswer | undefined> {
-  const { ledger, queue, clock } = ctx.ports;
+  const { ledger, clock } = ctx.ports;
   const prepared = prepareChangeSet(raw, delivery.fallbackRequestId, deps);
   if (!prepared.ok || prepared.set.dryRun) return undefined;
   const { set, fingerprint } = prepared;
   if (!(await acceptable(ctx, set.requestId, fingerprint))) return undefined;
-  const body = { ...(raw as Record<string, unknown>), requestId: set.requestId };
-  const first = set.items[0]!.request.target;
-  await queue.enqueue([queuedChange(body, set.requestId, first, ctx.settings.queue.sessions, delivery.correlationId)]);
+  try {
+    await enqueueChange(
+      ctx,
+      raw,
+      { requestId: set.requestId, target: set.items[0]!.request.target },
+      delivery.correlationId,
+    );
+  } catch (error) {
+    deps.logger.error('Enqueueing an async change set failed', { requestId: set.requestId, error: String(error) });
+    return { kind: 'queueUnavailable' };
+  }
   await ledger?.register({
     requestId: set.requestId,
     fingerprint: fingerprint.value,

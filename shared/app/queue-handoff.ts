@@ -31,12 +31,15 @@ export function queuedChange(
   return change;
 }
 
-/** Enqueues the validated request under its requestId, bounded in time. Throws when the queue did not take it. */
+/**
+ * Enqueues a validated change or change set under its requestId (a set under its first backend's session), bounded
+ * in time. Throws when the queue did not take it.
+ */
 export async function enqueueChange(
   { ports, settings }: ServiceContext,
   raw: unknown,
   request: { requestId: string; target: BackendTarget },
-  correlationId: string,
+  correlationId: string | undefined,
 ): Promise<void> {
   const body = { ...(raw as Record<string, unknown>), requestId: request.requestId };
   await within(

@@ -1,10 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { InvocationContext } from '@azure/functions';
-import { startAmqpBroker, type AmqpBroker } from '../../local/amqp-broker';
-import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
-import { startAzurite } from '../../local/azurite';
+import type { AmqpBroker } from '../../local/amqp-broker';
+import type { ArmEmulator } from '../../local/arm-emulator';
+import { startEmulatorStack } from '../../local/emulator-stack';
 import { createServices, type AppServices } from '../../functions/composition-root';
 import { loadConfig } from '../../shared/config/settings';
 
@@ -30,22 +27,19 @@ export async function startStack(
   settings: Record<string, string> = {},
   options: { ledger?: boolean } = {},
 ): Promise<Stack> {
-  const azurite = options.ledger === false ? undefined : await startAzurite();
-  const emulator = await startArmEmulator();
-  const broker = await startAmqpBroker({
-    queues: [{ name: QUEUE, maxDeliveryCount: Number(settings['MAX_DELIVERY_COUNT'] ?? 10) }],
-    topics: [{ name: TOPIC, subscriptions: ['all'] }],
-    duplicateDetection: true,
+  const stack = await startEmulatorStack({
+    arm: {},
+    azurite: options.ledger === false ? false : {},
+    broker: {
+      queues: [{ name: QUEUE, maxDeliveryCount: Number(settings['MAX_DELIVERY_COUNT'] ?? 10) }],
+      topics: [{ name: TOPIC, subscriptions: ['all'] }],
+      duplicateDetection: true,
+    },
   });
-  const dir = mkdtempSync(join(tmpdir(), 'apim-test-'));
-  const caFile = join(dir, 'ca.pem');
-  writeFileSync(caFile, emulator.caCertPem);
+  const emulator = stack.emulator!;
+  const broker = stack.broker!;
   const all: Record<string, string> = {
-    ARM_ENDPOINT: emulator.url,
-    ARM_ACCESS_TOKEN: emulator.token,
-    ARM_CA_CERT_FILE: caFile,
-    ServiceBusConnection: broker.connectionString,
-    ...(azurite ? { AzureWebJobsStorage: azurite.connectionString } : {}),
+    ...stack.settings,
     CHANGE_DEADLINE_SECONDS: '10',
     ARM_ATTEMPT_TIMEOUT_SECONDS: '5',
     ...settings,
@@ -68,9 +62,7 @@ export async function startStack(
     events: () => broker.messages(EVENTS).map((m) => m.body as any),
     stop: async () => {
       await services.close();
-      await broker.stop();
-      await emulator.stop();
-      await azurite?.stop();
+      await stack.stop();
     },
   };
 }

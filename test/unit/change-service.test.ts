@@ -153,6 +153,14 @@ describe('change service: accept (Prefer: respond-async) and deliver (the queue)
     expect(await ledger!.get('a4')).toBeUndefined();
   });
 
+  it('answers queueUnavailable for a change set too when the queue refuses, and records nothing', async () => {
+    const { service, ledger, queue } = setup();
+    queue.down(true);
+    const set = { requestId: 's4', changes: [change('x', 'b1'), change('y', 'b2')].map(({ requestId: _, ...c }) => c) };
+    expect(await service.accept(submit(set), silentLogger)).toEqual({ kind: 'queueUnavailable' });
+    expect(await ledger!.get('s4')).toBeUndefined();
+  });
+
   it('asks for a redelivery of a transient failure while deliveries are left, and publishes failed on the last', async () => {
     const { service, arm, publisher } = setup();
     arm.throttle(true);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvocationContext } from '@azure/functions';
+import { HttpRequest, InvocationContext } from '@azure/functions';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FunctionRegistration } from '../../functions/registrations';
@@ -166,6 +166,51 @@ describe('trigger spans', () => {
     expect(span!.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
     expect(span!.attributes['cloudevents.event_type']).toBe('Microsoft.ApiManagement.CircuitBreaker.Opened');
     // breaker.events is counted by the use case, which knows the decision (test/unit/breaker-metric.test.ts).
+    await telemetry.shutdown();
+  });
+
+  it('trigger attributes hold no input as sent: route template, derived message id, well-formed event type', async () => {
+    const secret = 'user:planted-s3cret@x';
+    const spans = new InMemorySpanExporter();
+    const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
+    type Handler = (input: unknown, context: InvocationContext) => Promise<unknown>;
+    const invoke = (fn: FunctionRegistration, input: unknown, context: InvocationContext) =>
+      (withTelemetry(fn, () => telemetry).handler as Handler)(input, context);
+    await invoke(
+      {
+        name: 'backendChangeStatus',
+        kind: 'http',
+        trigger: { methods: ['GET'], route: 'backend-changes/{requestId}', authLevel: 'function' },
+        handler: () => Promise.resolve({ status: 404 }),
+      },
+      new HttpRequest({ method: 'GET', url: `http://localhost/api/backend-changes/${encodeURIComponent(secret)}` }),
+      new InvocationContext({ functionName: 'backendChangeStatus' }),
+    );
+    const queue: FunctionRegistration = {
+      name: 'processBackendChange',
+      kind: 'serviceBusQueue',
+      trigger: { queueName: 'q', connection: 'c', isSessionsEnabled: false },
+      handler: () => Promise.resolve(),
+    };
+    await invoke(queue, {}, new InvocationContext({ functionName: 'q', triggerMetadata: { messageId: secret } }));
+    await invoke(queue, {}, new InvocationContext({ functionName: 'q', triggerMetadata: { messageId: 'req-1' } }));
+    await invoke(
+      { name: 'circuitBreakerEvents', kind: 'eventGrid', handler: () => Promise.resolve() },
+      { type: secret, data: {} },
+      new InvocationContext({ functionName: 'circuitBreakerEvents' }),
+    );
+
+    const [get, fromSecret, fromId, event] = spans.getFinishedSpans();
+    expect(get!.attributes).toEqual({
+      'http.request.method': 'GET',
+      'http.route': 'backend-changes/{requestId}',
+      'http.response.status_code': 404,
+    });
+    expect(fromSecret!.attributes['messaging.message.id']).toMatch(/^msg-[0-9a-f]{40}$/);
+    expect(fromId!.attributes['messaging.message.id']).toBe('req-1');
+    expect(event!.attributes['cloudevents.event_type']).toBeUndefined();
+    const everything = JSON.stringify(spans.getFinishedSpans().map((s) => s.attributes));
+    for (const form of [secret, encodeURIComponent(secret), 'planted-s3cret']) expect(everything).not.toContain(form);
     await telemetry.shutdown();
   });
 

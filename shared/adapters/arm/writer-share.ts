@@ -80,7 +80,7 @@ export function withReading(
 
 /** Half the share: a 429 says other writers spend more of the bucket than the readings showed. */
 export function halved(s: WriterShare): WriterShare {
-  // (own + w) / (own + others' + n·w) = share / 2  ⇔  others' = 2 · (own + others + n·w) − own − w − n·w.
-  const others = 2 * (s.own + s.others + PRIOR) - s.own - PRIOR_WEIGHT - PRIOR;
+  // (own + w) / (own + others' + n·w) = share / 2  ⇔  others' = 2 · (own + others + n·w) − own − n·w.
+  const others = 2 * (s.own + s.others + PRIOR) - s.own - PRIOR;
   return { own: s.own, others, at: s.at, lastRemaining: s.lastRemaining, lastAt: s.lastAt };
 }
