@@ -9,31 +9,37 @@
  * client socket, so the sockets to the Service Bus endpoint are switched to no-delay when they connect.
  * Over TLS (amqps, Azure) Node 20 announces no socket on that channel: there the SDK's defaults stay.
  */
-import { subscribe } from 'node:diagnostics_channel';
+import { channel } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 
 /**
- * A diagnostics channel subscription belongs to the process, not to this module: kept on a process-wide symbol, so a
- * module loaded twice (Jest's module registry per test file, a bundle beside the sources) subscribes once, instead of
- * adding one more `connect` listener to every socket per copy.
+ * The subscription belongs to the process (diagnostics channels are shared by every copy of this module: Jest's
+ * context per test file, a bundle beside the sources), so its state hangs off the channel object itself under a
+ * registry symbol: one subscriber and one `connect` listener per socket, however many copies are loaded.
  */
 interface NoDelayState {
   endpoints: Set<string>;
-  subscribed: boolean;
 }
 const STATE_KEY = Symbol.for('apim-backend-changes.amqp-no-delay');
-const state: NoDelayState = ((globalThis as Record<symbol, NoDelayState | undefined>)[STATE_KEY] ??= {
-  endpoints: new Set<string>(),
-  subscribed: false,
-});
-const endpoints = state.endpoints;
+const socketChannel = channel('net.client.socket') as ReturnType<typeof channel> & {
+  [STATE_KEY]?: NoDelayState;
+};
 
-function onClientSocket(message: unknown): void {
-  const socket = (message as { socket?: Socket }).socket;
-  if (socket === undefined || typeof socket.setNoDelay !== 'function') return;
-  socket.once('connect', () => {
-    if (endpoints.has(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`)) socket.setNoDelay(true);
-  });
+function stateOf(): NoDelayState {
+  let state = socketChannel[STATE_KEY];
+  if (state === undefined) {
+    const endpoints = new Set<string>();
+    state = { endpoints };
+    socketChannel[STATE_KEY] = state;
+    socketChannel.subscribe((message: unknown) => {
+      const socket = (message as { socket?: Socket }).socket;
+      if (socket === undefined || typeof socket.setNoDelay !== 'function') return;
+      socket.once('connect', () => {
+        if (endpoints.has(`${socket.remoteAddress ?? ''}:${socket.remotePort ?? ''}`)) socket.setNoDelay(true);
+      });
+    });
+  }
+  return state;
 }
 
 /**
@@ -45,9 +51,5 @@ export function noDelayForDevelopmentEndpoint(connectionString: string): void {
   const match = /Endpoint=sb:\/\/([^:/;]+)(?::(\d+))?/i.exec(connectionString);
   if (match === null) return;
   const host = match[1] === 'localhost' ? '127.0.0.1' : match[1]!;
-  endpoints.add(`${host}:${match[2] ?? '5672'}`);
-  if (!state.subscribed) {
-    state.subscribed = true;
-    subscribe('net.client.socket', onClientSocket);
-  }
+  stateOf().endpoints.add(`${host}:${match[2] ?? '5672'}`);
 }
