@@ -1,12 +1,12 @@
 /**
  * Row 2, CPU per request in our own code: validation (`parseChangeRequest`), the engine's outcome building and
- * redaction (`executeChange` against an in-memory client), and the result event (`toResultMessage`), timed with
+ * redaction (`applyChange` against an in-memory client), and the result event (`toResultMessage`), timed with
  * `process.cpuUsage()` without any I/O.
  */
 import { cpuUsage } from 'node:process';
 import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
 import type { Outcome } from '../shared/domain/contract/outcome';
-import { executeChange } from '../shared/app/apply-change';
+import { applyChange } from '../shared/app/apply-change';
 import { toResultMessage } from '../shared/adapters/service-bus/result-publisher';
 import { cannedArmClient } from './canned-arm-client';
 import { benchEngineDeps } from './engine-deps';
@@ -53,13 +53,13 @@ export async function measureCpu(options: CpuOptions): Promise<CpuResult> {
     return result.request;
   });
   const outcomes: Outcome[] = [];
-  for (const request of parsed) outcomes.push(await executeChange(request, deps));
+  for (const request of parsed) outcomes.push(await applyChange(request, deps));
   const time = new Date();
 
   const whole = async (i: number): Promise<void> => {
     const result = parseChangeRequest(raws[i]);
     if (!result.ok) throw new Error('invalid');
-    const outcome = await executeChange(result.request, deps);
+    const outcome = await applyChange(result.request, deps);
     toResultMessage(outcome, SOURCE, new Date(), undefined);
   };
   const series = {
@@ -71,7 +71,7 @@ export async function measureCpu(options: CpuOptions): Promise<CpuResult> {
   for (let r = -1; r < options.rounds; r++) {
     const total = await cpuOf(requests, whole);
     const validation = await cpuOf(requests, (i) => parseChangeRequest(raws[i]));
-    const engine = await cpuOf(requests, (i) => executeChange(parsed[i]!, deps));
+    const engine = await cpuOf(requests, (i) => applyChange(parsed[i]!, deps));
     const event = await cpuOf(requests, (i) => toResultMessage(outcomes[i]!, SOURCE, time, undefined));
     if (r < 0) continue; // warm-up round
     series.totalUs.push(round(total, 1));

@@ -6,7 +6,7 @@
  * argv[2]: JSON `{ url, caCertPem, token, checkpoints, concurrency, backends }`.
  */
 import { parseChangeRequest } from '../shared/domain/contract/change-request';
-import { executeChange } from '../shared/app/apply-change';
+import { applyChange } from '../shared/app/apply-change';
 import { toResultMessage } from '../shared/adapters/service-bus/result-publisher';
 import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       // A new state on every pass over the backends, so every PUT is a change.
       const parsed = parseChangeRequest(rawCreateOrUpdate(i % args.backends, `m${Math.floor(i / args.backends)}`));
       if (!parsed.ok) throw new Error('bench request invalid');
-      const outcome = await executeChange(parsed.request, deps);
+      const outcome = await applyChange(parsed.request, deps);
       if (outcome.status !== 'succeeded') throw new Error(`PUT ${outcome.status}: ${outcome.error?.code}`);
       toResultMessage(outcome, '/apim-backend-changes', new Date(), undefined);
     });

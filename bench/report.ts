@@ -152,7 +152,7 @@ export function cpuRows(cpu: CpuResult, triggerCpu: TriggerCpuResult): TableRow[
   return [
     info(r2, 'validate + execute + event, total', cpu.median.total, 'µs'),
     info(r2, 'parseChangeRequest', cpu.median.validation, 'µs'),
-    info(r2, 'executeChange (outcome, redaction)', cpu.median.engine, 'µs'),
+    info(r2, 'applyChange (outcome, redaction)', cpu.median.engine, 'µs'),
     info(r2, 'toResultMessage (event)', cpu.median.event, 'µs'),
     atMost(
       '2b CPU per request, trigger path',

@@ -1,10 +1,10 @@
 /**
- * Row 1, throughput against the limit: the same PUTs through the engine (`executeChange` with a real ARM client) and
+ * Row 1, throughput against the limit: the same PUTs through the engine (`applyChange` with a real ARM client) and
  * through a bare keep-alive HTTPS loop, against the emulator in a child process, rounds interleaved.
  */
 import { cpuUsage } from 'node:process';
 import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
-import { executeChange } from '../shared/app/apply-change';
+import { applyChange } from '../shared/app/apply-change';
 import { createBareClient } from './bare-client';
 import type { ChildEmulator } from './child-emulator';
 import { benchArmClient, benchEngineDeps } from './engine-deps';
@@ -77,7 +77,7 @@ export async function measureThroughput(
         if (status < 200 || status > 299) throw new Error(`bare PUT answered ${status}`);
         return;
       }
-      const outcome = await executeChange(work.requests[i]!, deps[config]);
+      const outcome = await applyChange(work.requests[i]!, deps[config]);
       if (outcome.status !== 'succeeded') throw new Error(`engine PUT ${outcome.status}: ${outcome.error?.code}`);
     });
     const ms = performance.now() - started;

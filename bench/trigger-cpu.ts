@@ -1,6 +1,6 @@
 /**
  * Row 2b, CPU per request on the real trigger path: the HTTP function's handler (body bytes read, JSON parse, validation,
- * the ledger's fingerprint and claim, `executeChange`, the ledger's completion, the result event built, the log line
+ * the ledger's fingerprint and claim, `applyChange`, the ledger's completion, the result event built, the log line
  * and the answer), with credentials in every body, timed with `process.cpuUsage()` without any I/O: ARM is a canned
  * client, the ledger an in-memory map, the publisher builds the Service Bus message and drops it.
  */

@@ -1,11 +1,11 @@
 /**
  * Row 5, ARM writes per change: a mixed workload of createOrUpdate and update requests, 30% of which would change
- * nothing (their backends hold exactly the desired state), through `executeChange` with and without
+ * nothing (their backends hold exactly the desired state), through `applyChange` with and without
  * `skipUnchanged`. Writes and reads are counted by the emulator, which sees every request.
  */
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { parseChangeRequest, type ChangeRequest } from '../shared/domain/contract/change-request';
-import { executeChange } from '../shared/app/apply-change';
+import { applyChange } from '../shared/app/apply-change';
 import type { ChildEmulator } from './child-emulator';
 import type { RequestStats } from './child-emulator-protocol';
 import { benchArmClient, benchEngineDeps } from './engine-deps';
@@ -79,7 +79,7 @@ async function runWorkload(
   const before = await emulator.stats();
   let unchangedOutcomes = 0;
   await runPool(requests, concurrency, async (i) => {
-    const outcome = await executeChange(work[i]!, deps);
+    const outcome = await applyChange(work[i]!, deps);
     if (outcome.status !== 'succeeded')
       throw new Error(`${work[i]!.operation} ${outcome.status}: ${outcome.error?.code}`);
     if (outcome.unchanged === true) unchangedOutcomes += 1;

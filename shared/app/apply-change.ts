@@ -42,10 +42,10 @@ export interface EngineSettings {
 }
 
 /**
- * Executes one validated change request against ARM and returns its outcome. Never throws for expected
+ * Applies one validated change request to ARM and returns its outcome. Never throws for expected
  * failures: refusals, ARM errors and exhausted retries are all outcomes.
  */
-export async function executeChange(request: ChangeRequest, deps: EngineDeps): Promise<Outcome> {
+export async function applyChange(request: ChangeRequest, deps: EngineDeps): Promise<Outcome> {
   const started = deps.clock.now();
   const base = {
     requestId: request.requestId ?? randomUUID(),
@@ -94,7 +94,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
     return finish(failed);
   }
 
-  const write = (): Promise<Outcome> => applyChange(request, deps, call, finish);
+  const write = (): Promise<Outcome> => readAndWrite(request, deps, call, finish);
   if (deps.targetQueue === undefined) return write();
   // Changes to one backend run one at a time in this process: concurrent writers would only spend ARM's write
   // budget on 412s. The wait is bounded by the change's deadline and ends on abort.
@@ -112,7 +112,7 @@ export async function executeChange(request: ChangeRequest, deps: EngineDeps): P
 }
 
 /** Reads (when needed), records the write intent (with a ledger), writes, and reports. */
-async function applyChange(
+async function readAndWrite(
   request: ChangeRequest,
   deps: EngineDeps,
   call: CallOptions,

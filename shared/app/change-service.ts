@@ -4,7 +4,7 @@
  * into it and maps the result to its answer (HTTP response, message settlement, or a throw for the host to retry).
  *
  * ```
- *   trigger ──► ChangeService ──► processChange / processChangeSet ──► executeChange ──► ARM
+ *   trigger ──► ChangeService ──► processChange / processChangeSet ──► applyChange ──► ARM
  *                     │                    │ claim / complete                 │
  *                     │                    └──────────────► ledger ◄──────────┘ write intent
  *                     └─► publish result event (after the outcome is recorded)

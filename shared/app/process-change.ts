@@ -4,7 +4,7 @@ import type { ErrorBody } from '../domain/contract/error-response';
 import type { Outcome } from '../domain/contract/outcome';
 import { legacyFingerprinter, type RequestFingerprint } from '../domain/fingerprint';
 import type { ChangeLedger, LedgerOrigin } from './ledger-ports';
-import { executeChange, type EngineDeps } from './apply-change';
+import { applyChange, type EngineDeps } from './apply-change';
 import { exceedsDepth, shallowIdentity, tooDeepError } from '../domain/contract/json-depth';
 import { rejectedOutcome, requestIdOf } from '../domain/rejection';
 import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from '../domain/reserved-ids';
@@ -107,7 +107,7 @@ export async function processChange(
   const request = withRequestId(parsed.request, delivery.fallbackRequestId);
   const execute = async (intent?: IntentPort): Promise<Outcome> =>
     mark(
-      sanitizeOutcome(await executeChange(request, intent === undefined ? deps : engineDeps(deps, intent)), raw),
+      sanitizeOutcome(await applyChange(request, intent === undefined ? deps : engineDeps(deps, intent)), raw),
       delivery,
     );
   if (request.dryRun) {

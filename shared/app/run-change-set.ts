@@ -1,7 +1,7 @@
 /**
  * Runs a validated change set: reads what the set's rules need (the backends of each scope it deletes from or
  * builds pools in), checks the set as a whole, orders it by dependencies, applies it one change at a time through
- * the engine (`executeChange`: ETags, retries, write limiter, SKIP_UNCHANGED), stops at the first failure and, when
+ * the engine (`applyChange`: ETags, retries, write limiter, SKIP_UNCHANGED), stops at the first failure and, when
  * atomic, undoes what was applied. Every expected failure is a value; nothing here touches the ledger or the broker:
  * the caller hands in an {@link ItemJournal} that records each item.
  */
@@ -14,7 +14,7 @@ import { isTransientFailure, type Outcome } from '../domain/contract/outcome';
 import { currentState } from '../domain/set-graph';
 import { dependencies, stableTopologicalOrder } from '../domain/set-order';
 import { scopesToRead, setProblems } from '../domain/set-rules';
-import { executeChange, type EngineDeps } from './apply-change';
+import { applyChange, type EngineDeps } from './apply-change';
 import { redactSecrets } from '../domain/redact';
 import { checkUnknownWrite, readBefore, undoSteps, type AppliedStep, type Before } from './set-undo';
 
@@ -142,7 +142,7 @@ export async function runChangeSet(
         request.ifMatch = before.etag;
       }
       const remaining = Math.max(0, forwardEnd - deps.clock.now());
-      outcome = await executeChange(request, { ...deps, settings: { ...deps.settings, deadlineMs: remaining } });
+      outcome = await applyChange(request, { ...deps, settings: { ...deps.settings, deadlineMs: remaining } });
       transient = isTransientFailure(outcome);
     }
     await start.finish(outcome, !transient || transientIsFinal);

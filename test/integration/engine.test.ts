@@ -1,7 +1,7 @@
 import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import type { ArmBackendClient } from '../../shared/app/arm-ports';
 import { parseChangeRequest } from '../../shared/domain/contract/change-request';
-import { executeChange, type EngineSettings } from '../../shared/app/apply-change';
+import { applyChange, type EngineSettings } from '../../shared/app/apply-change';
 import { REDACTED } from '../../shared/domain/redact';
 import { silentLogger, type Logger } from '../../shared/app/logger-ports';
 import { clientFor } from '../support/arm';
@@ -22,7 +22,7 @@ beforeEach(() => emulator.reset());
 async function run(raw: unknown, overrides: Partial<EngineSettings> = {}, logger: Logger = silentLogger) {
   const parsed = parseChangeRequest(raw);
   if (!parsed.ok) throw new Error(`invalid request: ${JSON.stringify(parsed.error)}`);
-  return executeChange(parsed.request, {
+  return applyChange(parsed.request, {
     arm,
     clock: systemClock,
     logger,

@@ -8,7 +8,7 @@ import { startArmEmulator, type ArmEmulator } from '../../local/arm-emulator';
 import type { ArmBackendClient } from '../../shared/app/arm-ports';
 import type { Outcome } from '../../shared/domain/contract/outcome';
 import { settleDeadLettered } from '../../shared/app/dead-letter';
-import { executeChange } from '../../shared/app/apply-change';
+import { applyChange } from '../../shared/app/apply-change';
 import { finaliseStalledHttp } from '../../shared/app/finalise-stalled';
 import { processChange, type Delivery, type ProcessDeps } from '../../shared/app/process-change';
 import { createTargetQueue } from '../../shared/app/target-queue';
@@ -263,7 +263,7 @@ describe('concurrent changes of one backend (ARM latency 100 ms)', () => {
         });
         if (!parsed.ok) throw new Error('invalid');
         const settings = { allowDelete: true, deadlineMs: 60_000, skipUnchanged: true };
-        return executeChange(parsed.request, { ...deps(), settings, targetQueue });
+        return applyChange(parsed.request, { ...deps(), settings, targetQueue });
       }),
     );
     emulator.clearFaults();
