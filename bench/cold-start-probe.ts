@@ -1,6 +1,6 @@
 /**
  * The script a cold-start child runs (`node -e PROBE <bundle> <change request JSON>`): it stands in for the Functions
- * worker — supplies `@azure/functions-core` (as `scripts/package.ts`'s probe does), requires the bundle, and invokes
+ * worker — supplies `@azure/functions-core` (as `scripts/measure-startup.ts`'s probe does), requires the bundle, and invokes
  * `backendChanges` the way the worker does: the programming model the bundle registered turns an RPC invocation into
  * a real `HttpRequest` and `InvocationContext`, then calls the handler. It prints one JSON line when the handler has
  * answered (after the result event was published) and exits at once.

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulatorStack } from '../local/emulator-stack';
-import { BUNDLE_FILE, buildPackage } from '../scripts/package';
+import { BUNDLE_FILE, buildPackage } from '../scripts/build-package';
 import { ROOT } from './child-emulator';
 import { COLD_START_PROBE } from './cold-start-probe';
 import { median, round } from './stats';

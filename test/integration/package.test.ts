@@ -4,7 +4,8 @@ import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { functionRegistrations } from '../../functions/registrations';
-import { buildPackage, EXTERNAL_MODULES, LAZY_CHUNKS, measureStartup, type PackageResult } from '../../scripts/package';
+import { buildPackage, EXTERNAL_MODULES, LAZY_CHUNKS, type PackageResult } from '../../scripts/build-package';
+import { measureStartup } from '../../scripts/measure-startup';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,5 +1,5 @@
 /**
- * Entry of the lazily loaded telemetry file of the package (`telemetry.js`, see scripts/package.ts): the SDK, the
+ * Entry of the lazily loaded telemetry file of the package (`telemetry.js`, see scripts/build-package.ts): the SDK, the
  * exporters and our adapter. Nothing imports it statically.
  */
 import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
