@@ -30,6 +30,8 @@ export interface DeadLetterDeps {
   publisher: ResultPublisher;
   clock: Clock;
   logger: Logger;
+  /** The api-version of requests that name none (ARM_API_VERSION), as when the message was first delivered. */
+  apiVersion?: string;
 }
 
 /** What became of the message: settled (complete it), or held by a live delivery (retry it later). */
@@ -43,7 +45,10 @@ export async function settleDeadLettered(
   message: DeadLetteredMessage,
   deps: DeadLetterDeps,
 ): Promise<DeadLetterResult> {
-  const parsed = parseChangeRequest(message.body);
+  const parsed = parseChangeRequest(
+    message.body,
+    deps.apiVersion === undefined ? {} : { defaultApiVersion: deps.apiVersion },
+  );
   const requestId = requestIdOf(message, parsed.ok ? parsed.request.requestId : undefined);
   const now = (): Date => new Date(deps.clock.now());
   let record = deps.ledger === undefined ? undefined : await deps.ledger.get(requestId);

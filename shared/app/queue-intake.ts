@@ -101,7 +101,7 @@ async function pauseBeforeRedelivery(
 
 /** Closes the record of a dead-lettered change request and publishes its `failed` event. */
 export async function deadLettered(
-  { ports }: ServiceContext,
+  { ports, settings }: ServiceContext,
   message: DeadLetteredMessage,
   logger: Logger,
 ): Promise<Delivered> {
@@ -110,6 +110,7 @@ export async function deadLettered(
     publisher: ports.publisher,
     clock: ports.clock,
     logger,
+    ...(settings.engine.apiVersion === undefined ? {} : { apiVersion: settings.engine.apiVersion }),
   });
   if (result.kind === 'busy') {
     return { kind: 'redeliver', reason: `Change ${result.requestId} is still held by a delivery; trying again later.` };

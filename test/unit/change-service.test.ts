@@ -22,11 +22,12 @@ const change = (requestId: string, name = 'b1', extra: Record<string, unknown> =
   ...extra,
 });
 
-function setup(overrides: Partial<ChangeServiceSettings> = {}, withLedger = true) {
+function setup(overrides: Partial<ChangeServiceSettings> = {}, withLedger = true, env: Record<string, string> = {}) {
   const config = loadConfig({
     ALLOWED_SCOPES: SERVICE,
     RECONNECT_TARGETS: `${SERVICE},${OTHER},${SERVICE}/workspaces/w1`,
     LEDGER_FINGERPRINT_KEY: 'unit-test-fingerprint-key-0123456789abcdef',
+    ...env,
   });
   const settings: ChangeServiceSettings = {
     ...changeSettings(config),
@@ -254,5 +255,29 @@ describe('change service: sweep', () => {
 
   it('does nothing without a ledger', async () => {
     expect(await setup({}, false).service.sweep(silentLogger)).toEqual({ kind: 'noLedger' });
+  });
+});
+
+describe('change service: dead-lettered messages', () => {
+  it('reads a message at ARM_API_VERSION, as its first delivery did: the failed event names its operation and target', async () => {
+    const { service, publisher } = setup({}, true, { ARM_API_VERSION: '2025-03-01-preview' });
+    // azureRegion exists from 2025-03-01-preview on: at the default 2024-05-01 this body is invalid.
+    const body = { properties: { url: 'https://example.org/api', protocol: 'http', azureRegion: 'westeurope' } };
+    const message = {
+      body: change('d1', 'b1', { body }),
+      messageId: 'd1',
+      reason: 'MaxDeliveryCountExceeded',
+      description: undefined,
+    };
+    expect(await service.settleDeadLettered(message, silentLogger)).toEqual({ kind: 'settled' });
+    expect(publisher.published).toMatchObject([
+      {
+        requestId: 'd1',
+        status: 'failed',
+        operation: 'createOrUpdate',
+        target: backend('b1'),
+        error: { code: 'DeadLettered' },
+      },
+    ]);
   });
 });
