@@ -10,6 +10,7 @@ import type { ChildEmulator } from './child-emulator';
 import { spawnTs } from './child-emulator';
 import type { ScaleOutWorkerArgs, ScaleOutWorkerMessage } from './scale-out-worker';
 import { round } from './stats';
+import { idealSeconds } from './throttle';
 
 /** Long enough that nothing is given up in a run that paces well. */
 const CALL_DEADLINE_MS = 120_000;
@@ -74,15 +75,15 @@ export async function measureScaleOut(
     const seconds = (performance.now() - started) / 1000;
     const stats = await emulator.stats();
     const throttled = stats.byStatus['429'] ?? 0;
-    const idealSeconds = Math.max(0, writes - bucket.capacity) / bucket.refillPerSecond;
+    const ideal = idealSeconds(writes, bucket);
     return {
       workers,
       writes,
       concurrencyPerWorker,
       bucket,
-      idealSeconds: round(idealSeconds, 2),
+      idealSeconds: round(ideal, 2),
       seconds: round(seconds, 2),
-      ofIdeal: round(seconds / idealSeconds, 3),
+      ofIdeal: round(seconds / ideal, 3),
       throttled,
       throttledShare: round(throttled / writes, 4),
       lost: reports.reduce((sum, r) => sum + (r.type === 'done' ? r.lost : 0), 0),

@@ -10,6 +10,11 @@ import { benchArmClient } from './engine-deps';
 import { round, runPool } from './stats';
 import { benchBody, benchTarget } from './workload';
 
+/** The time no client can beat: the bucket's capacity at once, then the rest at the refill rate. */
+export function idealSeconds(writes: number, bucket: BucketOptions): number {
+  return Math.max(0, writes - bucket.capacity) / bucket.refillPerSecond;
+}
+
 /** Long enough that no write is given up (lost) in the run without the limiter. */
 const CALL_DEADLINE_MS = 120_000;
 
@@ -78,8 +83,8 @@ export async function measureThrottle(
   options: { writes: number; concurrency: number; bucket: BucketOptions },
 ): Promise<ThrottleResult> {
   const { writes, concurrency, bucket } = options;
-  const idealSeconds = Math.max(0, writes - bucket.capacity) / bucket.refillPerSecond;
-  const withLimiter = await runWrites(emulator, writes, concurrency, idealSeconds, true);
-  const withoutLimiter = await runWrites(emulator, writes, concurrency, idealSeconds, false);
-  return { writes, concurrency, bucket, idealSeconds: round(idealSeconds, 2), withLimiter, withoutLimiter };
+  const ideal = idealSeconds(writes, bucket);
+  const withLimiter = await runWrites(emulator, writes, concurrency, ideal, true);
+  const withoutLimiter = await runWrites(emulator, writes, concurrency, ideal, false);
+  return { writes, concurrency, bucket, idealSeconds: round(ideal, 2), withLimiter, withoutLimiter };
 }

@@ -2,6 +2,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { example, exampleTarget } from '../support/examples';
 import { SERVICE_ID, SUB } from '../support/stack';
+import { waitFor } from '../support/wait-for';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
 let runtime: LocalRuntime;
@@ -31,16 +32,6 @@ afterAll(async () => {
 
 function events(): any[] {
   return runtime.broker!.messages(EVENTS).map((m) => m.body as any);
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const eventFor = (requestId: string, status?: string) =>

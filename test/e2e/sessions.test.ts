@@ -1,5 +1,6 @@
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SERVICE_ID, SUB } from '../support/stack';
+import { waitFor } from '../support/wait-for';
 
 /**
  * CHANGE_REQUESTS_SESSIONS=true end to end: the local runtime with a session-enabled change-request queue (on the
@@ -44,16 +45,6 @@ function backendIdOf(backendId: string): string {
 
 function events(): Array<{ data: { requestId: string; status: string } }> {
   return runtime.broker!.messages(EVENTS).map((m) => m.body as { data: { requestId: string; status: string } });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Asks for an asynchronous update of the backend's description; the answer is 202 once it is queued. */

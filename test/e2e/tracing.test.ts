@@ -8,6 +8,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { createOtelTelemetry, type OtelTelemetry } from '../../shared/adapters/telemetry/otel-telemetry';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtime';
 import { SUB } from '../support/stack';
+import { waitFor } from '../support/wait-for';
 
 const SECRET = 'planted-s3cret-Xq7vZ';
 const spans = new InMemorySpanExporter();
@@ -73,16 +74,6 @@ async function post(payload: unknown, headers: Record<string, string> = {}) {
     body: JSON.stringify(payload),
   });
   return { status: res.status, body: (await res.json()) as any };
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 const eventFor = (requestId: string) =>

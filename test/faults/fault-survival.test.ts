@@ -15,6 +15,7 @@ import { startLocalRuntime, type LocalRuntime } from '../../local/runtime/runtim
 import { SERVICE_ID } from '../support/stack';
 import { breakerScenario } from './breaker-faults';
 import { TERMINAL_STATES } from '../../shared/domain/ledger-state';
+import { waitFor } from '../support/wait-for';
 
 const EVENTS = 'backend-change-results/Subscriptions/all';
 const ROOT = join(__dirname, '..', '..');
@@ -98,15 +99,9 @@ function events(): any[] {
     .map((m) => m.body as any);
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 40_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The fault rows wait longer than other tests: a 429 storm or a redelivery pause is part of each row. */
+const until = <T>(what: string, probe: () => T | undefined, timeoutMs = 40_000): Promise<T> =>
+  waitFor(what, probe, timeoutMs, 50);
 
 interface Change {
   requestId: string;
