@@ -20,6 +20,16 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // `import { z }` binds zod's namespace object, which esbuild cannot tree-shake: the package bundle then carries
+      // every zod locale and the JSON Schema importer (986 KB instead of 627 KB, ~25 ms more to compile at each
+      // cold start). `import * as z` lets esbuild keep only what is used.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'` (tree-shakeable; see eslint.config.mjs).",
+        },
+      ],
     },
   },
   {

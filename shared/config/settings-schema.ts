@@ -2,7 +2,7 @@
  * Every setting the app reads, as one zod schema (names are the app settings / environment variables), and how a
  * set of them is parsed: once, failing fast with an error that names each invalid setting.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS } from '../domain/contract/api-versions';
 import { isoDurationToMs } from '../domain/breaker-durations';
 

@@ -4,7 +4,7 @@
  * See ../shared/reference/events/README.md for the shapes and their quirks (hh:mm:ss durations, `specVersion`, the
  * `Gateway.CircuitBreakerOpened` spelling of an announcement, Learn's `backendNme` typo).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
 import type { ErrorBody, ErrorDetail } from './contract/error-response';
 import { segmentProblem } from './contract/safe-segment';

@@ -3,7 +3,7 @@
  * our CloudEvent `com.apim-backend-changes.circuit-breaker.opened|closed`. zod schemas are the source of truth.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TraceExtensionShape } from './cloud-event';
 import type { BreakerEvent } from './breaker-event';
 

@@ -3,7 +3,7 @@
  * structured JSON, `type` `com.apim-backend-changes.change-set.<status>`, `data` the set outcome (secrets redacted).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TraceExtensionShape } from './cloud-event';
 import { SetOutcomeSchema, type SetOutcome } from './contract/change-set';
 

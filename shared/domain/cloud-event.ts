@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseResourceId } from './backend-id';
 import { OutcomeSchema, type Outcome } from './contract/outcome';
 

@@ -5,7 +5,7 @@
  * - a drain: partition = the pool, row = the member, holding the snapshot of the member's original values.
  * Keys spell every character outside `[A-Za-z0-9._:-]` as `~XXXX` (Table keys forbid `/`), lower-cased ids.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { BreakerActionSchema, type BreakerRecord } from '../../domain/breaker-record';
 import type { DrainRecord, PoolWrite } from '../../app/breaker-ports';
 

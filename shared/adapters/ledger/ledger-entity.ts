@@ -2,7 +2,7 @@
  * How a ledger record is stored as an Azure Table entity: keys, properties, and the outcome as ASCII JSON split
  * across `outcome0..outcomeN` (a string property holds at most 32K UTF-16 characters, an entity at most 1 MiB).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SetOutcomeSchema, type SetOutcome } from '../../domain/contract/change-set';
 import { OutcomeSchema, type Outcome } from '../../domain/contract/outcome';
 import { redactPlannedChange } from '../../domain/plan';

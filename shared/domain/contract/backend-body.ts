@@ -17,7 +17,7 @@
  *   refinements see partially parsed values and therefore read them defensively. Pool member rules need the target
  *   (relative ids resolve against it) and live in the request.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PoolMemberIdSchema } from './pool-member';
 import { backendUrl, caseInsensitiveEnum, integer, isoDuration, proxyUrl, resourceUrl, text } from './field-types';
 import { isRecord } from '../is-record';

@@ -14,7 +14,7 @@
  * `apiVersion` (default: the `ARM_API_VERSION` setting) picks which backend fields are known; the change is sent
  * with it. Whether delete is allowed at all is the engine's decision, not the contract's.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BackendTarget } from '../backend-id';
 import { DEFAULT_API_VERSION, SUPPORTED_API_VERSIONS, supportedApiVersion, type ApiVersion } from './api-versions';
 import { checkPoolMembers, checkResponseFields, checkVersionGates, refuseNulls, withoutNulls } from './body-rules';

@@ -10,7 +10,7 @@
  * Each change is today's change request without `requestId` and `dryRun` (those belong to the set). Item `i` of set
  * `R` is known as `R/i`: a `/` never appears in a caller's requestId, so an item id cannot collide with one.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChangeRequestSchema, REQUEST_ID_PATTERN, type ChangeRequest } from './change-request';
 import type { ErrorBody } from './error-response';
 import { ErrorBodySchema } from './error-response';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One entry of `error.details`: what was wrong, and where (a path from the request root). */
 export const ErrorDetailSchema = z.object({

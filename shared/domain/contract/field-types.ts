@@ -3,7 +3,7 @@
  * templates write as strings, `modelAsString` enums read in any case, and absolute URLs. Messages never quote the
  * value (it may be a secret sent in the wrong place).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const ISO_DURATION = /^P(?!$)(?:\d+Y)?(?:\d+M)?(?:\d+W)?(?:\d+D)?(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:\.\d+)?S)?)?$/;
 

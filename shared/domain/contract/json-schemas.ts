@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BackendBodySchema, BackendPatchBodySchema, ReconnectBodySchema } from './backend-body';
 import { SUPPORTED_API_VERSIONS } from './api-versions';
 import { ChangeRequestSchema, REQUEST_ID_PATTERN } from './change-request';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorBodySchema } from './error-response';
 
 /** Operations a change request can ask for. */

@@ -4,7 +4,7 @@
  * Azure-Samples/AI-Gateway and the Learn page's older example). Every member rule (same service and workspace, not
  * the pool itself, no repeats, inside ALLOWED_SCOPES) applies to the resolved id; the id is sent as written.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { backendResourceId, type BackendScope, type BackendTarget } from '../backend-id';
 import { parseBackendArmId, segmentProblem, type ArmIdProblem } from './safe-segment';
 

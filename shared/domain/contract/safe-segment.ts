@@ -17,7 +17,7 @@
  *   That is a subset of the reference's workspace pattern `^[^*#&+:<>?]+$` (which would also admit `/`, `%` and
  *   spaces) and covers the ids API Management generates (e.g. `WebApp_my-app`, `LogicApp_x_rg`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseResourceId, type BackendTarget } from '../backend-id';
 import { isRecord } from '../is-record';
 
