@@ -2,7 +2,7 @@
  * The OpenTelemetry adapter's cheap paths behave as the SDK's own: counters summed in the adapter export what the
  * SDK's counters would, the carrier is what the W3C propagator writes, a span ends however its callback ends.
  */
-import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -69,8 +69,8 @@ describe('spans', () => {
     const propagator = new W3CTraceContextPropagator();
     const [carried, injected] = await telemetry.inSpan('outer', { parent }, (span) => {
       const written: Record<string, string> = {};
-      const sdkSpan = (span as unknown as { span: Parameters<typeof trace.setSpan>[1] }).span;
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, sdkSpan), written, {
+      const context = (span as unknown as { spanContext(): SpanContext }).spanContext();
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(context)), written, {
         set: (carrier, key, value) => void (carrier[key] = value),
       });
       return Promise.resolve([telemetry.carrier(), written]);

@@ -5,27 +5,43 @@ import type { AttributeValue, Attributes } from '../../app/telemetry-ports';
 const MAX_SETS = 2000;
 const OVERFLOW: Readonly<Record<string, AttributeValue>> = { 'otel.metric.overflow': true };
 
+interface Sum {
+  attributes: Readonly<Record<string, AttributeValue>>;
+  value: number;
+}
+
+/** One step of the lookup tree: by attribute name, then by value (a Map keeps 429 and '429' apart). */
+interface Step {
+  next: Map<string, Map<AttributeValue, Step>> | undefined;
+  sum: Sum | undefined;
+}
+
 /**
- * A counter summed here and read by the SDK at each collection (an observable counter): counting is one short key
- * and a Map lookup, where the SDK's synchronous counter sorts and JSON-encodes the attributes on every add. Counts
- * come on the hot path (each change, each ARM send); collections come once a minute.
+ * A counter summed here and read by the SDK at each collection (an observable counter): counting walks a small tree
+ * of Maps, one step per attribute — no key string, no copy — where the SDK's synchronous counter sorts and encodes
+ * the attributes on every add. Counts come on the hot path (each change, each ARM send); collections once a minute.
  */
 export class SummedCounter {
-  private readonly sums = new Map<string, { attributes: Readonly<Record<string, AttributeValue>>; value: number }>();
+  private readonly root: Step = { next: undefined, sum: undefined };
+  private readonly sums: Sum[] = [];
 
   add(value: number, attributes: Attributes | undefined): void {
-    let key = '';
+    let step = this.root;
     for (const name in attributes) {
       const attribute = attributes[name];
-      // The type is part of the key: 429 and '429' are different attribute values.
-      if (attribute !== undefined) key += `${name}\u0000${typeof attribute}\u0000${String(attribute)}\u0001`;
+      if (attribute === undefined) continue;
+      const byName = (step.next ??= new Map<string, Map<AttributeValue, Step>>());
+      let byValue = byName.get(name);
+      if (byValue === undefined) byName.set(name, (byValue = new Map<AttributeValue, Step>()));
+      let next: Step | undefined = byValue.get(attribute);
+      if (next === undefined) byValue.set(attribute, (next = { next: undefined, sum: undefined }));
+      step = next;
     }
-    const sum = this.sums.get(key);
-    if (sum !== undefined) {
-      sum.value += value;
+    if (step.sum !== undefined) {
+      step.sum.value += value;
       return;
     }
-    if (this.sums.size >= MAX_SETS) {
+    if (this.sums.length >= MAX_SETS) {
       this.add(value, OVERFLOW);
       return;
     }
@@ -34,13 +50,13 @@ export class SummedCounter {
       const attribute = attributes[name];
       if (attribute !== undefined) kept[name] = attribute;
     }
-    this.sums.set(key, { attributes: kept, value });
+    this.sums.push((step.sum = { attributes: kept, value }));
   }
 
   /** Reports every attribute set's running total (the same set named in another key order is merged). */
   observe(result: ObservableResult): void {
-    const merged = new Map<string, { attributes: Readonly<Record<string, AttributeValue>>; value: number }>();
-    for (const { attributes, value } of this.sums.values()) {
+    const merged = new Map<string, Sum>();
+    for (const { attributes, value } of this.sums) {
       const key = JSON.stringify(Object.entries(attributes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       const seen = merged.get(key);
       if (seen === undefined) merged.set(key, { attributes, value });
