@@ -9,7 +9,7 @@
  * is traced by accident.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { SpanKind, type Histogram, type Meter } from '@opentelemetry/api';
+import { SpanKind, type Meter } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import {
@@ -30,7 +30,7 @@ import type {
   TraceCarrier,
 } from '../../app/telemetry-ports';
 import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
-import { SummedCounter } from './summed-counter';
+import { SummedCounter, SummedHistogram, histogramProducer } from './summed-metrics';
 
 export interface OtelTelemetryOptions {
   /** Where spans go; none means no tracing (metrics only). */
@@ -57,19 +57,6 @@ const KINDS: Record<PortSpanKind, SpanKind> = {
   internal: SpanKind.INTERNAL,
 };
 
-/**
- * Attributes without the undefined values, or undefined when none is left (the SDK then skips its own copy). A
- * `for…in` over the caller's object: no entries array, no copy when nothing was given.
- */
-function clean(attributes: Attributes | undefined): Record<string, string | number | boolean> | undefined {
-  let out: Record<string, string | number | boolean> | undefined;
-  for (const key in attributes) {
-    const value = attributes[key];
-    if (value !== undefined) (out ??= {})[key] = value;
-  }
-  return out;
-}
-
 export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetry {
   const resource = resourceFromAttributes({ 'service.name': options.serviceName ?? 'apim-backend-changes' });
   const processor: SpanProcessor =
@@ -78,7 +65,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
       : options.exportEachSpan === true
         ? new SimpleSpanProcessor(options.spanExporter)
         : new BatchSpanProcessor(options.spanExporter);
-  const sink: SpanSink = { processor, resource, scope: { name: 'apim-backend-changes' } };
+  const scope = { name: 'apim-backend-changes' };
+  const sink: SpanSink = { processor, resource, scope };
+  const histograms = new Map<HistogramName, SummedHistogram>();
   const meterProvider =
     options.metricExporter === undefined
       ? undefined
@@ -88,12 +77,12 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
             new PeriodicExportingMetricReader({
               exporter: options.metricExporter,
               exportIntervalMillis: options.metricIntervalMs ?? 60_000,
+              metricProducers: [histogramProducer(scope, () => histograms.values())],
             }),
           ],
         });
   const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
   const counters = new Map<string, SummedCounter>();
-  const histograms = new Map<string, Histogram>();
   // The active span. Once used, Node 20 runs async hooks for every promise of the process (~0.2 µs each); shutdown
   // turns them off again.
   const storage = new AsyncLocalStorage<RecordedSpan>();
@@ -150,8 +139,8 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     record(name: HistogramName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
       let histogram = histograms.get(name);
-      if (histogram === undefined) histograms.set(name, (histogram = meter.createHistogram(name, { unit: 's' })));
-      histogram.record(value, clean(attributes));
+      if (histogram === undefined) histograms.set(name, (histogram = new SummedHistogram(name, 's')));
+      histogram.record(value, attributes);
     },
     async flush(): Promise<void> {
       await processor.forceFlush();
