@@ -89,15 +89,15 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
     }
     if (!t.enabled) return handler(input, context);
     const span = triggerSpan(fn, input, context);
-    return t.inSpan(fn.name, span, async (handle) => {
-      const result = await handler(input, context);
-      if (kind === 'http') {
+    if (kind !== 'http') return t.inSpan(fn.name, span, () => handler(input, context));
+    return t.inSpan(fn.name, span, (handle) =>
+      handler(input, context).then((result) => {
         const status = (result as HttpResponseInit | undefined)?.status ?? 200;
         handle.set({ 'http.response.status_code': status });
         if (status >= 500) handle.fail({ name: `HTTP ${status}` });
-      }
-      return result;
-    });
+        return result;
+      }),
+    );
   };
   return { ...fn, handler: traced };
 }

@@ -7,8 +7,9 @@
  * sampler through a Context, set up self-observability metrics, take three clock readings and check span limits on
  * every attribute, and each active span needs a new Context object. That was most of the throughput tracing cost
  * (bench row 8). The rules kept: parent-based sampling (a child of an unsampled remote parent is not exported),
- * random 16/8-byte ids from the SDK's RandomIdGenerator, attributes ignored once a span has ended, an end counted once.
+ * random 16/8-byte ids, attributes ignored once a span has ended, an end counted once.
  */
+import { randomBytes } from 'node:crypto';
 import {
   SpanStatusCode,
   TraceFlags,
@@ -19,12 +20,7 @@ import {
 } from '@opentelemetry/api';
 import { TraceState, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  RandomIdGenerator,
-  type ReadableSpan,
-  type SpanProcessor,
-  type TimedEvent,
-} from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { SpanKind } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, SpanHandle, TraceCarrier } from '../../app/telemetry-ports';
 
@@ -35,7 +31,25 @@ export interface SpanSink {
   readonly scope: InstrumentationScope;
 }
 
-const ids = new RandomIdGenerator();
+/**
+ * Random ids as hex, cut from a pool of random bytes drawn 4 KiB at a time (crypto-random; the SDK's
+ * RandomIdGenerator draws Math.random per 4 bytes and encodes each id on its own — a tenth of tracing's cost).
+ * Never all zeros (invalid in W3C Trace Context).
+ */
+const POOL_BYTES = 4096;
+let pool = '';
+let poolAt = 0;
+function randomHex(chars: number): string {
+  for (;;) {
+    if (poolAt + chars > pool.length) {
+      pool = randomBytes(POOL_BYTES).toString('hex');
+      poolAt = 0;
+    }
+    const id = pool.slice(poolAt, (poolAt += chars));
+    if (!ZEROS.test(id)) return id;
+  }
+}
+const ZEROS = /^0+$/;
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 /** No links, no events: one shared empty list (exporters only read them). */
 const NONE = Object.freeze([]) as unknown as never[];
@@ -78,11 +92,11 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
     attributes: Attributes | undefined,
   ) {
     if (parentSpanContext === undefined) {
-      this.context = { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.SAMPLED };
+      this.context = { traceId: randomHex(32), spanId: randomHex(16), traceFlags: TraceFlags.SAMPLED };
     } else {
       // Parent-based sampling, as the SDK's default sampler: a child is sampled when its parent is.
       const traceFlags = parentSpanContext.traceFlags & TraceFlags.SAMPLED;
-      this.context = { traceId: parentSpanContext.traceId, spanId: ids.generateSpanId(), traceFlags };
+      this.context = { traceId: parentSpanContext.traceId, spanId: randomHex(16), traceFlags };
       if (parentSpanContext.traceState !== undefined) this.context.traceState = parentSpanContext.traceState;
       this.parentSpanContext = parentSpanContext;
     }
@@ -175,7 +189,7 @@ export function remoteParent(carrier: TraceCarrier): SpanContext | undefined {
   const match = TRACEPARENT.exec(carrier.traceparent.trim());
   if (match === null) return undefined;
   const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
-  if (version === 'ff' || /^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
+  if (version === 'ff' || ZEROS.test(traceId) || ZEROS.test(spanId)) return undefined;
   const context: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16), isRemote: true };
   if (carrier.tracestate !== undefined) context.traceState = new TraceState(carrier.tracestate);
   return context;
