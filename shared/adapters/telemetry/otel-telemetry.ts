@@ -3,7 +3,8 @@
  * process with telemetry off never loads the SDK.
  *
  * Spans are ours (`recorded-span.ts`: what the SDK's span records, without its per-span overhead) and end in the
- * SDK's span processors and exporters; metrics are the SDK's (counters summed here, see `summed-counter.ts`).
+ * SDK's span processors and exporters; counters and histograms are summed here (`summed-metrics.ts`) and exported
+ * by the SDK's metric reader.
  * No global is registered (tracer provider, context manager, propagator): the active span is kept in an
  * AsyncLocalStorage of our own. Several instances can live in one process (tests), and nothing else in the process
  * is traced by accident.
