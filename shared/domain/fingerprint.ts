@@ -17,8 +17,8 @@
  * A fingerprint must never be shown to callers.
  */
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, scryptSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { isSecretPath, REDACTED } from './redact';
+import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
+import { OUTSIDE, REDACTED, SECRET, secretStep, type SecretState } from './redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
 import { isRecord } from './is-record';
 
@@ -53,21 +53,45 @@ const LEGACY_COST = { N: 8192, r: 8, p: 1 } as const;
 const KEYED = /^([0-9a-f]{64})\.k-([0-9a-f]{8})\.([0-9a-f]{64})$/;
 const LEGACY = /^([0-9a-f]{64})\.([0-9a-f]{64})$/;
 
+/**
+ * An HMAC-SHA256 key, ready for {@link hmacHex}: HMAC is SHA-256 of the key's outer pad and the SHA-256 of its inner
+ * pad and the message (RFC 2104), so the two 64-byte pads are made once per key, and each HMAC is two one-shot hashes
+ * with no Hmac object (whose construction, per call, cost more than the hashing).
+ */
 interface Key {
   id: string;
-  object: KeyObject;
+  /** The key XOR 0x36 (inner pad), one SHA-256 block. */
+  inner: Buffer;
+  /** The key XOR 0x5c (outer pad), with room for the inner digest after it. */
+  outer: Buffer;
 }
+
+const BLOCK = 64;
 
 function keyOf(secret: string): Key {
   const id = createHash('sha256').update(`apim-backend-changes/fingerprint-key-id\n${secret}`).digest('hex');
-  return { id: id.slice(0, 8), object: createSecretKey(Buffer.from(secret, 'utf8')) };
+  let bytes = Buffer.from(secret, 'utf8');
+  // A key longer than the block is replaced by its hash, as HMAC specifies.
+  if (bytes.length > BLOCK) bytes = createHash('sha256').update(bytes).digest();
+  const inner = Buffer.alloc(BLOCK, 0x36);
+  const outer = Buffer.alloc(BLOCK + 32, 0x5c);
+  for (let i = 0; i < bytes.length; i++) {
+    inner[i] = bytes[i]! ^ 0x36;
+    outer[i] = bytes[i]! ^ 0x5c;
+  }
+  return { id: id.slice(0, 8), inner, outer };
 }
 
+/** HMAC-SHA256 (hex) of `visible`, a newline and the JSON of `secrets`: the keyed part of a fingerprint. */
 function hmacHex(key: Key, visible: string, secrets: readonly string[]): string {
-  // One update of the joined text (the same bytes as three updates, one native call instead of three).
-  return createHmac('sha256', key.object)
-    .update(`${visible}\n${JSON.stringify(secrets)}`)
-    .digest('hex');
+  const message = `${visible}\n${JSON.stringify(secrets)}`;
+  const length = Buffer.byteLength(message, 'utf8');
+  const inner = Buffer.allocUnsafe(BLOCK + length);
+  key.inner.copy(inner, 0);
+  inner.write(message, BLOCK, 'utf8');
+  // The outer block is the key's own buffer: this runs to completion before any other caller can use it.
+  sha256(inner).copy(key.outer, BLOCK);
+  return sha256Hex(key.outer);
 }
 
 function legacyHex(visible: string, secrets: readonly string[]): string {
@@ -133,91 +157,129 @@ export function fingerprintRequest(request: unknown): string {
 }
 
 /**
- * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that builds the
- * key-sorted, redacted copy (collecting the secrets on the way) for one native `JSON.stringify`: no second pass,
- * and no string built per property.
+ * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that writes the
+ * canonical JSON directly (collecting the secrets on the way): no copy of the request is built. The text is exactly
+ * what `JSON.stringify` made of the key-sorted, redacted copy the stored fingerprints were computed from
+ * (test/unit/fingerprint-pinned.test.ts, test/property/fingerprint.property.test.ts).
  */
 function visiblePart(request: unknown): { visible: string; secrets: string[] } {
   const secrets: string[] = [];
-  const path: string[] = [];
   let json: string;
   if (isRecord(request)) {
-    const out: Record<string, unknown> = {};
+    json = '{';
     for (const key of canonicalKeys(request)) {
       if (IGNORED_FIELDS.has(key)) continue;
       const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
-      path.push(key);
-      const copy = canonicalCopy(value, path, secrets);
-      path.pop();
-      if (copy !== undefined) setOwn(out, key, copy);
+      const text = canonicalText(value, secretStep(OUTSIDE, key), secrets);
+      if (text !== undefined) json += `${json.length === 1 ? '' : ','}${quote(key)}:${text}`;
     }
-    json = JSON.stringify(out);
+    json += '}';
   } else {
-    json = JSON.stringify(canonicalCopy(request, path, secrets)) ?? 'null';
+    json = canonicalText(request, OUTSIDE, secrets) ?? 'null';
   }
   return { visible: sha256Hex(json), secrets };
 }
 
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) where it exists: no Hash object per call. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex' | 'buffer') => string | Buffer }
+).hash;
 
-function sha256Hex(text: string): string {
+function sha256Hex(data: string | Buffer): string {
   return oneShotHash === undefined
-    ? createHash('sha256').update(text).digest('hex')
-    : oneShotHash('sha256', text, 'hex');
+    ? createHash('sha256').update(data).digest('hex')
+    : (oneShotHash('sha256', data, 'hex') as string);
 }
 
-/** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype). */
-function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
-  else out[key] = value;
+function sha256(data: Buffer): Buffer {
+  return oneShotHash === undefined
+    ? createHash('sha256').update(data).digest()
+    : (oneShotHash('sha256', data, 'buffer') as Buffer);
 }
+
+const REDACTED_JSON = JSON.stringify(REDACTED);
 
 /**
- * A copy of `value` at `path` whose `JSON.stringify` is the canonical JSON: object keys inserted in canonical order
- * (which is the order JavaScript enumerates them in: integer keys first), secrets replaced by REDACTED (their values
- * pushed to `secrets`); undefined where JSON.stringify drops the value.
+ * The canonical JSON of `value` (at a path in `state`): what `JSON.stringify` writes for a copy holding only plain objects (own
+ * enumerable keys, in canonical order), arrays and primitives, with secrets replaced by REDACTED (their values
+ * pushed to `secrets`). Undefined where `JSON.stringify` drops the value (undefined, a function, a symbol); `null`
+ * for those inside an array. No `toJSON` is called: the copy never had one that could be called.
  */
-function canonicalCopy(value: unknown, path: string[], secrets: string[]): unknown {
-  if (value === null) return null;
+function canonicalText(value: unknown, state: SecretState, secrets: string[]): string | undefined {
+  if (value === null) return 'null';
   if (typeof value === 'object') {
     if (Array.isArray(value)) {
-      const out = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = canonicalCopy(value[i], path, secrets);
-      return out;
+      if (value.length === 0) return '[]';
+      let out = '[';
+      for (let i = 0; i < value.length; i++) {
+        out += `${i === 0 ? '' : ','}${canonicalText(value[i], state, secrets) ?? 'null'}`;
+      }
+      return `${out}]`;
     }
     const record = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
+    let out = '{';
     for (const key of canonicalKeys(record)) {
-      path.push(key);
-      const copy = canonicalCopy(record[key], path, secrets);
-      path.pop();
-      if (copy !== undefined) setOwn(out, key, copy);
+      const text = canonicalText(record[key], secretStep(state, key), secrets);
+      if (text !== undefined) out += `${out.length === 1 ? '' : ','}${quote(key)}:${text}`;
     }
-    return out;
+    return `${out}}`;
   }
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
-  if (isSecretPath(path)) {
+  if (state === SECRET) {
     if (typeof value === 'string' && value.length > 0) secrets.push(value);
-    return REDACTED;
+    return REDACTED_JSON;
   }
-  return value;
+  if (typeof value === 'string') return quote(value);
+  // Numbers (NaN and ±Infinity as null, -0 as 0), booleans; a BigInt throws, as it always did.
+  return JSON.stringify(value);
+}
+
+/** What JSON escapes: control characters, `"`, `\\` and surrogates (a lone one is written as `\\uXXXX`). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`: the same text, without the call for the usual string that has nothing to escape. */
+function quote(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 /**
- * The keys in the order the key-sorted copy would list them: sorted by UTF-16 code units, except that integer keys
+ * The keys in the order the key-sorted copy listed them: sorted by UTF-16 code units, except that integer keys
  * come first in numeric order (JavaScript objects enumerate them so, and the stored fingerprints were made that way).
- * `Object.keys` already lists integer keys first and in order, so only the rest is sorted.
+ * `Object.keys` of an ordinary object already lists integer keys first and in order, so only the rest is sorted.
  */
 function canonicalKeys(record: Record<string, unknown>): string[] {
   const keys = Object.keys(record);
   if (keys.length < 2) return keys;
   let split = 0;
   while (split < keys.length && isArrayIndex(keys[split]!)) split++;
-  if (split === 0) return keys.sort();
-  return [...keys.slice(0, split), ...keys.slice(split).sort()];
+  for (let i = split; i < keys.length; i++) if (isArrayIndex(keys[i]!)) return exoticOrder(keys);
+  for (let i = 1; i < split; i++) if (Number(keys[i - 1]) > Number(keys[i])) return exoticOrder(keys);
+  if (keys.length - split > SMALL) {
+    return split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
+  }
+  // Insertion sort of the names after the integer keys: for the few keys of a request's objects, several times
+  // faster than Array.prototype.sort. `>` on strings compares UTF-16 code units, as the default sort does.
+  for (let i = split + 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= split && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
+}
+
+/** Up to this many names are sorted by insertion. */
+const SMALL = 16;
+
+/** The canonical order for an object whose keys are not listed as an ordinary object's are (a Proxy). */
+function exoticOrder(keys: string[]): string[] {
+  const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
+  return [...indices, ...keys.filter((key) => !isArrayIndex(key)).sort()];
 }
 
 function isArrayIndex(key: string): boolean {
