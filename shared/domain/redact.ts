@@ -5,7 +5,7 @@
  * body, an ARM response, a plan); and the userinfo of any URL (`https://user:password@host` in `url`, `proxy.url`
  * or a message quoting them).
  */
-import { secretForms, scrubText } from './secret-forms';
+import { secretForms, scrubText, type SecretForms } from './secret-forms';
 
 /** What a redacted secret is replaced with. */
 export const REDACTED = '[REDACTED]';
@@ -192,36 +192,49 @@ export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
  */
 export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
   if (secrets.length === 0) return (value) => value;
-  const forms = secretForms(secrets);
-  const scrub = (item: unknown): unknown => {
-    if (typeof item === 'string') return scrubText(item, forms, REDACTED);
-    if (Array.isArray(item)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < item.length; i++) {
-        const scrubbed = scrub(item[i]);
-        if (scrubbed !== item[i]) (copy ??= item.slice())[i] = scrubbed;
-      }
-      return copy ?? item;
+  const scrubbing: Scrubbing = { forms: secretForms(secrets), redacted: undefined };
+  return <T>(value: T): T => scrubItem(value, scrubbing) as T;
+}
+
+/** The forms of one scrubber's secrets, and what REDACTED (most strings of a redacted body) scrubs to. */
+interface Scrubbing {
+  forms: SecretForms;
+  redacted: string | undefined;
+}
+
+/** `item` with its strings scrubbed; only the objects and arrays on the way to a changed string are copied. */
+function scrubItem(item: unknown, scrubbing: Scrubbing): unknown {
+  if (typeof item === 'string') {
+    if (item !== REDACTED) return scrubText(item, scrubbing.forms, REDACTED);
+    return (scrubbing.redacted ??= scrubText(REDACTED, scrubbing.forms, REDACTED));
+  }
+  if (Array.isArray(item)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < item.length; i++) {
+      const value: unknown = item[i];
+      const scrubbed = scrubItem(value, scrubbing);
+      if (scrubbed !== value) (copy ??= item.slice())[i] = scrubbed;
     }
-    if (item !== null && typeof item === 'object') {
-      // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
-      const source = item as Record<string, unknown>;
-      const keys = Object.keys(source);
-      let copy: Record<string, unknown> | undefined;
-      for (let i = 0; i < keys.length; i++) {
-        const scrubbed = scrub(source[keys[i]!]);
-        if (scrubbed === source[keys[i]!]) continue;
-        if (copy === undefined) {
-          copy = {};
-          for (const key of keys) setOwn(copy, key, source[key]);
-        }
-        setOwn(copy, keys[i]!, scrubbed);
+    return copy ?? item;
+  }
+  if (item !== null && typeof item === 'object') {
+    // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
+    const source = item as Record<string, unknown>;
+    const keys = Object.keys(source);
+    let copy: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const value = source[keys[i]!];
+      const scrubbed = scrubItem(value, scrubbing);
+      if (scrubbed === value) continue;
+      if (copy === undefined) {
+        copy = {};
+        for (const key of keys) setOwn(copy, key, source[key]);
       }
-      return copy ?? item;
+      setOwn(copy, keys[i]!, scrubbed);
     }
-    return item;
-  };
-  return <T>(value: T): T => scrub(value) as T;
+    return copy ?? item;
+  }
+  return item;
 }
 
 /** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype instead). */
