@@ -18,7 +18,16 @@
  */
 import * as crypto from 'node:crypto';
 import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
-import { OUTSIDE, REDACTED, SECRET, secretStep, type SecretState } from './redact';
+import { OUTSIDE, secretStep } from './redact';
+import {
+  canonicalKeys,
+  withWriter,
+  writeAscii,
+  writeByte,
+  writeBytes,
+  writeCanonical,
+  writeString,
+} from './canonical-bytes';
 import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
 import { isRecord } from './is-record';
 
@@ -84,14 +93,21 @@ function keyOf(secret: string): Key {
 
 /** HMAC-SHA256 (hex) of `visible`, a newline and the JSON of `secrets`: the keyed part of a fingerprint. */
 function hmacHex(key: Key, visible: string, secrets: readonly string[]): string {
-  const message = `${visible}\n${JSON.stringify(secrets)}`;
-  const length = Buffer.byteLength(message, 'utf8');
-  const inner = Buffer.allocUnsafe(BLOCK + length);
-  key.inner.copy(inner, 0);
-  inner.write(message, BLOCK, 'utf8');
-  // The outer block is the key's own buffer: this runs to completion before any other caller can use it.
-  sha256(inner).copy(key.outer, BLOCK);
-  return sha256Hex(key.outer);
+  return withWriter((writer) => {
+    writeBytes(writer, key.inner);
+    writeAscii(writer, visible);
+    writeByte(writer, 0x0a);
+    // JSON.stringify(secrets), written as it is made.
+    writeByte(writer, 0x5b);
+    for (let i = 0; i < secrets.length; i++) {
+      if (i > 0) writeByte(writer, 0x2c);
+      writeString(writer, secrets[i]!);
+    }
+    writeByte(writer, 0x5d);
+    // The outer block is the key's own buffer: this runs to completion before any other caller can use it.
+    sha256(writer.buf.subarray(0, writer.at)).copy(key.outer, BLOCK);
+    return sha256Hex(key.outer);
+  });
 }
 
 function legacyHex(visible: string, secrets: readonly string[]): string {
@@ -158,134 +174,48 @@ export function fingerprintRequest(request: unknown): string {
 
 /**
  * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that writes the
- * canonical JSON directly (collecting the secrets on the way): no copy of the request is built. The text is exactly
- * what `JSON.stringify` made of the key-sorted, redacted copy the stored fingerprints were computed from
- * (test/unit/fingerprint-pinned.test.ts, test/property/fingerprint.property.test.ts).
+ * canonical JSON's bytes (collecting the secrets on the way): see canonical-bytes.ts.
  */
 function visiblePart(request: unknown): { visible: string; secrets: string[] } {
   const secrets: string[] = [];
-  let json: string;
-  if (isRecord(request)) {
-    json = '{';
-    for (const key of canonicalKeys(request)) {
-      if (IGNORED_FIELDS.has(key)) continue;
-      const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
-      const text = canonicalText(value, secretStep(OUTSIDE, key), secrets);
-      if (text !== undefined) json += `${json.length === 1 ? '' : ','}${quote(key)}:${text}`;
-    }
-    json += '}';
-  } else {
-    json = canonicalText(request, OUTSIDE, secrets) ?? 'null';
-  }
-  return { visible: sha256Hex(json), secrets };
+  const visible = withWriter((writer) => {
+    if (isRecord(request)) {
+      writeByte(writer, 0x7b);
+      let first = true;
+      for (const key of canonicalKeys(request)) {
+        if (IGNORED_FIELDS.has(key)) continue;
+        const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
+        const mark = writer.at;
+        if (!first) writeByte(writer, 0x2c);
+        writeString(writer, key);
+        writeByte(writer, 0x3a);
+        if (writeCanonical(writer, value, secretStep(OUTSIDE, key), secrets)) first = false;
+        else writer.at = mark;
+      }
+      writeByte(writer, 0x7d);
+    } else if (!writeCanonical(writer, request, OUTSIDE, secrets)) writeAscii(writer, 'null');
+    return sha256Hex(writer.buf.subarray(0, writer.at));
+  });
+  return { visible, secrets };
 }
 
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) where it exists: no Hash object per call. */
 const oneShotHash = (
-  crypto as { hash?: (algorithm: string, data: string | Buffer, encoding: 'hex' | 'buffer') => string | Buffer }
+  crypto as {
+    hash?: (algorithm: string, data: Uint8Array, encoding: 'hex' | 'buffer') => string | Buffer;
+  }
 ).hash;
 
-function sha256Hex(data: string | Buffer): string {
+function sha256Hex(data: Uint8Array): string {
   return oneShotHash === undefined
     ? createHash('sha256').update(data).digest('hex')
     : (oneShotHash('sha256', data, 'hex') as string);
 }
 
-function sha256(data: Buffer): Buffer {
+function sha256(data: Uint8Array): Buffer {
   return oneShotHash === undefined
     ? createHash('sha256').update(data).digest()
     : (oneShotHash('sha256', data, 'buffer') as Buffer);
-}
-
-const REDACTED_JSON = JSON.stringify(REDACTED);
-
-/**
- * The canonical JSON of `value` (at a path in `state`): what `JSON.stringify` writes for a copy holding only plain objects (own
- * enumerable keys, in canonical order), arrays and primitives, with secrets replaced by REDACTED (their values
- * pushed to `secrets`). Undefined where `JSON.stringify` drops the value (undefined, a function, a symbol); `null`
- * for those inside an array. No `toJSON` is called: the copy never had one that could be called.
- */
-function canonicalText(value: unknown, state: SecretState, secrets: string[]): string | undefined {
-  if (value === null) return 'null';
-  if (typeof value === 'object') {
-    if (Array.isArray(value)) {
-      if (value.length === 0) return '[]';
-      let out = '[';
-      for (let i = 0; i < value.length; i++) {
-        out += `${i === 0 ? '' : ','}${canonicalText(value[i], state, secrets) ?? 'null'}`;
-      }
-      return `${out}]`;
-    }
-    const record = value as Record<string, unknown>;
-    let out = '{';
-    for (const key of canonicalKeys(record)) {
-      const text = canonicalText(record[key], secretStep(state, key), secrets);
-      if (text !== undefined) out += `${out.length === 1 ? '' : ','}${quote(key)}:${text}`;
-    }
-    return `${out}}`;
-  }
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
-  if (state === SECRET) {
-    if (typeof value === 'string' && value.length > 0) secrets.push(value);
-    return REDACTED_JSON;
-  }
-  if (typeof value === 'string') return quote(value);
-  // Numbers (NaN and ±Infinity as null, -0 as 0), booleans; a BigInt throws, as it always did.
-  return JSON.stringify(value);
-}
-
-/** What JSON escapes: control characters, `"`, `\\` and surrogates (a lone one is written as `\\uXXXX`). */
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
-/** `JSON.stringify(text)`: the same text, without the call for the usual string that has nothing to escape. */
-function quote(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
-}
-
-const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
-
-/**
- * The keys in the order the key-sorted copy listed them: sorted by UTF-16 code units, except that integer keys
- * come first in numeric order (JavaScript objects enumerate them so, and the stored fingerprints were made that way).
- * `Object.keys` of an ordinary object already lists integer keys first and in order, so only the rest is sorted.
- */
-function canonicalKeys(record: Record<string, unknown>): string[] {
-  const keys = Object.keys(record);
-  if (keys.length < 2) return keys;
-  let split = 0;
-  while (split < keys.length && isArrayIndex(keys[split]!)) split++;
-  for (let i = split; i < keys.length; i++) if (isArrayIndex(keys[i]!)) return exoticOrder(keys);
-  for (let i = 1; i < split; i++) if (Number(keys[i - 1]) > Number(keys[i])) return exoticOrder(keys);
-  if (keys.length - split > SMALL) {
-    return split === 0 ? keys.sort() : [...keys.slice(0, split), ...keys.slice(split).sort()];
-  }
-  // Insertion sort of the names after the integer keys: for the few keys of a request's objects, several times
-  // faster than Array.prototype.sort. `>` on strings compares UTF-16 code units, as the default sort does.
-  for (let i = split + 1; i < keys.length; i++) {
-    const key = keys[i]!;
-    let j = i - 1;
-    while (j >= split && keys[j]! > key) {
-      keys[j + 1] = keys[j]!;
-      j--;
-    }
-    keys[j + 1] = key;
-  }
-  return keys;
-}
-
-/** Up to this many names are sorted by insertion. */
-const SMALL = 16;
-
-/** The canonical order for an object whose keys are not listed as an ordinary object's are (a Proxy). */
-function exoticOrder(keys: string[]): string[] {
-  const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
-  return [...indices, ...keys.filter((key) => !isArrayIndex(key)).sort()];
-}
-
-function isArrayIndex(key: string): boolean {
-  // Most keys are names: the first character decides without the regular expression.
-  const first = key.charCodeAt(0);
-  return first >= 0x30 && first <= 0x39 && ARRAY_INDEX.test(key) && Number(key) < 4294967295;
 }
 
 /** The lower-cased ARM id of a target object or id string; anything unrecognisable is kept as it is. */
