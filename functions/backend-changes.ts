@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { REQUEST_ID_PATTERN } from '../shared/domain/contract/change-request';
 import type { ErrorBody } from '../shared/domain/contract/error-response';
-import { notJsonError } from '../shared/domain/rejection';
+import { notJsonError, requestIdOf } from '../shared/domain/rejection';
 import { isReservedRequestId } from '../shared/domain/reserved-ids';
 import {
   IDEMPOTENCY_KEY_HEADER,
@@ -61,8 +61,10 @@ export function backendChangesHandler(services: ServicesProvider) {
     }
     // Without a requestId in the body: the Idempotency-Key header (signed, with WEBHOOK_SECRETS); for a signed call
     // without one, an id derived from the signature, so a replay of the captured call is answered as a duplicate;
-    // otherwise a new id.
-    const fallbackRequestId = key ?? (verified === true ? randomUUID() : `webhook-${verified.replayId.slice(0, 40)}`);
+    // otherwise a new id. A valid requestId in the body always wins over the fallback, so then it is its own
+    // fallback and no UUID is drawn.
+    const fallbackRequestId =
+      key ?? (verified === true ? (requestIdOf(raw) ?? randomUUID()) : `webhook-${verified.replayId.slice(0, 40)}`);
     const submission = { raw, notJson, fallbackRequestId, correlationId: context.invocationId };
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     const answer = respondAsync

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,6 +17,13 @@ function runNode(script: string, cwd: string) {
     encoding: 'utf8',
     timeout: 15_000,
   });
+}
+
+/** Every .ts file under `dir`. */
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.ts'))
+    .map((entry) => join(entry.parentPath, entry.name));
 }
 
 describe('npm run package (the deployable bundle)', () => {
@@ -67,7 +74,7 @@ describe('npm run package (the deployable bundle)', () => {
   it('keeps the heavy SDKs out of the start-up bundle, in separate files that load on their own', () => {
     expect(result.inlinedLazyPackages).toEqual([]);
     const bundle = readFileSync(join(outDir, 'index.js'), 'utf8');
-    for (const chunk of Object.values(LAZY_CHUNKS)) expect(bundle).toContain(`require("./${chunk}")`);
+    for (const chunk of Object.values(LAZY_CHUNKS)) expect(bundle).toContain(`require("./${chunk.file}")`);
 
     const child = runNode(
       `const { DefaultAzureCredential } = require('./identity.js');
@@ -78,6 +85,32 @@ describe('npm run package (the deployable bundle)', () => {
     );
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('function localhost');
+  });
+
+  it('builds a chunk with only the exports the sources take from it, and each of them is there', () => {
+    const sources = ['functions', 'shared'].flatMap((dir) => tsFiles(join(ROOT, dir)));
+    for (const [name, { file, exports }] of Object.entries(LAZY_CHUNKS)) {
+      if (exports === undefined) continue;
+      const taken = new Set<string>();
+      const escaped = name.replace(/[/.-]/g, '\\$&');
+      const destructured = new RegExp(`\\{([^{}]*)\\}\\s*=\\s*await import\\(['"]${escaped}['"]\\)`, 'g');
+      const anyImport = new RegExp(`import\\(['"]${escaped}['"]\\)`, 'g');
+      for (const path of sources) {
+        const text = readFileSync(path, 'utf8');
+        const matches = [...text.matchAll(destructured)];
+        // Every dynamic import of the package names what it takes (a namespace import could reach anything).
+        expect({ path, imports: matches.length }).toEqual({ path, imports: [...text.matchAll(anyImport)].length });
+        for (const match of matches)
+          for (const binding of match[1]!.split(',')) taken.add(binding.split(':')[0]!.trim());
+      }
+      expect(taken.size).toBeGreaterThan(0);
+      expect([...taken].filter((binding) => !exports.includes(binding))).toEqual([]);
+      const child = runNode(
+        `const m = require('./${file}'); console.log(${JSON.stringify(exports)}.map((n) => typeof m[n]).join());`,
+        outDir,
+      );
+      expect(child.stdout.trim()).toBe(exports.map(() => 'function').join());
+    }
   });
 
   it('keeps the OpenTelemetry SDK out of the start-up bundle: telemetry.js loads only when an exporter is set', () => {

@@ -21,6 +21,7 @@ import * as z from 'zod';
 import { PoolMemberIdSchema } from './pool-member';
 import { backendUrl, caseInsensitiveEnum, integer, isoDuration, proxyUrl, resourceUrl, text } from './field-types';
 import { isRecord } from '../is-record';
+import { compiledParse } from './compiled-parse';
 
 export { isoDuration } from './field-types';
 
@@ -127,22 +128,30 @@ const CircuitBreakerRuleSchema = z.strictObject({
   failureResponse: FailureResponseSchema.optional(),
 });
 
-const CircuitBreakerSchema = z.strictObject({
-  // The Swagger allows 15 rules (no limit from 2025-03-01-preview); the service accepts one. Refuse more here.
-  rules: z
-    .array(CircuitBreakerRuleSchema)
-    .optional()
-    .superRefine((rules, ctx) => {
-      if (Array.isArray(rules) && rules.length > 1) {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            'The service accepts only one circuit-breaker rule (the 2024 schemas allow 15, later ones set no limit).',
-          params: { code: 'TooManyItems' },
-        });
-      }
-    }, ALWAYS),
-});
+/**
+ * When a cross-field refinement runs: `ALWAYS` in the schemas that answer (even when sibling fields failed, so one
+ * answer lists every problem); `undefined` in the variant zod compiles for the fast path (see compiled-parse.ts).
+ */
+type RefineWhen = typeof ALWAYS | undefined;
+
+function circuitBreakerSchema(when: RefineWhen) {
+  return z.strictObject({
+    // The Swagger allows 15 rules (no limit from 2025-03-01-preview); the service accepts one. Refuse more here.
+    rules: z
+      .array(CircuitBreakerRuleSchema)
+      .optional()
+      .superRefine((rules, ctx) => {
+        if (Array.isArray(rules) && rules.length > 1) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'The service accepts only one circuit-breaker rule (the 2024 schemas allow 15, later ones set no limit).',
+            params: { code: 'TooManyItems' },
+          });
+        }
+      }, when),
+  });
+}
 
 const PoolItemSchema = z.strictObject({
   // Full ARM id or `/backends/{id}`; scope, self-reference and repeats are checked by the request (needs the target).
@@ -185,22 +194,26 @@ export const BackendPropertiesSchema = z.strictObject({
 });
 
 /** The `properties` of a PUT or PATCH body: one shape for both (the Swagger's two definitions are identical). */
-const BackendContractPropertiesShape = z.strictObject({
-  title: text(300).optional(),
-  description: text(2000).optional(),
-  resourceId: resourceUrl.optional(),
-  url: backendUrl.optional(),
-  protocol: caseInsensitiveEnum(['http', 'soap']).optional(),
-  type: caseInsensitiveEnum(['Single', 'Pool']).optional(),
-  // From 2025-03-01-preview.
-  azureRegion: z.string().optional(),
-  properties: BackendPropertiesSchema.optional(),
-  credentials: CredentialsSchema.optional(),
-  proxy: ProxySchema.optional(),
-  tls: TlsSchema.optional(),
-  circuitBreaker: CircuitBreakerSchema.optional(),
-  pool: PoolSchema.optional(),
-});
+function propertiesShape(when: RefineWhen) {
+  return z.strictObject({
+    title: text(300).optional(),
+    description: text(2000).optional(),
+    resourceId: resourceUrl.optional(),
+    url: backendUrl.optional(),
+    protocol: caseInsensitiveEnum(['http', 'soap']).optional(),
+    type: caseInsensitiveEnum(['Single', 'Pool']).optional(),
+    // From 2025-03-01-preview.
+    azureRegion: z.string().optional(),
+    properties: BackendPropertiesSchema.optional(),
+    credentials: CredentialsSchema.optional(),
+    proxy: ProxySchema.optional(),
+    tls: TlsSchema.optional(),
+    circuitBreaker: circuitBreakerSchema(when).optional(),
+    pool: PoolSchema.optional(),
+  });
+}
+
+const BackendContractPropertiesShape = propertiesShape(ALWAYS);
 
 type Mode = 'createOrUpdate' | 'update';
 
@@ -250,21 +263,21 @@ const responseFields = {
     .describe('Microsoft.ApiManagement/service[/workspaces]/backends, as a GET answers it; must match; not sent'),
 };
 
+/** A PUT or PATCH body: `{ properties }` (top-level GET-answer fields accepted, not sent). */
+function bodySchema(mode: Mode, properties: ReturnType<typeof propertiesShape>, when: RefineWhen) {
+  return z
+    .strictObject({
+      ...responseFields,
+      properties: properties.superRefine(typeRules(mode), when),
+    })
+    .transform(({ properties }) => ({ properties }));
+}
+
 /** The PUT (createOrUpdate) body: `{ properties: BackendContractProperties }`. */
-export const BackendBodySchema = z
-  .strictObject({
-    ...responseFields,
-    properties: BackendContractPropertiesShape.superRefine(typeRules('createOrUpdate'), ALWAYS),
-  })
-  .transform(({ properties }) => ({ properties }));
+export const BackendBodySchema = bodySchema('createOrUpdate', BackendContractPropertiesShape, ALWAYS);
 
 /** The PATCH (update) body: `{ properties: BackendUpdateParameterProperties }`, every property optional. */
-export const BackendPatchBodySchema = z
-  .strictObject({
-    ...responseFields,
-    properties: BackendContractPropertiesShape.superRefine(typeRules('update'), ALWAYS),
-  })
-  .transform(({ properties }) => ({ properties }));
+export const BackendPatchBodySchema = bodySchema('update', BackendContractPropertiesShape, ALWAYS);
 
 /**
  * The optional POST …/reconnect body, `{ properties?: { after?: duration } }`.
@@ -275,10 +288,17 @@ export const ReconnectBodySchema = z.strictObject({
   properties: z.strictObject({ after: isoDuration.optional() }).optional(),
 });
 
+/** The parses of the bodies, with zod's compiled fast path (see compiled-parse.ts); their answers are the schemas'. */
+export const parseBackendBody = compiledParse(BackendBodySchema, () =>
+  bodySchema('createOrUpdate', propertiesShape(undefined), undefined),
+);
+export const parseBackendPatchBody = compiledParse(BackendPatchBodySchema, () =>
+  bodySchema('update', propertiesShape(undefined), undefined),
+);
+export const parseReconnectBody = compiledParse(ReconnectBodySchema);
+
 export type BackendBody = z.output<typeof BackendBodySchema>;
 export type BackendBodyInput = z.input<typeof BackendBodySchema>;
-export type BackendPatchBody = z.output<typeof BackendPatchBodySchema>;
-export type BackendPatchBodyInput = z.input<typeof BackendPatchBodySchema>;
 export type ReconnectBody = z.output<typeof ReconnectBodySchema>;
 export type ReconnectBodyInput = z.input<typeof ReconnectBodySchema>;
 /** The `properties` of a PUT or PATCH body, integers normalised. */

@@ -21,19 +21,18 @@ import { checkPoolMembers, checkResponseFields, checkVersionGates, refuseNulls, 
 import type { ErrorBody } from './error-response';
 import { OperationSchema, type Operation } from './outcome';
 import {
-  BackendBodySchema,
-  BackendPatchBodySchema,
-  ReconnectBodySchema,
+  parseBackendBody,
+  parseBackendPatchBody,
+  parseReconnectBody,
   type BackendBody,
   type BackendBodyInput,
-  type BackendPatchBody,
-  type BackendPatchBodyInput,
   type ReconnectBody,
   type ReconnectBodyInput,
 } from './backend-body';
 import { BackendTargetSchema, justParsedTarget } from './safe-segment';
 import { toValidationError } from './validation-error';
 import { isRecord } from '../is-record';
+import { compiledParse, type CompiledParse } from './compiled-parse';
 
 /** The shape of a requestId (also used for message ids, Idempotency-Key headers and status lookups). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -63,11 +62,20 @@ const IfMatchSchema = z.string().superRefine((value, ctx) => {
   }
 });
 
-/** Any of the bodies; which one applies depends on `operation` and is checked by the request-level rules. */
-type BodyInput = BackendBodyInput | BackendPatchBodyInput | ReconnectBodyInput;
+/**
+ * Any of the bodies; which one applies depends on `operation` and is checked by the request-level rules (a PATCH
+ * body has the type of a PUT body: one factory builds both).
+ */
+type BodyInput = BackendBodyInput | ReconnectBodyInput;
 
 /** Refinement option: run even when sibling fields already failed, so one answer lists every problem. */
 const ALWAYS = { when: () => true };
+
+/**
+ * Which build of the schema: `answer` runs the request-level rules `ALWAYS`; `fast` is the variant zod compiles for
+ * the fast path, the same rules as an ordinary refinement (see compiled-parse.ts).
+ */
+type Build = 'answer' | 'fast';
 
 function addIssue(ctx: z.core.$RefinementCtx, path: PropertyKey[], code: string, message: string): void {
   ctx.addIssue({ code: 'custom', path, message, params: { code } });
@@ -80,8 +88,13 @@ function addIssue(ctx: z.core.$RefinementCtx, path: PropertyKey[], code: string,
 let parsedBody: { request: object; data: unknown } | undefined;
 
 /** Validates `body` with the schema of `operation` and reports its issues under `body`. */
-function checkBody(schema: z.ZodType, body: unknown, ctx: z.core.$RefinementCtx, request: object): void {
-  const result = schema.safeParse(body);
+function checkBody(
+  parse: (body: unknown) => z.ZodSafeParseResult<unknown>,
+  body: unknown,
+  ctx: z.core.$RefinementCtx,
+  request: object,
+): void {
+  const result = parse(body);
   if (result.success) {
     parsedBody = { request, data: result.data };
     return;
@@ -146,7 +159,7 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
         refuseNulls(body, ['body'], ctx);
         body = withoutNulls(body);
       }
-      checkBody(operation.data === 'createOrUpdate' ? BackendBodySchema : BackendPatchBodySchema, body, ctx, request);
+      checkBody(operation.data === 'createOrUpdate' ? parseBackendBody : parseBackendPatchBody, body, ctx, request);
       if (target.success) checkResponseFields(target.data, body, ctx);
       checkPoolMembers(target.success ? target.data : undefined, body, ctx);
       if (version !== undefined) checkVersionGates(version, body, ctx);
@@ -156,7 +169,7 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
       if (target.success && target.data.workspaceId !== undefined) {
         addIssue(ctx, ['operation'], 'NotSupported', 'Reconnect is not available for workspace backends.');
       }
-      if (request.body !== undefined) checkBody(ReconnectBodySchema, request.body, ctx, request);
+      if (request.body !== undefined) checkBody(parseReconnectBody, request.body, ctx, request);
       return;
     case 'delete':
       if (request.body !== undefined) addIssue(ctx, ['body'], 'NotAllowed', 'A delete request must not carry a body.');
@@ -166,8 +179,9 @@ function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallb
 
 /**
  * A validated change request: target normalised to an object, integers in the body normalised to numbers.
- * `body` is a `BackendBody` for createOrUpdate, a `BackendPatchBody` for update, an optional `ReconnectBody` for
- * reconnect, and absent for delete (the schema guarantees the pairing; the type stays flat for simple switching).
+ * `body` is a `BackendBody` for createOrUpdate and update (a PATCH body has the same type), an optional
+ * `ReconnectBody` for reconnect, and absent for delete (the schema guarantees the pairing; the type stays flat for
+ * simple switching).
  */
 export interface ChangeRequest {
   requestId?: string;
@@ -176,7 +190,7 @@ export interface ChangeRequest {
   ifMatch?: string;
   /** The api-version the request was validated against and is sent with (always set by `parseChangeRequest`). */
   apiVersion?: ApiVersion;
-  body?: BackendBody | BackendPatchBody | ReconnectBody;
+  body?: BackendBody | ReconnectBody;
   dryRun: boolean;
 }
 
@@ -185,7 +199,7 @@ export interface ChangeRequest {
  * (target as object or ARM id string). Output: `ChangeRequest`. Every problem is reported, with its path, in one
  * pass; unknown properties are refused everywhere.
  */
-export function changeRequestSchema(defaultApiVersion: ApiVersion = DEFAULT_API_VERSION) {
+export function changeRequestSchema(defaultApiVersion: ApiVersion = DEFAULT_API_VERSION, build: Build = 'answer') {
   return z
     .strictObject({
       requestId: RequestIdSchema.optional(),
@@ -198,7 +212,10 @@ export function changeRequestSchema(defaultApiVersion: ApiVersion = DEFAULT_API_
       body: z.custom<BodyInput>().optional(),
       dryRun: z.boolean().optional(),
     })
-    .superRefine((request, ctx) => checkOperationRules(request, ctx, defaultApiVersion), ALWAYS)
+    .superRefine(
+      (request, ctx) => checkOperationRules(request, ctx, defaultApiVersion),
+      build === 'answer' ? ALWAYS : undefined,
+    )
     .transform((request, ctx): ChangeRequest => {
       // zod still runs a transform after issues that only name unknown keys; those requests are refused already.
       const known = parsedBody?.request === request ? parsedBody : undefined;
@@ -245,18 +262,18 @@ function normalised(
   if (known !== undefined) return withBody(request.operation, known.data);
   switch (request.operation) {
     case 'createOrUpdate': {
-      const body = BackendBodySchema.safeParse(effectiveBody('createOrUpdate', request.body));
+      const body = parseBackendBody(effectiveBody('createOrUpdate', request.body));
       if (body.success) return withBody('createOrUpdate', body.data);
       break;
     }
     case 'update': {
-      const body = BackendPatchBodySchema.safeParse(request.body);
+      const body = parseBackendPatchBody(request.body);
       if (body.success) return withBody('update', body.data);
       break;
     }
     case 'reconnect': {
       if (request.body === undefined) return withBody('reconnect');
-      const body = ReconnectBodySchema.safeParse(request.body);
+      const body = parseReconnectBody(request.body);
       if (body.success) return withBody('reconnect', body.data);
       break;
     }
@@ -277,19 +294,20 @@ export interface ParseOptions {
   defaultApiVersion?: string | undefined;
 }
 
-const schemas = new Map<ApiVersion, ReturnType<typeof changeRequestSchema>>([
-  [DEFAULT_API_VERSION, ChangeRequestSchema],
+const parsers = new Map<ApiVersion, CompiledParse<ChangeRequest>>([
+  [DEFAULT_API_VERSION, compiledParse(ChangeRequestSchema, () => changeRequestSchema(DEFAULT_API_VERSION, 'fast'))],
 ]);
 
-function schemaFor(defaultApiVersion: string | undefined) {
+/** The parse of a change request for requests without `apiVersion` (compiled fast path, see compiled-parse.ts). */
+export function changeRequestParser(defaultApiVersion: string | undefined): CompiledParse<ChangeRequest> {
   const version =
     (defaultApiVersion === undefined ? undefined : supportedApiVersion(defaultApiVersion)) ?? DEFAULT_API_VERSION;
-  let schema = schemas.get(version);
-  if (schema === undefined) {
-    schema = changeRequestSchema(version);
-    schemas.set(version, schema);
+  let parser = parsers.get(version);
+  if (parser === undefined) {
+    parser = compiledParse(changeRequestSchema(version), () => changeRequestSchema(version, 'fast'));
+    parsers.set(version, parser);
   }
-  return schema;
+  return parser;
 }
 
 /**
@@ -300,7 +318,7 @@ export function parseChangeRequest(
   input: unknown,
   options: ParseOptions = {},
 ): { ok: true; request: ChangeRequest } | { ok: false; error: ErrorBody } {
-  const result = schemaFor(options.defaultApiVersion).safeParse(input);
+  const result = changeRequestParser(options.defaultApiVersion)(input);
   if (result.success) return { ok: true, request: result.data };
   return { ok: false, error: toValidationError(result.error.issues, { input }) };
 }

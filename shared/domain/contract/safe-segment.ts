@@ -20,6 +20,7 @@
 import * as z from 'zod';
 import { parseResourceId, type BackendTarget } from '../backend-id';
 import { isRecord } from '../is-record';
+import { compiledParse } from './compiled-parse';
 
 /** The names of a backend's path segments, as the target object spells them. */
 export type SegmentName = 'subscriptionId' | 'resourceGroupName' | 'serviceName' | 'workspaceId' | 'backendId';
@@ -182,6 +183,10 @@ export const BackendArmIdTargetSchema = z.string().transform((id, ctx): BackendT
 /** The input of a target: an object of segments, or the backend's ARM id. */
 export type BackendTargetInput = z.input<typeof BackendTargetObjectSchema> | string;
 
+// The parses with zod's compiled fast path (see compiled-parse.ts); their answers are the schemas'.
+export const parseTargetObject = compiledParse(BackendTargetObjectSchema);
+export const parseArmIdTarget = compiledParse(BackendArmIdTargetSchema);
+
 /**
  * A change request's `target`: an object of segments, or the backend's ARM id as one string. Either way the output
  * is a validated `BackendTarget`. The input's type picks the schema (rather than a zod union, which would hide the
@@ -197,8 +202,7 @@ export const BackendTargetSchema = z.custom<BackendTargetInput>().transform((val
     });
     return z.NEVER;
   }
-  const result =
-    typeof value === 'string' ? BackendArmIdTargetSchema.safeParse(value) : BackendTargetObjectSchema.safeParse(value);
+  const result = typeof value === 'string' ? parseArmIdTarget(value) : parseTargetObject(value);
   if (result.success) {
     lastValidTarget = result.data;
     return result.data;

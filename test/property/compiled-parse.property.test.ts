@@ -1,0 +1,349 @@
+/**
+ * The compiled fast path (compiled-parse.ts) answers exactly as the zod runtime schemas do: for valid requests (the
+ * official examples, GET answers sent back, the bench's body, pools, workspaces, every operation) and for the same
+ * requests with fields replaced, removed, added, re-cased, nulled or stringified, the compiled parse and the
+ * runtime `safeParse` agree on acceptance, on the output (values and key order) and on every issue.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import * as z from 'zod';
+import { SUPPORTED_API_VERSIONS } from '../../shared/domain/contract/api-versions';
+import {
+  BackendBodySchema,
+  BackendPatchBodySchema,
+  ReconnectBodySchema,
+  parseBackendBody,
+  parseBackendPatchBody,
+  parseReconnectBody,
+} from '../../shared/domain/contract/backend-body';
+import { changeRequestParser, changeRequestSchema } from '../../shared/domain/contract/change-request';
+import { BackendArmIdTargetSchema, BackendTargetObjectSchema } from '../../shared/domain/contract/safe-segment';
+import { parseArmIdTarget, parseTargetObject } from '../../shared/domain/contract/safe-segment';
+import { benchBody } from '../../bench/workload';
+
+const SUB = '00000000-0000-0000-0000-000000000000';
+const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;
+const TARGET = { subscriptionId: SUB, resourceGroupName: 'rg1', serviceName: 'apimService1', backendId: 'b1' };
+
+interface ExampleFile {
+  file: string;
+  parameters: Record<string, unknown>;
+  responses: Record<string, { body?: unknown }>;
+}
+
+const examples: ExampleFile[] = ['examples', 'examples-versions']
+  .map((d) => join(__dirname, '..', 'fixtures', d))
+  .flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((file) => ({ file, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Omit<ExampleFile, 'file'>) })),
+  );
+
+function operationOf(file: string): string | undefined {
+  if (/Create/.test(file)) return 'createOrUpdate';
+  if (/Update/.test(file)) return 'update';
+  if (/Reconnect/.test(file)) return 'reconnect';
+  return undefined;
+}
+
+/** The official examples' requests, and every backend of their answers sent back as a createOrUpdate. */
+const exampleRequests: Record<string, unknown>[] = examples.flatMap((e) => {
+  const p = e.parameters;
+  const target: Record<string, unknown> = {
+    subscriptionId: p['subscriptionId'],
+    resourceGroupName: p['resourceGroupName'],
+    serviceName: p['serviceName'],
+    backendId: p['backendId'],
+  };
+  if (p['workspaceId'] !== undefined) target['workspaceId'] = p['workspaceId'];
+  const own = operationOf(e.file);
+  const request =
+    own === undefined
+      ? []
+      : [{ operation: own, target, apiVersion: p['api-version'], body: p['parameters'] } as Record<string, unknown>];
+  const answers = Object.entries(e.responses)
+    .filter(([status]) => status === '200' || status === '201')
+    .flatMap(([, r]) => {
+      const body = r.body as { value?: unknown[]; properties?: unknown } | undefined;
+      return Array.isArray(body?.value) ? body.value : body?.properties === undefined ? [] : [body];
+    })
+    .map((answer) => ({
+      operation: 'createOrUpdate',
+      target: (answer as { id: string }).id,
+      apiVersion: p['api-version'],
+      body: answer,
+    }));
+  return [...request, ...answers];
+});
+
+const BASES: readonly Record<string, unknown>[] = [
+  ...exampleRequests,
+  { requestId: 'bench-1', operation: 'createOrUpdate', target: TARGET, body: benchBody(1, 'x') },
+  {
+    requestId: 'r-1',
+    operation: 'createOrUpdate',
+    target: TARGET,
+    ifMatch: '*',
+    dryRun: false,
+    apiVersion: '2025-03-01-PREVIEW',
+    body: {
+      properties: {
+        url: 'https://b1.example/api',
+        protocol: 'HTTP',
+        title: null,
+        azureRegion: 'westeurope',
+        credentials: { header: { 'x-key': ['h'] }, query: { code: ['q'] }, managedIdentity: { resource: 'r' } },
+        tls: { serverCertificateThumbprints: ['ab'], serverX509Names: [{ name: 'n' }] },
+        circuitBreaker: {
+          rules: [
+            {
+              name: 'r',
+              failureCondition: {
+                count: '3',
+                percentage: 50,
+                interval: 'PT1H',
+                statusCodeRanges: [{ min: 500, max: '599' }],
+                errorReasons: ['timeout'],
+              },
+              tripDuration: 'PT1H',
+              acceptRetryAfter: true,
+              failureResponse: { statusCode: 503 },
+            },
+          ],
+        },
+      },
+    },
+  },
+  {
+    operation: 'createOrUpdate',
+    target: `${SERVICE_ID}/backends/pool1`,
+    apiVersion: '2025-09-01-preview',
+    body: {
+      properties: {
+        type: 'pool',
+        pool: {
+          services: [
+            { id: '/backends/m1', weight: 1, priority: 1, preferredCarbonEmission: 'low' },
+            { id: `${SERVICE_ID}/backends/m2`, weight: '2', priority: '1' },
+          ],
+          sessionAffinity: { sessionId: { source: 'Cookie', name: 'c' } },
+          failureResponse: { statusCode: 429 },
+        },
+      },
+    },
+  },
+  {
+    operation: 'update',
+    target: `${SERVICE_ID}/workspaces/wks1/backends/b1`,
+    ifMatch: '"AAAAAAAAAAa="',
+    body: { properties: { description: 'd', type: 'Single', credentials: { header: { 'x-a': ['1', '2'] } } } },
+  },
+  { operation: 'reconnect', target: `${SERVICE_ID}/backends/b1`, body: { properties: { after: 'PT3S' } } },
+  { operation: 'reconnect', target: TARGET, body: {} },
+  { requestId: 'del:1', operation: 'delete', target: { ...TARGET, workspaceId: 'wks1' }, dryRun: true },
+];
+
+/** Values that are valid somewhere, invalid elsewhere, or on an edge of a rule. */
+const edgeValue = fc.oneof(
+  fc.constantFrom(
+    null,
+    '',
+    ' ',
+    '1',
+    '-1',
+    '007',
+    '1.5',
+    0,
+    -1,
+    1.5,
+    100,
+    101,
+    599,
+    600,
+    true,
+    'Pool',
+    'pool',
+    'SINGLE',
+    'soap',
+    'cookie',
+    'VeryHigh',
+    'PT0S',
+    'P',
+    'PT',
+    'https://x/',
+    'http://[::1]:8080',
+    'https://',
+    'ws://h',
+    'fabric:/a/b',
+    'http://a b',
+    '/backends/b2',
+    '/backends/b1',
+    `${SERVICE_ID}/backends/b1`,
+    `${SERVICE_ID}/workspaces/w/backends/m`,
+    [],
+    [''],
+    ['a'],
+    {},
+    { a: ['x'] },
+    { '': ['x'] },
+    'x'.repeat(301),
+    '__proto__',
+  ),
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.string({ maxLength: 12 }),
+);
+
+type Mutation =
+  | { kind: 'replace'; value: unknown }
+  | { kind: 'delete' }
+  | { kind: 'add'; key: string; value: unknown }
+  | { kind: 'case' };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('replace' as const), value: edgeValue }),
+  fc.record({ kind: fc.constant('delete' as const) }),
+  fc.record({
+    kind: fc.constant('add' as const),
+    key: fc.oneof(
+      fc.constantFrom('url', 'protocol', 'type', 'pool', 'id', 'name', 'weight', 'after', 'title', 'constructor'),
+      fc.string({ maxLength: 6 }),
+    ),
+    value: edgeValue,
+  }),
+  fc.record({ kind: fc.constant('case' as const) }),
+);
+
+function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
+  if (value === null || typeof value !== 'object') return [];
+  const entries: [string | number, unknown][] = Array.isArray(value)
+    ? value.map((v, i) => [i, v])
+    : Object.entries(value as Record<string, unknown>);
+  return entries.flatMap(([key, child]) => [[...prefix, key], ...pathsOf(child, [...prefix, key])]);
+}
+
+function mutate(base: unknown, path: (string | number)[], mutation: Mutation): unknown {
+  const copy = JSON.parse(JSON.stringify(base)) as unknown;
+  if (path.length === 0) return copy;
+  const key = path[path.length - 1]!;
+  let parent = copy as Record<string | number, unknown>;
+  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+  switch (mutation.kind) {
+    case 'replace':
+      parent[key] = mutation.value;
+      break;
+    case 'delete':
+      if (Array.isArray(parent)) parent.splice(key as number, 1);
+      else delete parent[key];
+      break;
+    case 'add': {
+      const holder = parent[key];
+      if (holder !== null && typeof holder === 'object' && !Array.isArray(holder)) {
+        (holder as Record<string, unknown>)[mutation.key] = mutation.value;
+      } else parent[key] = { [mutation.key]: mutation.value };
+      break;
+    }
+    case 'case': {
+      const current = parent[key];
+      if (typeof current === 'string') parent[key] = current.toUpperCase();
+      break;
+    }
+  }
+  return copy;
+}
+
+/** Several mutations applied one after another, each at a path of what the previous ones left. */
+const mutatedArb = fc
+  .record({
+    base: fc.constantFrom(...BASES),
+    edits: fc.array(fc.tuple(fc.nat(), mutationArb), { minLength: 0, maxLength: 3 }),
+  })
+  .map(({ base, edits }) =>
+    edits.reduce<unknown>((value, [pick, mutation]) => {
+      const paths = pathsOf(value);
+      return paths.length === 0 ? value : mutate(value, paths[pick % paths.length]!, mutation);
+    }, base),
+  );
+
+/** Both answers, compared field for field: acceptance, the output with its key order, every issue. */
+function expectSame(fast: z.ZodSafeParseResult<unknown>, runtime: z.ZodSafeParseResult<unknown>): void {
+  expect(fast.success).toBe(runtime.success);
+  if (fast.success && runtime.success) {
+    expect(fast.data).toStrictEqual(runtime.data);
+    expect(JSON.stringify(fast.data)).toBe(JSON.stringify(runtime.data));
+  } else if (!fast.success && !runtime.success) {
+    expect(fast.error.issues).toStrictEqual(runtime.error.issues);
+  }
+}
+
+const RUNS = { numRuns: 1500 };
+
+describe('compiled fast path vs the zod runtime', () => {
+  it('every fast path is compiled (a zod upgrade that refuses one would silently lose the speed)', () => {
+    expect(parseBackendBody.compiled()).toBe(true);
+    expect(parseBackendPatchBody.compiled()).toBe(true);
+    expect(parseReconnectBody.compiled()).toBe(true);
+    expect(parseTargetObject.compiled()).toBe(true);
+    expect(parseArmIdTarget.compiled()).toBe(true);
+    for (const version of SUPPORTED_API_VERSIONS) expect(changeRequestParser(version).compiled()).toBe(true);
+  });
+
+  it('the bases are valid at their version, and parsed by the compiled code', () => {
+    expect(exampleRequests.length).toBeGreaterThanOrEqual(30);
+    for (const base of BASES) {
+      const input: unknown = JSON.parse(JSON.stringify(base));
+      expect(changeRequestParser(undefined)(input)).toMatchObject({ success: true });
+      expect(changeRequestParser(undefined).compiledAccepts(JSON.parse(JSON.stringify(base)))).toBe(true);
+    }
+  });
+
+  it.each(SUPPORTED_API_VERSIONS)('change requests, default api-version %s: same answer', (version) => {
+    const runtime = changeRequestSchema(version);
+    const fast = changeRequestParser(version);
+    fc.assert(
+      fc.property(mutatedArb, (input) => expectSame(fast(input), runtime.safeParse(input))),
+      RUNS,
+    );
+  });
+
+  it('bodies (createOrUpdate, update, reconnect): same answer', () => {
+    const bodyOf = (input: unknown): unknown => (input as { body?: unknown }).body;
+    fc.assert(
+      fc.property(mutatedArb, (input) => {
+        const body = typeof input === 'object' && input !== null ? bodyOf(input) : input;
+        expectSame(parseBackendBody(body), BackendBodySchema.safeParse(body));
+        expectSame(parseBackendPatchBody(body), BackendPatchBodySchema.safeParse(body));
+        expectSame(parseReconnectBody(body), ReconnectBodySchema.safeParse(body));
+      }),
+      RUNS,
+    );
+  });
+
+  it('targets (object and ARM id): same answer', () => {
+    const segment = fc.oneof(
+      fc.constantFrom('rg1', 'apimService1', 'b1', SUB, 'a.', 'a..b', 'a/b', '%2F', ' a', 'x'.repeat(91), ''),
+      fc.string({ maxLength: 12 }),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    );
+    const objectArb = fc.record(
+      {
+        subscriptionId: fc.oneof(fc.constant(SUB), segment),
+        resourceGroupName: segment,
+        serviceName: segment,
+        workspaceId: segment,
+        backendId: segment,
+        extra: segment,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(objectArb, (target) => {
+        expectSame(parseTargetObject(target), BackendTargetObjectSchema.safeParse(target));
+        const ws = target.workspaceId === undefined ? '' : `/workspaces/${target.workspaceId}`;
+        const id = `/subscriptions/${target.subscriptionId ?? SUB}/resourceGroups/${target.resourceGroupName ?? ''}/providers/Microsoft.ApiManagement/service/${target.serviceName ?? ''}${ws}/backends/${target.backendId ?? ''}`;
+        expectSame(parseArmIdTarget(id), BackendArmIdTargetSchema.safeParse(id));
+      }),
+      RUNS,
+    );
+  });
+});
