@@ -2,9 +2,8 @@
  * Our span recorder: ids as W3C Trace Context requires them, remote parents read as the W3C propagator reads them,
  * ended spans handed to the span processor once, unsampled ones never.
  */
-import { TraceFlags } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, defaultTextMapGetter, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { ROOT_CONTEXT, defaultTextMapGetter, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RecordedSpan, remoteParent, type SpanSink } from '../../shared/adapters/telemetry/recorded-span';
