@@ -1,13 +1,15 @@
 /**
  * The cheaper forms of three checks on the request path answer as the forms they replaced, kept here as oracles:
  * URLs (`URL.canParse` for `new URL(value).hostname !== ''`), the nesting limit (a bounded recursive walk before
- * the exact iterative one), and result event ids (one-shot `crypto.hash` for a Hash object).
+ * the exact iterative one), null removal (a null-free walk before the copy), and result event ids (one-shot
+ * `crypto.hash` for a Hash object).
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { eventIdFor } from '../../shared/domain/cloud-event';
 import { backendUrl, isHttpUrl, proxyUrl } from '../../shared/domain/contract/field-types';
 import { exceedsDepth } from '../../shared/domain/contract/json-depth';
+import { withoutNulls } from '../../shared/domain/contract/body-rules';
 
 /** The URL check as it was: the parsed URL's hostname. */
 function oldIsUrlOf(value: string, schemes: readonly string[]): boolean {
@@ -112,6 +114,62 @@ describe('nesting limit', () => {
     for (const value of [dag, cycle, diamond]) {
       for (const limit of [1, 2, 3, 41, 64]) expect(exceedsDepth(value, limit)).toBe(oldExceedsDepth(value, limit));
     }
+  });
+});
+
+/** Null removal as it was: one walk that copies only what holds a null. */
+function oldWithoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const kept = oldWithoutNulls(item);
+      if (kept !== item && copy === undefined) copy = value.slice(0, i);
+      if (copy !== undefined) copy.push(kept);
+    }
+    return copy ?? value;
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  let copy: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const item = source[key];
+    const kept = item === null ? null : oldWithoutNulls(item);
+    if (copy === undefined && (item === null || kept !== item)) {
+      copy = {};
+      for (let j = 0; j < i; j++)
+        Object.defineProperty(copy, keys[j]!, { value: source[keys[j]!], enumerable: true, writable: true });
+    }
+    if (copy !== undefined && item !== null)
+      Object.defineProperty(copy, key, { value: kept, enumerable: true, writable: true });
+  }
+  return copy ?? value;
+}
+
+describe('null removal', () => {
+  it('gives what the copying walk gave, and the value itself when it holds no null property', () => {
+    const withNulls = fc
+      .jsonValue({ maxDepth: 5 })
+      .chain((v) =>
+        fc.constantFrom(
+          v,
+          { properties: v, url: null },
+          [v, null, { a: null, b: [v] }],
+          JSON.parse('{"__proto__":null,"x":1}') as unknown,
+        ),
+      );
+    fc.assert(
+      fc.property(withNulls, (value) => {
+        const now = withoutNulls(value);
+        const before = oldWithoutNulls(value);
+        expect(now).toStrictEqual(before);
+        expect(JSON.stringify(now)).toBe(JSON.stringify(before));
+        expect(now === value).toBe(before === value);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
