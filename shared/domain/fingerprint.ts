@@ -17,8 +17,17 @@
  * A fingerprint must never be shown to callers.
  */
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, createSecretKey, scryptSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { isSecretPath, REDACTED } from './redact';
+import { createHash, scryptSync, timingSafeEqual } from 'node:crypto';
+import { OUTSIDE, secretStep } from './redact';
+import {
+  canonicalKeys,
+  withWriter,
+  writeAscii,
+  writeByte,
+  writeBytes,
+  writeCanonical,
+  writeString,
+} from './canonical-bytes';
 import { backendResourceId, parseResourceId, type BackendTarget } from './backend-id';
 import { isRecord } from './is-record';
 
@@ -53,21 +62,52 @@ const LEGACY_COST = { N: 8192, r: 8, p: 1 } as const;
 const KEYED = /^([0-9a-f]{64})\.k-([0-9a-f]{8})\.([0-9a-f]{64})$/;
 const LEGACY = /^([0-9a-f]{64})\.([0-9a-f]{64})$/;
 
+/**
+ * An HMAC-SHA256 key, ready for {@link hmacHex}: HMAC is SHA-256 of the key's outer pad and the SHA-256 of its inner
+ * pad and the message (RFC 2104), so the two 64-byte pads are made once per key, and each HMAC is two one-shot hashes
+ * with no Hmac object (whose construction, per call, cost more than the hashing).
+ */
 interface Key {
   id: string;
-  object: KeyObject;
+  /** The key XOR 0x36 (inner pad), one SHA-256 block. */
+  inner: Buffer;
+  /** The key XOR 0x5c (outer pad), with room for the inner digest after it. */
+  outer: Buffer;
 }
+
+const BLOCK = 64;
 
 function keyOf(secret: string): Key {
   const id = createHash('sha256').update(`apim-backend-changes/fingerprint-key-id\n${secret}`).digest('hex');
-  return { id: id.slice(0, 8), object: createSecretKey(Buffer.from(secret, 'utf8')) };
+  let bytes = Buffer.from(secret, 'utf8');
+  // A key longer than the block is replaced by its hash, as HMAC specifies.
+  if (bytes.length > BLOCK) bytes = createHash('sha256').update(bytes).digest();
+  const inner = Buffer.alloc(BLOCK, 0x36);
+  const outer = Buffer.alloc(BLOCK + 32, 0x5c);
+  for (let i = 0; i < bytes.length; i++) {
+    inner[i] = bytes[i]! ^ 0x36;
+    outer[i] = bytes[i]! ^ 0x5c;
+  }
+  return { id: id.slice(0, 8), inner, outer };
 }
 
+/** HMAC-SHA256 (hex) of `visible`, a newline and the JSON of `secrets`: the keyed part of a fingerprint. */
 function hmacHex(key: Key, visible: string, secrets: readonly string[]): string {
-  // One update of the joined text (the same bytes as three updates, one native call instead of three).
-  return createHmac('sha256', key.object)
-    .update(`${visible}\n${JSON.stringify(secrets)}`)
-    .digest('hex');
+  return withWriter((writer) => {
+    writeBytes(writer, key.inner);
+    writeAscii(writer, visible);
+    writeByte(writer, 0x0a);
+    // JSON.stringify(secrets), written as it is made.
+    writeByte(writer, 0x5b);
+    for (let i = 0; i < secrets.length; i++) {
+      if (i > 0) writeByte(writer, 0x2c);
+      writeString(writer, secrets[i]!);
+    }
+    writeByte(writer, 0x5d);
+    // The outer block is the key's own buffer: this runs to completion before any other caller can use it.
+    sha256(writer.buf.subarray(0, writer.at)).copy(key.outer, BLOCK);
+    return sha256Hex(key.outer);
+  });
 }
 
 function legacyHex(visible: string, secrets: readonly string[]): string {
@@ -133,97 +173,49 @@ export function fingerprintRequest(request: unknown): string {
 }
 
 /**
- * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that builds the
- * key-sorted, redacted copy (collecting the secrets on the way) for one native `JSON.stringify`: no second pass,
- * and no string built per property.
+ * The visible part (SHA-256 of the redacted canonical JSON) and the secret values, in one walk that writes the
+ * canonical JSON's bytes (collecting the secrets on the way): see canonical-bytes.ts.
  */
 function visiblePart(request: unknown): { visible: string; secrets: string[] } {
   const secrets: string[] = [];
-  const path: string[] = [];
-  let json: string;
-  if (isRecord(request)) {
-    const out: Record<string, unknown> = {};
-    for (const key of canonicalKeys(request)) {
-      if (IGNORED_FIELDS.has(key)) continue;
-      const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
-      path.push(key);
-      const copy = canonicalCopy(value, path, secrets);
-      path.pop();
-      if (copy !== undefined) setOwn(out, key, copy);
-    }
-    json = JSON.stringify(out);
-  } else {
-    json = JSON.stringify(canonicalCopy(request, path, secrets)) ?? 'null';
-  }
-  return { visible: sha256Hex(json), secrets };
+  const visible = withWriter((writer) => {
+    if (isRecord(request)) {
+      writeByte(writer, 0x7b);
+      let first = true;
+      for (const key of canonicalKeys(request)) {
+        if (IGNORED_FIELDS.has(key)) continue;
+        const value = key === 'target' ? normaliseTarget(request[key]) : request[key];
+        const mark = writer.at;
+        if (!first) writeByte(writer, 0x2c);
+        writeString(writer, key);
+        writeByte(writer, 0x3a);
+        if (writeCanonical(writer, value, secretStep(OUTSIDE, key), secrets)) first = false;
+        else writer.at = mark;
+      }
+      writeByte(writer, 0x7d);
+    } else if (!writeCanonical(writer, request, OUTSIDE, secrets)) writeAscii(writer, 'null');
+    return sha256Hex(writer.buf.subarray(0, writer.at));
+  });
+  return { visible, secrets };
 }
 
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) where it exists: no Hash object per call. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShotHash = (
+  crypto as {
+    hash?: (algorithm: string, data: Uint8Array, encoding: 'hex' | 'buffer') => string | Buffer;
+  }
+).hash;
 
-function sha256Hex(text: string): string {
+function sha256Hex(data: Uint8Array): string {
   return oneShotHash === undefined
-    ? createHash('sha256').update(text).digest('hex')
-    : oneShotHash('sha256', text, 'hex');
+    ? createHash('sha256').update(data).digest('hex')
+    : (oneShotHash('sha256', data, 'hex') as string);
 }
 
-/** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype). */
-function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
-  else out[key] = value;
-}
-
-/**
- * A copy of `value` at `path` whose `JSON.stringify` is the canonical JSON: object keys inserted in canonical order
- * (which is the order JavaScript enumerates them in: integer keys first), secrets replaced by REDACTED (their values
- * pushed to `secrets`); undefined where JSON.stringify drops the value.
- */
-function canonicalCopy(value: unknown, path: string[], secrets: string[]): unknown {
-  if (value === null) return null;
-  if (typeof value === 'object') {
-    if (Array.isArray(value)) {
-      const out = new Array<unknown>(value.length);
-      for (let i = 0; i < value.length; i++) out[i] = canonicalCopy(value[i], path, secrets);
-      return out;
-    }
-    const record = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const key of canonicalKeys(record)) {
-      path.push(key);
-      const copy = canonicalCopy(record[key], path, secrets);
-      path.pop();
-      if (copy !== undefined) setOwn(out, key, copy);
-    }
-    return out;
-  }
-  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
-  if (isSecretPath(path)) {
-    if (typeof value === 'string' && value.length > 0) secrets.push(value);
-    return REDACTED;
-  }
-  return value;
-}
-
-const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
-
-/**
- * The keys in the order the key-sorted copy would list them: sorted by UTF-16 code units, except that integer keys
- * come first in numeric order (JavaScript objects enumerate them so, and the stored fingerprints were made that way).
- * `Object.keys` already lists integer keys first and in order, so only the rest is sorted.
- */
-function canonicalKeys(record: Record<string, unknown>): string[] {
-  const keys = Object.keys(record);
-  if (keys.length < 2) return keys;
-  let split = 0;
-  while (split < keys.length && isArrayIndex(keys[split]!)) split++;
-  if (split === 0) return keys.sort();
-  return [...keys.slice(0, split), ...keys.slice(split).sort()];
-}
-
-function isArrayIndex(key: string): boolean {
-  // Most keys are names: the first character decides without the regular expression.
-  const first = key.charCodeAt(0);
-  return first >= 0x30 && first <= 0x39 && ARRAY_INDEX.test(key) && Number(key) < 4294967295;
+function sha256(data: Uint8Array): Buffer {
+  return oneShotHash === undefined
+    ? createHash('sha256').update(data).digest()
+    : (oneShotHash('sha256', data, 'buffer') as Buffer);
 }
 
 /** The lower-cased ARM id of a target object or id string; anything unrecognisable is kept as it is. */

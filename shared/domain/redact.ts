@@ -5,21 +5,57 @@
  * body, an ARM response, a plan); and the userinfo of any URL (`https://user:password@host` in `url`, `proxy.url`
  * or a message quoting them).
  */
-import { secretForms, scrubText } from './secret-forms';
+import { secretForms, scrubText, type SecretForms } from './secret-forms';
 
 /** What a redacted secret is replaced with. */
 export const REDACTED = '[REDACTED]';
 
+/**
+ * Where a walk stands with respect to secrets, key by key (see {@link secretStep}): what {@link isSecretPath} decides
+ * for a whole path, carried down a walk as one small integer instead of a path array scanned at every value.
+ */
+export type SecretState = 0 | 1 | 2 | 3 | 4 | 5;
+/** No secret-bearing key sequence seen, and the last key starts none. */
+export const OUTSIDE: SecretState = 0;
+/** Just below `credentials`. */
+const IN_CREDENTIALS: SecretState = 1;
+/** Just below `credentials.authorization`. */
+const IN_AUTHORIZATION: SecretState = 2;
+/** Just below `proxy`. */
+const IN_PROXY: SecretState = 3;
+/** `credentials.header` or `credentials.query` itself: not a secret, everything below it is. */
+const IN_HEADERS: SecretState = 4;
+/** A value here (and below) is a secret. */
+export const SECRET: SecretState = 5;
+
+/**
+ * The state one key further down. The first secret-bearing sequence on a path decides for everything below it,
+ * exactly as {@link isSecretPath} scans a path from its root (test/property/secret-state.property.test.ts).
+ */
+export function secretStep(state: SecretState, key: string): SecretState {
+  if (state >= IN_HEADERS) return SECRET;
+  if (state === IN_CREDENTIALS) {
+    if (key === 'header' || key === 'query') return IN_HEADERS;
+    if (key === 'authorization') return IN_AUTHORIZATION;
+  } else if (state === IN_AUTHORIZATION) {
+    if (key === 'parameter') return SECRET;
+  } else if (state === IN_PROXY) {
+    if (key === 'password') return SECRET;
+  }
+  if (key === 'credentials') return IN_CREDENTIALS;
+  return key === 'proxy' ? IN_PROXY : OUTSIDE;
+}
+
+/** The state at the end of `path` (from any root). */
+export function secretStateOf(path: readonly string[]): SecretState {
+  let state = OUTSIDE;
+  for (let i = 0; i < path.length; i++) state = secretStep(state, path[i]!);
+  return state;
+}
+
 /** True when a value at this key path (from any root) holds a secret. */
 export function isSecretPath(path: readonly string[]): boolean {
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i];
-    const next = path[i + 1];
-    if (key === 'credentials' && (next === 'header' || next === 'query')) return path.length > i + 2;
-    if (key === 'credentials' && next === 'authorization' && path[i + 2] === 'parameter') return true;
-    if (key === 'proxy' && next === 'password') return true;
-  }
-  return false;
+  return secretStateOf(path) === SECRET;
 }
 
 /**
@@ -27,15 +63,15 @@ export function isSecretPath(path: readonly string[]): boolean {
  * (e.g. `['properties', 'proxy']` for a plan entry), so fragments are redacted as surely as whole bodies.
  */
 export function redactSecrets<T>(value: T, basePath: readonly string[] = []): T {
-  return walk(value, [...basePath]) as T;
+  return walk(value, secretStateOf(basePath)) as T;
 }
 
-function walk(value: unknown, path: string[]): unknown {
+function walk(value: unknown, state: SecretState): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) {
-    // Array indices do not change whether a value is secret: keep the key path of the array itself.
+    // Array indices do not change whether a value is secret: keep the state of the array itself.
     const copy: unknown[] = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], path);
+    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], state);
     return copy;
   }
   if (typeof value === 'object') {
@@ -45,13 +81,11 @@ function walk(value: unknown, path: string[]): unknown {
     const keys = Object.keys(source);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      path.push(key);
-      out[key] = walk(source[key], path);
-      path.pop();
+      out[key] = walk(source[key], secretStep(state, key));
     }
     return out;
   }
-  if (isSecretPath(path)) return REDACTED;
+  if (state === SECRET) return REDACTED;
   return typeof value === 'string' ? redactUrlUserinfo(value) : value;
 }
 
@@ -120,28 +154,25 @@ export function scrubbableSecrets(value: unknown): string[] {
 
 function collectSecrets(value: unknown, withPairs: boolean): string[] {
   const found: string[] = [];
-  // One path stack, pushed and popped, instead of a copied path per property.
-  const path: string[] = [];
-  const visit = (item: unknown): void => {
-    if (Array.isArray(item)) for (let i = 0; i < item.length; i++) visit(item[i]);
+  // `key` is the last key on the way to `item` (a proxy's pair is taken from the object under `proxy`).
+  const visit = (item: unknown, state: SecretState, key: string | undefined): void => {
+    if (Array.isArray(item)) for (let i = 0; i < item.length; i++) visit(item[i], state, key);
     else if (item !== null && typeof item === 'object') {
       const source = item as Record<string, unknown>;
-      const password = source['password'];
-      if (withPairs && path[path.length - 1] === 'proxy' && typeof password === 'string' && password !== '') {
-        found.push(`${typeof source['username'] === 'string' ? source['username'] : ''}:${password}`);
+      if (withPairs && key === 'proxy') {
+        const password = source['password'];
+        if (typeof password === 'string' && password !== '') {
+          found.push(`${typeof source['username'] === 'string' ? source['username'] : ''}:${password}`);
+        }
       }
       const keys = Object.keys(source);
-      for (let i = 0; i < keys.length; i++) {
-        path.push(keys[i]!);
-        visit(source[keys[i]!]);
-        path.pop();
-      }
+      for (let i = 0; i < keys.length; i++) visit(source[keys[i]!], secretStep(state, keys[i]!), keys[i]);
     } else if (typeof item === 'string' && item.length > 0) {
-      if (isSecretPath(path)) found.push(item);
+      if (state === SECRET) found.push(item);
       else if (item.includes('@')) found.push(...urlSecrets(item));
     }
   };
-  visit(value);
+  visit(value, OUTSIDE, undefined);
   return found;
 }
 
@@ -161,36 +192,49 @@ export function scrubSecretValues<T>(value: T, secrets: readonly string[]): T {
  */
 export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
   if (secrets.length === 0) return (value) => value;
-  const forms = secretForms(secrets);
-  const scrub = (item: unknown): unknown => {
-    if (typeof item === 'string') return scrubText(item, forms, REDACTED);
-    if (Array.isArray(item)) {
-      let copy: unknown[] | undefined;
-      for (let i = 0; i < item.length; i++) {
-        const scrubbed = scrub(item[i]);
-        if (scrubbed !== item[i]) (copy ??= item.slice())[i] = scrubbed;
-      }
-      return copy ?? item;
+  const scrubbing: Scrubbing = { forms: secretForms(secrets), redacted: undefined };
+  return <T>(value: T): T => scrubItem(value, scrubbing) as T;
+}
+
+/** The forms of one scrubber's secrets, and what REDACTED (most strings of a redacted body) scrubs to. */
+interface Scrubbing {
+  forms: SecretForms;
+  redacted: string | undefined;
+}
+
+/** `item` with its strings scrubbed; only the objects and arrays on the way to a changed string are copied. */
+function scrubItem(item: unknown, scrubbing: Scrubbing): unknown {
+  if (typeof item === 'string') {
+    if (item !== REDACTED) return scrubText(item, scrubbing.forms, REDACTED);
+    return (scrubbing.redacted ??= scrubText(REDACTED, scrubbing.forms, REDACTED));
+  }
+  if (Array.isArray(item)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < item.length; i++) {
+      const value: unknown = item[i];
+      const scrubbed = scrubItem(value, scrubbing);
+      if (scrubbed !== value) (copy ??= item.slice())[i] = scrubbed;
     }
-    if (item !== null && typeof item === 'object') {
-      // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
-      const source = item as Record<string, unknown>;
-      const keys = Object.keys(source);
-      let copy: Record<string, unknown> | undefined;
-      for (let i = 0; i < keys.length; i++) {
-        const scrubbed = scrub(source[keys[i]!]);
-        if (scrubbed === source[keys[i]!]) continue;
-        if (copy === undefined) {
-          copy = {};
-          for (const key of keys) setOwn(copy, key, source[key]);
-        }
-        setOwn(copy, keys[i]!, scrubbed);
+    return copy ?? item;
+  }
+  if (item !== null && typeof item === 'object') {
+    // Keys and lookups rather than Object.entries/fromEntries: no pair array per property.
+    const source = item as Record<string, unknown>;
+    const keys = Object.keys(source);
+    let copy: Record<string, unknown> | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const value = source[keys[i]!];
+      const scrubbed = scrubItem(value, scrubbing);
+      if (scrubbed === value) continue;
+      if (copy === undefined) {
+        copy = {};
+        for (const key of keys) setOwn(copy, key, source[key]);
       }
-      return copy ?? item;
+      setOwn(copy, keys[i]!, scrubbed);
     }
-    return item;
-  };
-  return <T>(value: T): T => scrub(value) as T;
+    return copy ?? item;
+  }
+  return item;
 }
 
 /** `out[key] = value` as an own property, also for `__proto__` (an assignment would set the prototype instead). */

@@ -8,7 +8,8 @@
  * every window of {@link FRAGMENT_MIN} characters by a rolling hash against the hashes of the long secrets' windows
  * (no string is cut out of the text for that). Only a text that may hold a form takes the exact replacement below,
  * whose result is the same as if every text took it: a form of a long secret is at least that long, so it contains
- * one of the hashed windows.
+ * one of the hashed windows. The list of every exact form (sorted) is only made for such a text: most requests
+ * never need it.
  */
 
 /** Secrets at least this long are also scrubbed by fragment… */
@@ -18,18 +19,22 @@ export const FRAGMENT_MIN = 8;
 
 /** The forms to scrub for the secrets of one request. */
 export interface SecretForms {
-  /** Every exact form (sorted longest first on the first text that needs them: most texts never do). */
-  exact: string[];
-  sorted: boolean;
+  /**
+   * Every exact form in the order the secrets give them, repeats included; {@link exactForms} makes the distinct,
+   * longest-first list from it on the first text that needs it (most texts never do).
+   */
+  readonly all: readonly string[];
   /** The exact forms of short secrets: the only ones no window hash stands for. */
-  short: string[];
+  readonly short: readonly string[];
   /** The forms whose every window of {@link FRAGMENT_MIN} characters is a fragment to scrub. */
-  long: string[];
+  readonly long: readonly string[];
   /**
    * The rolling hash of each of those windows, in an open-addressing table (a Set of numbers costs several times
    * more to fill, and is filled per request): slots hold `hash + 1`, 0 is empty. Its length is a power of two.
    */
-  hashes: number[];
+  readonly hashes: Int32Array;
+  /** The distinct exact forms, longest first, once a text needed them. */
+  exact: string[] | undefined;
 }
 
 /** Multiplier of the rolling hash, and its power for the character leaving the window. */
@@ -40,20 +45,30 @@ const OUT_POWER = power;
 /** Hashes are kept to 29 bits, so `hash + 1` is a small integer (no boxing in the table). */
 const MASK = 0x1fffffff;
 
+/**
+ * The character code at `i`, with base64's URL-safe `-` and `_` read as `+` and `/`: a URL-safe spelling then has
+ * the window hashes of the standard one, which need not be hashed again. (Other text with `-` or `_` only takes
+ * the exact check a little more often: the hashes only ever pick the texts that are checked exactly.)
+ */
+function codeAt(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  return code === 0x2d ? 0x2b : code === 0x5f ? 0x2f : code;
+}
+
 /** The hash of the first FRAGMENT_MIN characters of `text`. */
 function firstHash(text: string): number {
   let hash = 0;
-  for (let i = 0; i < FRAGMENT_MIN; i++) hash = (Math.imul(hash, BASE) + text.charCodeAt(i)) | 0;
+  for (let i = 0; i < FRAGMENT_MIN; i++) hash = (Math.imul(hash, BASE) + codeAt(text, i)) | 0;
   return hash;
 }
 
 /** The hash of the window of `text` that ends with `end`, from `hash`, that of the window one character before. */
 function rolled(hash: number, text: string, end: number): number {
-  return (Math.imul(hash - Math.imul(text.charCodeAt(end - FRAGMENT_MIN), OUT_POWER), BASE) + text.charCodeAt(end)) | 0;
+  return (Math.imul(hash - Math.imul(codeAt(text, end - FRAGMENT_MIN), OUT_POWER), BASE) + codeAt(text, end)) | 0;
 }
 
 /** Adds `hash` to the table (linear probing; the table is never more than half full). */
-function insert(table: number[], hash: number): void {
+function insert(table: Int32Array, hash: number): void {
   const slot = (hash & MASK) + 1;
   const last = table.length - 1;
   let i = slot & last;
@@ -61,7 +76,7 @@ function insert(table: number[], hash: number): void {
   table[i] = slot;
 }
 
-function contains(table: number[], hash: number): boolean {
+function contains(table: Int32Array, hash: number): boolean {
   const slot = (hash & MASK) + 1;
   const last = table.length - 1;
   for (let i = slot & last; ; i = (i + 1) & last) {
@@ -72,7 +87,7 @@ function contains(table: number[], hash: number): boolean {
 }
 
 /** True when some window of FRAGMENT_MIN characters of `text` hashes to a value in `table`. */
-function anyWindowIn(text: string, table: number[]): boolean {
+function anyWindowIn(text: string, table: Int32Array): boolean {
   if (text.length < FRAGMENT_MIN) return false;
   let hash = firstHash(text);
   if (contains(table, hash)) return true;
@@ -83,14 +98,19 @@ function anyWindowIn(text: string, table: number[]): boolean {
   return false;
 }
 
-/** `core` and, when it differs, its URL-safe spelling. */
-function withUrlSafe(core: string, out: string[]): void {
+/** `core` and, when it differs, its URL-safe spelling; `core` also to `hashed` if given. */
+function withUrlSafe(core: string, out: string[], hashed: string[] | undefined): void {
   out.push(core);
+  if (hashed !== undefined && core.length >= FRAGMENT_MIN) hashed.push(core);
   if (core.includes('+') || core.includes('/')) out.push(core.replace(/\+/g, '-').replace(/\//g, '_'));
 }
 
-/** The base64 forms of `secret` (`byteLength` UTF-8 bytes) at every byte alignment, appended to `out`. */
-function base64Forms(secret: string, byteLength: number, out: string[]): void {
+/**
+ * The base64 forms of `secret` (`byteLength` UTF-8 bytes) at every byte alignment, appended to `out`, and those
+ * whose windows are not all another form's to `hashed` (URL-safe spellings hash as the standard ones; the aligned
+ * core is the start of the full encoding).
+ */
+function base64Forms(secret: string, byteLength: number, out: string[], hashed: string[] | undefined): void {
   // The secret behind 0, 1 or 2 zero bytes: one buffer, encoded from three starts.
   const padded = Buffer.from(`\0\0${secret}`, 'utf8');
   for (let offset = 0; offset < 3; offset++) {
@@ -99,12 +119,12 @@ function base64Forms(secret: string, byteLength: number, out: string[]): void {
     const encoded = padded.toString('base64', 2 - offset);
     if (offset === 0) {
       const full = encoded.endsWith('=') ? encoded.replace(/=+$/, '') : encoded;
-      if (full.length >= 4) withUrlSafe(full, out);
+      if (full.length >= 4) withUrlSafe(full, out, hashed);
     }
     const start = offset === 0 ? 0 : 4;
     const tail = (offset + byteLength) % 3 === 0 ? encoded.length : encoded.length - 4;
     const core = encoded.slice(start, Math.max(start, tail));
-    if (core.length >= 4) withUrlSafe(core, out);
+    if (core.length >= 4) withUrlSafe(core, out, offset === 0 ? undefined : hashed);
   }
 }
 
@@ -132,42 +152,58 @@ function urlEncoded(secret: string): string {
 /** Characters `encodeURIComponent` and JSON leave as they are. */
 const PLAIN = /^[A-Za-z0-9\-_.!~*'()]*$/;
 
-/** The forms of each secret. Empty secrets are ignored. */
-export function secretForms(secrets: readonly string[]): SecretForms {
-  const exact = new Set<string>();
-  const short = new Set<string>();
-  const long = new Set<string>();
-  let windowCount = 0;
-  const forms: string[] = [];
-  for (const secret of new Set(secrets)) {
-    if (secret.length === 0) continue;
-    forms.length = 0;
-    forms.push(secret);
-    // Letters, digits and `-_.!~*'()` are the same JSON-escaped and URL-encoded, and one byte each in UTF-8.
-    const plain = PLAIN.test(secret);
-    if (!plain) {
-      const encoded = urlEncoded(secret);
-      forms.push(JSON.stringify(secret).slice(1, -1), encoded);
-      if (encoded.includes('%20')) forms.push(encoded.replace(/%20/g, '+'));
-    }
-    const byteLength = plain ? secret.length : Buffer.byteLength(secret, 'utf8');
-    if (byteLength >= SHORTEST_BASE64_KEPT) base64Forms(secret, byteLength, forms);
-    const isLong = secret.length >= FRAGMENT_SECRET_MIN;
-    for (const form of forms) {
-      if (form.length === 0) continue;
-      // Short base64 cores of a short secret would match ordinary text; keep them only for secrets worth it.
-      if (form !== secret && form.length < FRAGMENT_MIN) continue;
-      exact.add(form);
-      if (isLong && form.length >= FRAGMENT_MIN) {
-        if (!long.has(form)) windowCount += form.length - FRAGMENT_MIN + 1;
-        long.add(form);
-      } else short.add(form);
+/**
+ * The forms of `secret` worth scrubbing, appended to `out`: the value itself, and those of the other forms that are
+ * at least {@link FRAGMENT_MIN} long (short base64 cores of a short secret would match ordinary text). For a long
+ * secret, `hashed` gets those whose windows must be hashed (see {@link base64Forms}).
+ */
+function formsOf(secret: string, out: string[], hashed: string[] | undefined): void {
+  const first = out.length;
+  out.push(secret);
+  hashed?.push(secret);
+  // Letters, digits and `-_.!~*'()` are the same JSON-escaped and URL-encoded, and one byte each in UTF-8.
+  const plain = PLAIN.test(secret);
+  if (!plain) {
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    const encoded = urlEncoded(secret);
+    out.push(escaped, encoded);
+    hashed?.push(escaped, encoded);
+    if (encoded.includes('%20')) {
+      const plus = encoded.replace(/%20/g, '+');
+      out.push(plus);
+      hashed?.push(plus);
     }
   }
+  const byteLength = plain ? secret.length : Buffer.byteLength(secret, 'utf8');
+  if (byteLength >= SHORTEST_BASE64_KEPT) base64Forms(secret, byteLength, out, hashed);
+  let kept = first + 1;
+  for (let i = first + 1; i < out.length; i++) if (out[i]!.length >= FRAGMENT_MIN) out[kept++] = out[i]!;
+  out.length = kept;
+}
+
+/** The forms of each secret. Empty secrets are ignored. */
+export function secretForms(secrets: readonly string[]): SecretForms {
+  const distinct: string[] = [];
+  const all: string[] = [];
+  const short: string[] = [];
+  const long: string[] = [];
+  const hashed: string[] = [];
+  for (const secret of secrets) {
+    if (secret.length === 0 || distinct.includes(secret)) continue;
+    distinct.push(secret);
+    const first = all.length;
+    const isLong = secret.length >= FRAGMENT_SECRET_MIN;
+    formsOf(secret, all, isLong ? hashed : undefined);
+    const kind = isLong ? long : short;
+    for (let i = first; i < all.length; i++) kind.push(all[i]!);
+  }
+  // A form two secrets share is only hashed twice; the exact list drops repeats when it is made.
+  let windowCount = 0;
+  for (const form of hashed) windowCount += form.length - FRAGMENT_MIN + 1;
   let size = 16;
   while (size < 2 * windowCount) size *= 2;
-  const hashes = new Array<number>(size).fill(0);
-  for (const form of long) {
+  const hashes = new Int32Array(hashed.length === 0 ? 0 : size);
+  for (const form of hashed) {
     let hash = firstHash(form);
     insert(hashes, hash);
     for (let end = FRAGMENT_MIN; end < form.length; end++) {
@@ -175,37 +211,54 @@ export function secretForms(secrets: readonly string[]): SecretForms {
       insert(hashes, hash);
     }
   }
-  return { exact: [...exact], sorted: false, short: [...short], long: [...long], hashes };
+  return { all, short, long, hashes, exact: undefined };
+}
+
+/**
+ * The distinct exact forms, longest first (of equal length, in the order the secrets give them): an insertion sort
+ * of the few forms, stable, skipping repeats.
+ */
+function exactForms(forms: SecretForms): string[] {
+  if (forms.exact !== undefined) return forms.exact;
+  const exact: string[] = [];
+  for (const form of forms.all) {
+    if (exact.includes(form)) continue;
+    let j = exact.length;
+    exact.push(form);
+    while (j > 0 && exact[j - 1]!.length < form.length) {
+      exact[j] = exact[j - 1]!;
+      j--;
+    }
+    exact[j] = form;
+  }
+  return (forms.exact = exact);
 }
 
 /** True when `text` may hold a form or a fragment of a secret (false: it certainly holds none). */
 function mayHold(text: string, forms: SecretForms): boolean {
   for (const form of forms.short) if (text.includes(form)) return true;
-  return forms.long.length > 0 && anyWindowIn(text, forms.hashes);
+  return forms.hashes.length > 0 && anyWindowIn(text, forms.hashes);
 }
 
 /** True when `window` is a window of one of the long forms (a hash match, confirmed). */
-function isFragment(window: string, forms: SecretForms): boolean {
-  for (const form of forms.long) if (form.includes(window)) return true;
+function isFragment(window: string, long: readonly string[]): boolean {
+  for (const form of long) if (form.includes(window)) return true;
   return false;
 }
 
 /** `text` with every form, and every run of text covered by fragments of a long secret, replaced by `mask`. */
 export function scrubText(text: string, forms: SecretForms, mask: string): string {
   if (!mayHold(text, forms)) return text;
+  const long = forms.long;
   let out = text;
-  if (!forms.sorted) {
-    forms.exact.sort((a, b) => b.length - a.length);
-    forms.sorted = true;
-  }
-  for (const form of forms.exact) if (out.includes(form)) out = out.split(form).join(mask);
-  if (forms.long.length === 0 || out.length < FRAGMENT_MIN) return out;
+  for (const form of exactForms(forms)) if (out.includes(form)) out = out.split(form).join(mask);
+  if (long.length === 0 || out.length < FRAGMENT_MIN) return out;
   let covered: Uint8Array | undefined;
   let hash = 0;
   for (let end = FRAGMENT_MIN - 1; end < out.length; end++) {
     hash = end === FRAGMENT_MIN - 1 ? firstHash(out) : rolled(hash, out, end);
     const start = end - FRAGMENT_MIN + 1;
-    if (contains(forms.hashes, hash) && isFragment(out.slice(start, end + 1), forms)) {
+    if (contains(forms.hashes, hash) && isFragment(out.slice(start, end + 1), long)) {
       covered ??= new Uint8Array(out.length);
       covered.fill(1, start, end + 1);
     }

@@ -1,0 +1,250 @@
+/**
+ * Fingerprints are stored in ledgers, so the fast implementation (canonical JSON written directly, HMAC as two
+ * one-shot hashes) must give exactly the values of the one that wrote the stored records. That implementation is
+ * kept here as the reference — a key-sorted, redacted copy of the request serialized by `JSON.stringify`, hashed
+ * with `createHash`, its secrets covered by `createHmac` — and both are compared on random requests: nested objects
+ * and arrays, any unicode (lone surrogates included), integer-like and `__proto__` keys, undefined, -0, NaN, secrets
+ * in every secret-bearing place, targets as objects and as id strings.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import fc from 'fast-check';
+import { createFingerprinter } from '../../shared/domain/fingerprint';
+import { REDACTED } from '../../shared/domain/redact';
+import { backendResourceId, parseResourceId, type BackendTarget } from '../../shared/domain/backend-id';
+import { isRecord } from '../../shared/domain/is-record';
+
+// ---- The reference: the implementation before the rewrite, as it was. ----
+
+function referenceVisible(request: unknown): { visible: string; secrets: string[] } {
+  const secrets: string[] = [];
+  const path: string[] = [];
+  let json: string;
+  if (isRecord(request)) {
+    const out: Record<string, unknown> = {};
+    for (const key of referenceKeys(request)) {
+      if (key === 'requestId' || key === 'dryRun') continue;
+      const value = key === 'target' ? referenceTarget(request[key]) : request[key];
+      path.push(key);
+      const copy = referenceCopy(value, path, secrets);
+      path.pop();
+      if (copy !== undefined) setOwn(out, key, copy);
+    }
+    json = JSON.stringify(out);
+  } else {
+    json = JSON.stringify(referenceCopy(request, path, secrets)) ?? 'null';
+  }
+  return { visible: createHash('sha256').update(json).digest('hex'), secrets };
+}
+
+/** The key-path scan the stored fingerprints were made with. */
+function isSecretPath(path: readonly string[]): boolean {
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i];
+    const next = path[i + 1];
+    if (key === 'credentials' && (next === 'header' || next === 'query')) return path.length > i + 2;
+    if (key === 'credentials' && next === 'authorization' && path[i + 2] === 'parameter') return true;
+    if (key === 'proxy' && next === 'password') return true;
+  }
+  return false;
+}
+
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true });
+  else out[key] = value;
+}
+
+function referenceCopy(value: unknown, path: string[], secrets: string[]): unknown {
+  if (value === null) return null;
+  if (typeof value === 'object') {
+    if (Array.isArray(value)) {
+      const out = new Array<unknown>(value.length);
+      for (let i = 0; i < value.length; i++) out[i] = referenceCopy(value[i], path, secrets);
+      return out;
+    }
+    const record = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of referenceKeys(record)) {
+      path.push(key);
+      const copy = referenceCopy(record[key], path, secrets);
+      path.pop();
+      if (copy !== undefined) setOwn(out, key, copy);
+    }
+    return out;
+  }
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
+  if (isSecretPath(path)) {
+    if (typeof value === 'string' && value.length > 0) secrets.push(value);
+    return REDACTED;
+  }
+  return value;
+}
+
+function referenceKeys(record: Record<string, unknown>): string[] {
+  const keys = Object.keys(record);
+  if (keys.length < 2) return keys;
+  const isIndex = (key: string) => /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+  let split = 0;
+  while (split < keys.length && isIndex(keys[split]!)) split++;
+  if (split === 0) return keys.sort();
+  return [...keys.slice(0, split), ...keys.slice(split).sort()];
+}
+
+function referenceTarget(target: unknown): unknown {
+  if (typeof target === 'string') {
+    const parsed = parseResourceId(target);
+    return parsed?.kind === 'backend' ? backendResourceId(parsed.target).toLowerCase() : target.trim().toLowerCase();
+  }
+  const required = ['subscriptionId', 'resourceGroupName', 'serviceName', 'backendId'] as const;
+  if (
+    isRecord(target) &&
+    required.every((key) => typeof target[key] === 'string') &&
+    (target.workspaceId === undefined || typeof target.workspaceId === 'string')
+  ) {
+    return backendResourceId(target as unknown as BackendTarget).toLowerCase();
+  }
+  return target;
+}
+
+function referenceFingerprint(request: unknown, key: string): string {
+  const { visible, secrets } = referenceVisible(request);
+  if (secrets.length === 0) return visible;
+  const id = createHash('sha256').update(`apim-backend-changes/fingerprint-key-id\n${key}`).digest('hex').slice(0, 8);
+  const hmac = createHmac('sha256', key)
+    .update(`${visible}\n${JSON.stringify(secrets)}`)
+    .digest('hex');
+  return `${visible}.k-${id}.${hmac}`;
+}
+
+// ---- Random requests ----
+
+const KEYS = [
+  'credentials',
+  'header',
+  'query',
+  'authorization',
+  'parameter',
+  'proxy',
+  'password',
+  'requestId',
+  'dryRun',
+  'target',
+  '__proto__',
+  'toJSON',
+  '10',
+  '2',
+  '0',
+  '01',
+  '4294967294',
+  '4294967295',
+  'a',
+  'B',
+  'é',
+  '😀',
+];
+
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.constantFrom(...'"\\\u0000\u001f\u2028\ud800\udc00aé😀/ ') }),
+);
+
+const value = fc.letrec((tie) => ({
+  any: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    text,
+    fc.integer(),
+    fc.double(),
+    fc.constantFrom(-0, Number.NaN, Infinity, 1e21, 5e-7, true, false, null, undefined),
+    fc.array(tie('any'), { maxLength: 4 }),
+    fc.array(fc.tuple(fc.oneof(fc.constantFrom(...KEYS), text), tie('any')), { maxLength: 5 }).map((entries) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of entries) setOwn(out, key, item);
+      return out;
+    }),
+  ),
+}));
+
+const target = fc.oneof(
+  fc.record({
+    subscriptionId: fc.string(),
+    resourceGroupName: fc.string(),
+    serviceName: fc.string(),
+    backendId: fc.string(),
+  }),
+  fc.constantFrom(
+    '/subscriptions/S/resourceGroups/RG/providers/Microsoft.ApiManagement/service/Svc/backends/B',
+    '/subscriptions/s/resourceGroups/rg/providers/microsoft.apimanagement/service/svc/workspaces/W/backends/b/',
+    '  /Not/A/Backend  ',
+  ),
+  value.any,
+);
+
+const secretValue = fc.oneof(text, value.any);
+const request = fc.record(
+  {
+    requestId: fc.string(),
+    operation: fc.constantFrom('createOrUpdate', 'update', 'delete'),
+    target,
+    dryRun: fc.boolean(),
+    body: fc.record(
+      {
+        properties: fc.record(
+          {
+            url: text,
+            proxy: fc.record({ url: text, username: text, password: secretValue }, { requiredKeys: [] }),
+            credentials: fc.record(
+              {
+                header: fc.dictionary(text, fc.array(secretValue, { maxLength: 3 }), { maxKeys: 3 }),
+                query: fc.dictionary(text, fc.array(secretValue, { maxLength: 3 }), { maxKeys: 3 }),
+                authorization: fc.record({ scheme: text, parameter: secretValue }, { requiredKeys: [] }),
+              },
+              { requiredKeys: [] },
+            ),
+            extra: value.any,
+          },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    other: value.any,
+  },
+  { requiredKeys: ['operation'] },
+);
+
+const KEY = 'property-fingerprint-key-0123456789abcdef';
+const LONG_KEY = `${'k'.repeat(70)}ü`;
+
+describe('fingerprints against the implementation that wrote the stored ones', () => {
+  const keyed = createFingerprinter({ current: KEY });
+  const longKeyed = createFingerprinter({ current: LONG_KEY });
+
+  it('are identical for random change requests', () => {
+    fc.assert(
+      fc.property(request, (random) => {
+        expect(keyed.of(random).value).toBe(referenceFingerprint(random, KEY));
+        expect(longKeyed.of(random).value).toBe(referenceFingerprint(random, LONG_KEY));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('are identical for any value at all (the write intent hashes backend states, sets hash wrappers)', () => {
+    fc.assert(
+      fc.property(value.any, (random) => {
+        expect(keyed.of(random).value).toBe(referenceFingerprint(random, KEY));
+        expect(keyed.of({ changeSet: [random], atomic: true }).value).toBe(
+          referenceFingerprint({ changeSet: [random], atomic: true }, KEY),
+        );
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('order the keys of an object that does not list them as ordinary objects do (a Proxy) the same way', () => {
+    const source = { b: 1, '10': 2, '9': 3, a: 4 };
+    const shuffled = new Proxy(source, { ownKeys: () => ['b', '10', 'a', '9'] });
+    expect(keyed.of({ body: shuffled }).value).toBe(referenceFingerprint({ body: shuffled }, KEY));
+    expect(keyed.of({ body: shuffled }).value).toBe(keyed.of({ body: source }).value);
+  });
+});
