@@ -3,7 +3,7 @@
  * observer. The use cases below see only the telemetry port.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { ArmAttemptHandle, ArmObserver } from '../shared/adapters/arm/arm-observer';
+import type { ArmAttemptAnswer, ArmAttemptHandle, ArmObserver } from '../shared/adapters/arm/arm-observer';
 import {
   carrierFrom,
   type Attributes,
@@ -89,17 +89,62 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
     }
     if (!t.enabled) return handler(input, context);
     const span = triggerSpan(fn, input, context);
-    return t.inSpan(fn.name, span, async (handle) => {
-      const result = await handler(input, context);
-      if (kind === 'http') {
+    if (kind !== 'http') return t.inSpan(fn.name, span, () => handler(input, context));
+    return t.inSpan(fn.name, span, (handle) =>
+      handler(input, context).then((result) => {
         const status = (result as HttpResponseInit | undefined)?.status ?? 200;
         handle.set({ 'http.response.status_code': status });
         if (status >= 500) handle.fail({ name: `HTTP ${status}` });
-      }
-      return result;
-    });
+        return result;
+      }),
+    );
   };
   return { ...fn, handler: traced };
+}
+
+/**
+ * One ARM send as a client span. A class rather than closures made per send: the methods are shared, one object per
+ * attempt.
+ */
+class AttemptSpan implements ArmAttemptHandle {
+  private ended = false;
+  private readonly span: ReturnType<Telemetry['startSpan']>;
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly method: string,
+    private readonly role: 'operation' | 'read',
+  ) {
+    this.span = telemetry.startSpan(`ARM ${method}`, {
+      kind: 'client',
+      attributes: { 'http.request.method': method, 'arm.role': role },
+    });
+  }
+
+  answered({ status, armRequestId, errorCode }: ArmAttemptAnswer): void {
+    const { telemetry, method } = this;
+    this.span.set({ 'http.response.status_code': status, 'arm.request_id': armRequestId, 'arm.error_code': errorCode });
+    telemetry.count('arm.attempts', 1, { method, role: this.role, status: status ?? 0 });
+    if (status === 429) telemetry.count('arm.throttled', 1, { method });
+    if (status === 412) telemetry.count('arm.precondition_failed', 1, { method });
+    if (status === undefined || status >= 500) this.span.fail({ name: errorCode ?? `HTTP ${status}` });
+    // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle). A success is never
+    // retried: closed now, without a queued job (each makes an async resource when traced).
+    if (status !== undefined && status >= 200 && status < 300) this.end();
+    else queueMicrotask(() => this.end());
+  }
+
+  retrying(reason: string, waitMs: number): void {
+    this.span.set({ 'arm.retry.reason': reason, 'arm.retry.wait_ms': waitMs });
+    this.telemetry.record('arm.retry_wait', waitMs / 1000, { reason });
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.span.end();
+  }
 }
 
 /** The ARM client's sends as client spans and metrics (attempts, 429s, 412s, retry waits, write-limiter waits). */
@@ -108,40 +153,6 @@ export function armObserver(telemetry: Telemetry): ArmObserver {
     limiterWaited(ms) {
       telemetry.record('arm.write_limiter_wait', ms / 1000);
     },
-    attemptStarted(method, role): ArmAttemptHandle {
-      const span = telemetry.startSpan(`ARM ${method}`, {
-        kind: 'client',
-        attributes: { 'http.request.method': method, 'arm.role': role },
-      });
-      let ended = false;
-      const end = (): void => {
-        if (ended) return;
-        ended = true;
-        span.end();
-      };
-      return {
-        answered({ status, armRequestId, errorCode }) {
-          span.set({
-            'http.response.status_code': status,
-            'arm.request_id': armRequestId,
-            'arm.error_code': errorCode,
-          });
-          const dimensions = { method, role, status: status ?? 0 };
-          telemetry.count('arm.attempts', 1, dimensions);
-          if (status === 429) telemetry.count('arm.throttled', 1, { method });
-          if (status === 412) telemetry.count('arm.precondition_failed', 1, { method });
-          if (status === undefined || status >= 500) span.fail({ name: errorCode ?? `HTTP ${status}` });
-          // Closed after the retry decision, which is taken in this same job (see ArmAttemptHandle). A success is
-          // never retried: closed now, without a queued job (each makes an async resource when traced).
-          if (status !== undefined && status >= 200 && status < 300) end();
-          else queueMicrotask(end);
-        },
-        retrying(reason, waitMs) {
-          span.set({ 'arm.retry.reason': reason, 'arm.retry.wait_ms': waitMs });
-          telemetry.record('arm.retry_wait', waitMs / 1000, { reason });
-          end();
-        },
-      };
-    },
+    attemptStarted: (method, role) => new AttemptSpan(telemetry, method, role),
   };
 }

@@ -4,9 +4,10 @@
  */
 import type { ErrorBody } from '../domain/contract/error-response';
 import { processChange, type Delivery, type ProcessDeps, type Processed } from './process-change';
-import type { Telemetry } from './telemetry-ports';
+import type { SpanHandle, Telemetry } from './telemetry-ports';
 
-export async function processChangeTraced(
+/** processChange, in a `change` span when telemetry is on. Not async: no promise of its own on top of processChange's. */
+export function processChangeTraced(
   telemetry: Telemetry,
   raw: unknown,
   delivery: Delivery,
@@ -14,31 +15,35 @@ export async function processChangeTraced(
   notJson?: ErrorBody,
 ): Promise<Processed> {
   if (!telemetry.enabled) return processChange(raw, delivery, deps, notJson);
-  return telemetry.inSpan('change', {}, async (span) => {
-    const result = await processChange(raw, delivery, deps, notJson);
-    if (result.kind === 'busy') {
-      span.set({ 'change.requestId': result.requestId, 'change.result': 'busy' });
-      return result;
-    }
-    const { outcome } = result;
-    const dimensions = { operation: outcome.operation ?? 'unknown', status: outcome.status };
-    span.set({
-      'change.requestId': outcome.requestId,
-      'change.operation': outcome.operation,
-      'change.target': outcome.target,
-      'change.status': outcome.status,
-      'change.unchanged': outcome.unchanged ?? false,
-      'change.attempts': outcome.attempts,
-      'change.httpStatus': outcome.httpStatus,
-      'change.errorCode': outcome.error?.code,
-      'change.result': result.kind === 'outcome' && result.duplicate ? 'duplicate' : result.kind,
-    });
-    if (result.kind === 'outcome' && !result.duplicate) {
-      telemetry.count('changes', 1, dimensions);
-      telemetry.record('change.duration', outcome.durationMs / 1000, dimensions);
-      if (outcome.unchanged === true) telemetry.count('changes.unchanged', 1, { operation: dimensions.operation });
-    }
-    if (outcome.status === 'failed') span.fail({ name: outcome.error?.code ?? 'ChangeFailed' });
+  return telemetry.inSpan('change', {}, (span) =>
+    processChange(raw, delivery, deps, notJson).then((result) => described(telemetry, span, result)),
+  );
+}
+
+/** The change's span attributes and metrics, from what processChange returned. */
+function described(telemetry: Telemetry, span: SpanHandle, result: Processed): Processed {
+  if (result.kind === 'busy') {
+    span.set({ 'change.requestId': result.requestId, 'change.result': 'busy' });
     return result;
+  }
+  const { outcome } = result;
+  const dimensions = { operation: outcome.operation ?? 'unknown', status: outcome.status };
+  span.set({
+    'change.requestId': outcome.requestId,
+    'change.operation': outcome.operation,
+    'change.target': outcome.target,
+    'change.status': outcome.status,
+    'change.unchanged': outcome.unchanged ?? false,
+    'change.attempts': outcome.attempts,
+    'change.httpStatus': outcome.httpStatus,
+    'change.errorCode': outcome.error?.code,
+    'change.result': result.kind === 'outcome' && result.duplicate ? 'duplicate' : result.kind,
   });
+  if (result.kind === 'outcome' && !result.duplicate) {
+    telemetry.count('changes', 1, dimensions);
+    telemetry.record('change.duration', outcome.durationMs / 1000, dimensions);
+    if (outcome.unchanged === true) telemetry.count('changes.unchanged', 1, { operation: dimensions.operation });
+  }
+  if (outcome.status === 'failed') span.fail({ name: outcome.error?.code ?? 'ChangeFailed' });
+  return result;
 }

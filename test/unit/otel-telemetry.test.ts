@@ -2,9 +2,14 @@
  * The OpenTelemetry adapter's cheap paths behave as the SDK's own: counters summed in the adapter export what the
  * SDK's counters would, the carrier is what the W3C propagator writes, a span ends however its callback ends.
  */
-import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, type SpanContext } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { AggregationTemporality, InMemoryMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createOtelTelemetry } from '../../shared/adapters/telemetry/otel-telemetry';
 
@@ -59,6 +64,63 @@ describe('counters', () => {
   });
 });
 
+describe('cardinality', () => {
+  it('2000 attribute sets at most: past 1999, further sets are summed in one overflow set (as the SDK does)', async () => {
+    const points = await exportedPoints((t) => {
+      for (let i = 0; i < 2005; i++) t.count('arm.attempts', 1, { status: i });
+      t.count('arm.attempts', 1, { status: 0 }); // a known set still counts as itself
+    });
+    expect(points).toHaveLength(2000);
+    expect(points).toContainEqual({ name: 'arm.attempts', value: 6, attributes: { 'otel.metric.overflow': true } });
+    expect(points).toContainEqual({ name: 'arm.attempts', value: 2, attributes: { status: 0 } });
+  });
+});
+
+describe('histograms', () => {
+  it('export what the SDK histogram would: per attribute set, buckets, count, sum, min and max', async () => {
+    const values = [0, 0.004, 3, 5, 7.5, 12, 99, 1000, 20_000, -1, Number.NaN];
+    const sets = [
+      { operation: 'createOrUpdate', status: 'succeeded' },
+      { status: 'succeeded', operation: 'createOrUpdate', absent: undefined }, // the same set
+      { operation: 'delete', status: 'failed' },
+    ];
+    const read = async (exporter: InMemoryMetricExporter, flush: () => Promise<void>) => {
+      await flush();
+      return exporter
+        .getMetrics()
+        .at(-1)!
+        .scopeMetrics.flatMap((scope) => scope.metrics)
+        .filter((m) => m.descriptor.name === 'change.duration')
+        .map((m) => ({
+          name: m.descriptor.name,
+          unit: m.descriptor.unit,
+          valueType: m.descriptor.valueType,
+          type: m.dataPointType,
+          temporality: m.aggregationTemporality,
+          points: m.dataPoints.map((p) => ({ attributes: p.attributes, value: p.value })),
+        }));
+    };
+
+    const ourExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const telemetry = createOtelTelemetry({ metricExporter: ourExporter, metricIntervalMs: 3_600_000 });
+    const sdkExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const sdk = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter: sdkExporter, exportIntervalMillis: 3_600_000 })],
+    });
+    const histogram = sdk.getMeter('x').createHistogram('change.duration', { unit: 's' });
+    for (const [i, value] of values.entries()) {
+      const attributes = sets[i % sets.length]!;
+      telemetry.record('change.duration', value, attributes);
+      histogram.record(value, Object.fromEntries(Object.entries(attributes).filter(([, v]) => v !== undefined)));
+    }
+    const ours = await read(ourExporter, () => telemetry.flush());
+    expect(ours).toEqual(await read(sdkExporter, () => sdk.forceFlush()));
+    expect(ours[0]!.points).toHaveLength(2);
+    await telemetry.shutdown();
+    await sdk.shutdown();
+  });
+});
+
 describe('spans', () => {
   it('the carrier is what the W3C propagator would write, tracestate included', async () => {
     const telemetry = createOtelTelemetry({ spanExporter: new InMemorySpanExporter(), exportEachSpan: true });
@@ -69,8 +131,8 @@ describe('spans', () => {
     const propagator = new W3CTraceContextPropagator();
     const [carried, injected] = await telemetry.inSpan('outer', { parent }, (span) => {
       const written: Record<string, string> = {};
-      const sdkSpan = (span as unknown as { span: Parameters<typeof trace.setSpan>[1] }).span;
-      propagator.inject(trace.setSpan(ROOT_CONTEXT, sdkSpan), written, {
+      const context = (span as unknown as { spanContext(): SpanContext }).spanContext();
+      propagator.inject(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(context)), written, {
         set: (carrier, key, value) => void (carrier[key] = value),
       });
       return Promise.resolve([telemetry.carrier(), written]);
@@ -78,6 +140,53 @@ describe('spans', () => {
     expect(carried).toEqual(injected);
     expect(carried?.tracestate).toBe(parent.tracestate);
     expect(telemetry.carrier()).toBeUndefined(); // outside any span
+  });
+
+  it('spans carry what exporters read: ids, parent, kind, times, attributes, status; an ended span takes no more', async () => {
+    const spans = new InMemorySpanExporter();
+    const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
+    const before = Date.now();
+    let inner: { set(a: Record<string, string>): void } | undefined;
+    await telemetry.inSpan('outer', { kind: 'server', attributes: { a: 1, skipped: undefined } }, async () => {
+      await telemetry.inSpan('inner', {}, (span) => {
+        inner = span;
+        span.set({ b: 'x' });
+        return new Promise((resolve) => setTimeout(resolve, 5));
+      });
+    });
+    inner!.set({ late: 'no' });
+    const [child, parent] = spans.getFinishedSpans();
+    expect(parent!.spanContext()).toEqual({
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      spanId: expect.stringMatching(/^[0-9a-f]{16}$/),
+      traceFlags: 1,
+    });
+    expect(parent!.parentSpanContext).toBeUndefined();
+    expect(parent!.kind).toBe(1); // SpanKind.SERVER
+    expect(parent!.attributes).toEqual({ a: 1 });
+    expect(child!.spanContext().traceId).toBe(parent!.spanContext().traceId);
+    expect(child!.spanContext().spanId).not.toBe(parent!.spanContext().spanId);
+    expect(child!.attributes).toEqual({ b: 'x' });
+    expect(child!.status).toEqual({ code: 0 });
+    expect(child!.ended).toBe(true);
+    const ms = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
+    expect(ms(child!.startTime)).toBeGreaterThanOrEqual(before - 1);
+    expect(ms(child!.duration)).toBeGreaterThanOrEqual(4);
+    expect(ms(child!.endTime) - ms(child!.startTime)).toBeCloseTo(ms(child!.duration), 3);
+    expect(ms(parent!.endTime)).toBeGreaterThanOrEqual(ms(child!.endTime) - 1);
+    expect(child!.resource.attributes['service.name']).toBe('apim-backend-changes');
+    expect(child!.instrumentationScope.name).toBe('apim-backend-changes');
+  });
+
+  it('a trace its caller did not sample is carried on (flags 00) but not exported', async () => {
+    const spans = new InMemorySpanExporter();
+    const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
+    const parent = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' };
+    const carried = await telemetry.inSpan('outer', { parent }, () =>
+      telemetry.inSpan('inner', {}, async () => telemetry.carrier()),
+    );
+    expect(carried?.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
+    expect(spans.getFinishedSpans()).toHaveLength(0);
   });
 
   it('a callback that throws at once still ends its span, failed, and the call rejects', async () => {

@@ -1,0 +1,196 @@
+/**
+ * Our spans: what the SDK's span class records, for the few things the app does with a span (attributes, a failure,
+ * an end), handed to the SDK's span processor when they end — so the SDK's BatchSpanProcessor/SimpleSpanProcessor
+ * and every exporter (OTLP, console, ours to Azure Monitor) take them unchanged (they read `ReadableSpan`).
+ *
+ * Why not the SDK's Tracer and span (`BasicTracerProvider`): per span they sanitise attributes twice, consult a
+ * sampler through a Context, set up self-observability metrics, take three clock readings and check span limits on
+ * every attribute, and each active span needs a new Context object. That was most of the throughput tracing cost
+ * (bench row 8). The rules kept: parent-based sampling (a child of an unsampled remote parent is not exported),
+ * random 16/8-byte ids, attributes ignored once a span has ended, an end counted once.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  SpanStatusCode,
+  TraceFlags,
+  type HrTime,
+  type Link,
+  type SpanContext,
+  type SpanStatus,
+} from '@opentelemetry/api';
+import { TraceState, type InstrumentationScope } from '@opentelemetry/core';
+import type { Resource } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { SpanKind } from '@opentelemetry/api';
+import type { AttributeValue, Attributes, SpanHandle, TraceCarrier } from '../../app/telemetry-ports';
+
+/** What every span of one telemetry shares: where ended spans go, and what they are reported as coming from. */
+export interface SpanSink {
+  readonly processor: Pick<SpanProcessor, 'onEnd'>;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+}
+
+/**
+ * Random ids as hex, cut from a pool of random bytes drawn 4 KiB at a time (crypto-random; the SDK's
+ * RandomIdGenerator draws Math.random per 4 bytes and encodes each id on its own — a tenth of tracing's cost).
+ * Never all zeros (invalid in W3C Trace Context).
+ */
+const POOL_BYTES = 4096;
+let pool = '';
+let poolAt = 0;
+function randomHex(chars: number): string {
+  for (;;) {
+    if (poolAt + chars > pool.length) {
+      pool = randomBytes(POOL_BYTES).toString('hex');
+      poolAt = 0;
+    }
+    const id = pool.slice(poolAt, (poolAt += chars));
+    if (!ZEROS.test(id)) return id;
+  }
+}
+const ZEROS = /^0+$/;
+const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
+/** No links, no events: one shared empty list (exporters only read them). */
+const NONE = Object.freeze([]) as unknown as never[];
+
+/** Milliseconds as HrTime ([seconds, nanoseconds]). */
+function hrTime(ms: number): HrTime {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - seconds * 1000) * 1_000_000);
+  return nanos >= 1_000_000_000 ? [seconds + 1, nanos - 1_000_000_000] : [seconds, nanos];
+}
+
+/** An error's type, never its message: messages may quote input, and input may hold a secret. */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.name;
+  return typeof error === 'object' && error !== null ? 'Object' : typeof error;
+}
+
+export class RecordedSpan implements ReadableSpan, SpanHandle {
+  readonly attributes: Record<string, AttributeValue> = {};
+  status: SpanStatus = UNSET;
+  events: TimedEvent[] = NONE;
+  readonly links: Link[] = NONE;
+  ended = false;
+  readonly parentSpanContext?: SpanContext;
+  private readonly context: SpanContext;
+  /**
+   * Wall-clock start (ms since the epoch), monotonic start, and the duration once ended: durations come from the
+   * monotonic clock. The HrTime pairs exporters read are made when they read them (spans wait in the batch processor's
+   * buffer: small spans are less for the garbage collector to move).
+   */
+  private readonly startMs: number;
+  private readonly startMono: number;
+  private elapsedMs = -1;
+
+  constructor(
+    private readonly sink: SpanSink,
+    readonly name: string,
+    readonly kind: SpanKind,
+    parentSpanContext: SpanContext | undefined,
+    attributes: Attributes | undefined,
+  ) {
+    if (parentSpanContext === undefined) {
+      this.context = { traceId: randomHex(32), spanId: randomHex(16), traceFlags: TraceFlags.SAMPLED };
+    } else {
+      // Parent-based sampling, as the SDK's default sampler: a child is sampled when its parent is.
+      const traceFlags = parentSpanContext.traceFlags & TraceFlags.SAMPLED;
+      this.context = { traceId: parentSpanContext.traceId, spanId: randomHex(16), traceFlags };
+      if (parentSpanContext.traceState !== undefined) this.context.traceState = parentSpanContext.traceState;
+      this.parentSpanContext = parentSpanContext;
+    }
+    if (attributes !== undefined) this.set(attributes);
+    this.startMono = performance.now();
+    this.startMs = Date.now();
+  }
+
+  get startTime(): HrTime {
+    return hrTime(this.startMs);
+  }
+
+  get endTime(): HrTime {
+    return this.ended ? hrTime(this.startMs + this.elapsedMs) : [0, 0];
+  }
+
+  get duration(): HrTime {
+    return this.ended ? hrTime(this.elapsedMs) : [-1, -1];
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  get resource(): Resource {
+    return this.sink.resource;
+  }
+
+  get instrumentationScope(): InstrumentationScope {
+    return this.sink.scope;
+  }
+
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+
+  get droppedEventsCount(): number {
+    return 0;
+  }
+
+  get droppedLinksCount(): number {
+    return 0;
+  }
+
+  /** Adds attributes; undefined values are skipped, and nothing changes once the span has ended. */
+  set(attributes: Attributes): void {
+    if (this.ended) return;
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value !== undefined) this.attributes[key] = value;
+    }
+  }
+
+  /** Failed: the error's type as `error.type`, an `exception` event and the status message (never its message). */
+  fail(error: unknown): void {
+    if (this.ended) return;
+    const type = errorType(error);
+    this.attributes['error.type'] = type;
+    const event: TimedEvent = {
+      name: 'exception',
+      attributes: { 'exception.type': type },
+      time: hrTime(this.startMs + performance.now() - this.startMono),
+      droppedAttributesCount: 0,
+    };
+    this.events = this.events === NONE ? [event] : [...this.events, event];
+    this.status = { code: SpanStatusCode.ERROR, message: type };
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.elapsedMs = Math.max(0, performance.now() - this.startMono);
+    this.ended = true;
+    // Unsampled (a child of an unsampled remote parent): it carries the trace on, but is not exported.
+    if ((this.context.traceFlags & TraceFlags.SAMPLED) !== 0) this.sink.processor.onEnd(this);
+  }
+
+  /** This span as W3C Trace Context (what W3CTraceContextPropagator.inject writes). */
+  carrier(): TraceCarrier {
+    const { traceId, spanId, traceFlags, traceState } = this.context;
+    const traceparent = `00-${traceId}-${spanId}-${(traceFlags & TraceFlags.SAMPLED) !== 0 ? '01' : '00'}`;
+    const tracestate = traceState?.serialize();
+    return tracestate === undefined || tracestate === '' ? { traceparent } : { traceparent, tracestate };
+  }
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** A remote parent from a carrier (as W3CTraceContextPropagator.extract reads it), or undefined when malformed. */
+export function remoteParent(carrier: TraceCarrier): SpanContext | undefined {
+  const match = TRACEPARENT.exec(carrier.traceparent.trim());
+  if (match === null) return undefined;
+  const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
+  if (version === 'ff' || ZEROS.test(traceId) || ZEROS.test(spanId)) return undefined;
+  const context: SpanContext = { traceId, spanId, traceFlags: parseInt(flags, 16), isRemote: true };
+  if (carrier.tracestate !== undefined) context.traceState = new TraceState(carrier.tracestate);
+  return context;
+}
