@@ -3,11 +3,24 @@ import type { Logger } from '../shared/app/logger-ports';
 
 /** The invocation's logger as the domain's {@link Logger}: one line per event, properties as JSON. */
 export function contextLogger(context: InvocationContext): Logger {
-  return {
-    info: (message, props) => context.log(line(message, props)),
-    warn: (message, props) => context.warn(line(message, props)),
-    error: (message, props) => context.error(line(message, props)),
-  };
+  return new InvocationLogger(context);
+}
+
+/** One per invocation: methods on the prototype rather than three closures per request. */
+class InvocationLogger implements Logger {
+  constructor(private readonly context: InvocationContext) {}
+
+  info(message: string, props?: Record<string, unknown>): void {
+    this.context.log(line(message, props));
+  }
+
+  warn(message: string, props?: Record<string, unknown>): void {
+    this.context.warn(line(message, props));
+  }
+
+  error(message: string, props?: Record<string, unknown>): void {
+    this.context.error(line(message, props));
+  }
 }
 
 /**

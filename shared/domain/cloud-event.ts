@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import * as z from 'zod';
 import { parseResourceId } from './backend-id';
 import { OutcomeSchema, type Outcome } from './contract/outcome';
@@ -58,9 +58,18 @@ export type ResultEvent = z.infer<typeof ResultEventSchema>;
  */
 export function eventIdFor(outcome: Pick<Outcome, 'requestId' | 'status' | 'error' | 'httpStatus'>): string {
   const key = [outcome.requestId, outcome.status, outcome.error?.code ?? '', String(outcome.httpStatus ?? '')];
-  const h = createHash('sha256').update(key.join('\n')).digest('hex');
+  const h = sha256Hex(key.join('\n'));
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
+
+/**
+ * SHA-256 of a string as hex: Node's one-shot `crypto.hash` (20.12+; ~1 µs less than a Hash object per event) where
+ * the runtime has it, the Hash object otherwise. Same digest either way.
+ */
+const sha256Hex: (text: string) => string =
+  typeof crypto.hash === 'function'
+    ? (text) => crypto.hash('sha256', text, 'hex')
+    : (text) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** Builds the result event of an outcome. The outcome must already be redacted (the engine's outcomes are). */
 export function toResultEvent(outcome: Outcome, source: string, time: Date, trace?: EventTrace): ResultEvent {

@@ -217,6 +217,11 @@ const BackendContractPropertiesShape = propertiesShape(ALWAYS);
 
 type Mode = 'createOrUpdate' | 'update';
 
+/** Whether `props` holds a value at `key` (neither absent nor null). */
+function has(props: Record<string, unknown>, key: string): boolean {
+  return props[key] !== undefined && props[key] !== null;
+}
+
 function issue(ctx: z.core.$RefinementCtx, path: string, code: string, message: string): void {
   ctx.addIssue({ code: 'custom', path: [path], message, params: { code } });
 }
@@ -231,21 +236,21 @@ function typeRules(mode: Mode) {
     if (!isRecord(props)) return;
     // Read before or after the enum's normalisation (the refinement also runs when some field failed).
     const type = typeof props.type === 'string' ? props.type.toLowerCase() : props.type;
-    const has = (key: string): boolean => props[key] !== undefined && props[key] !== null;
     if (type === 'pool') {
-      if (has('url')) issue(ctx, 'url', 'NotSupportedForPool', 'Url is not supported for backend pool.');
-      if (has('protocol')) issue(ctx, 'protocol', 'NotSupportedForPool', 'Protocol is not supported for backend pool.');
-      if (mode === 'createOrUpdate' && !has('pool')) {
+      if (has(props, 'url')) issue(ctx, 'url', 'NotSupportedForPool', 'Url is not supported for backend pool.');
+      if (has(props, 'protocol'))
+        issue(ctx, 'protocol', 'NotSupportedForPool', 'Protocol is not supported for backend pool.');
+      if (mode === 'createOrUpdate' && !has(props, 'pool')) {
         issue(ctx, 'pool', 'Required', "A backend pool needs 'pool.services'.");
       }
       return;
     }
     const single = type === 'single' || (type === undefined && mode === 'createOrUpdate');
     if (!single) return;
-    if (has('pool')) issue(ctx, 'pool', 'NotAllowed', "'pool' is only allowed when 'type' is 'Pool'.");
+    if (has(props, 'pool')) issue(ctx, 'pool', 'NotAllowed', "'pool' is only allowed when 'type' is 'Pool'.");
     if (mode === 'createOrUpdate') {
-      if (!has('url')) issue(ctx, 'url', 'Required', "'url' should not be empty.");
-      if (!has('protocol')) issue(ctx, 'protocol', 'Required', "'protocol' should not be empty.");
+      if (!has(props, 'url')) issue(ctx, 'url', 'Required', "'url' should not be empty.");
+      if (!has(props, 'protocol')) issue(ctx, 'protocol', 'Required', "'protocol' should not be empty.");
     }
   };
 }

@@ -23,11 +23,31 @@ function addIssue(ctx: Ctx, path: PropertyKey[], code: string, message: string):
  * it, and the body schemas build their output afresh): a body without nulls, the usual case, costs one walk.
  */
 export function withoutNulls(value: unknown): unknown {
+  // A first walk that allocates nothing: most bodies hold no null, and then the body itself is the answer.
+  return holdsNullProperty(value) ? copyWithoutNulls(value) : value;
+}
+
+/** Whether an object at or below `value` has an own enumerable property whose value is null. */
+function holdsNullProperty(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsNullProperty(value[i])) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    if (item === null || holdsNullProperty(item)) return true;
+  }
+  return false;
+}
+
+function copyWithoutNulls(value: unknown): unknown {
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const kept = withoutNulls(item);
+      const kept = copyWithoutNulls(item);
       if (kept !== item && copy === undefined) copy = value.slice(0, i);
       if (copy !== undefined) copy.push(kept);
     }
@@ -39,7 +59,7 @@ export function withoutNulls(value: unknown): unknown {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const item = value[key];
-    const kept = item === null ? null : withoutNulls(item);
+    const kept = item === null ? null : copyWithoutNulls(item);
     if (copy === undefined && (item === null || kept !== item)) {
       copy = {};
       for (let j = 0; j < i; j++) setOwn(copy, keys[j]!, value[keys[j]!]);

@@ -108,6 +108,9 @@ function checkBody(
 
 const SUPPORTED_LIST = SUPPORTED_API_VERSIONS.join(', ');
 
+/** `OperationSchema.safeParse` with the compiled fast path (see compiled-parse.ts). */
+const parseOperation = compiledParse(OperationSchema);
+
 /** The api-version the request asks for (case-insensitive, as ARM reads it): one of the supported ones. */
 const ApiVersionSchema = z.string().superRefine((value, ctx) => {
   if (supportedApiVersion(value) === undefined) {
@@ -138,7 +141,7 @@ function effectiveBody(operation: Operation, body: unknown): unknown {
 function checkOperationRules(request: unknown, ctx: z.core.$RefinementCtx, fallback: ApiVersion): void {
   parsedBody = undefined;
   if (!isRecord(request)) return;
-  const operation = OperationSchema.safeParse(request.operation);
+  const operation = parseOperation(request.operation);
   if (!operation.success) return; // reported at `operation`; without it the body cannot be judged
   const parsedTarget = justParsedTarget(request.target);
   const target =
@@ -253,34 +256,36 @@ function normalised(
   if (request.ifMatch !== undefined) out.ifMatch = request.ifMatch;
   out.apiVersion =
     (request.apiVersion === undefined ? undefined : supportedApiVersion(request.apiVersion)) ?? defaultApiVersion;
-  const withBody = (operation: ChangeRequest['operation'], body?: unknown): ChangeRequest => {
-    (out as { operation: string }).operation = operation;
-    if (body !== undefined) (out as { body?: unknown }).body = body;
-    return out;
-  };
   // The bodies were validated (and their normalised output kept) by checkOperationRules.
-  if (known !== undefined) return withBody(request.operation, known.data);
+  if (known !== undefined) return withBody(out, request.operation, known.data);
   switch (request.operation) {
     case 'createOrUpdate': {
       const body = parseBackendBody(effectiveBody('createOrUpdate', request.body));
-      if (body.success) return withBody('createOrUpdate', body.data);
+      if (body.success) return withBody(out, 'createOrUpdate', body.data);
       break;
     }
     case 'update': {
       const body = parseBackendPatchBody(request.body);
-      if (body.success) return withBody('update', body.data);
+      if (body.success) return withBody(out, 'update', body.data);
       break;
     }
     case 'reconnect': {
-      if (request.body === undefined) return withBody('reconnect');
+      if (request.body === undefined) return withBody(out, 'reconnect', undefined);
       const body = parseReconnectBody(request.body);
-      if (body.success) return withBody('reconnect', body.data);
+      if (body.success) return withBody(out, 'reconnect', body.data);
       break;
     }
     case 'delete':
-      return withBody('delete');
+      return withBody(out, 'delete', undefined);
   }
   return undefined;
+}
+
+/** `out` with its operation and body set (a function, not a closure per request). */
+function withBody(out: ChangeRequest, operation: Operation, body: unknown): ChangeRequest {
+  out.operation = operation;
+  if (body !== undefined) (out as { body?: unknown }).body = body;
+  return out;
 }
 
 /** The change request schema with the default api-version (2024-05-01); the JSON Schema is exported from it. */

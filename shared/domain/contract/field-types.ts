@@ -68,16 +68,19 @@ export function caseInsensitiveEnum<const T extends readonly [string, ...string[
 
 const WHITESPACE = /\s/;
 
-/** True when `value` is an absolute URL with a host, of one of the `schemes` (e.g. `['http', 'https']`). */
-function isUrlOf(value: string, schemes: readonly string[]): boolean {
+/**
+ * True when `value` is an absolute URL with a host, of one of the `schemes`: http, https, ws, wss. These are WHATWG
+ * "special" schemes, whose parse fails on an empty host, so a successful parse means a host; `URL.canParse` answers
+ * that without building the URL object (a property test compares it with `new URL(value).hostname !== ''`).
+ */
+function isUrlOf(value: string, schemes: readonly SpecialScheme[]): boolean {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1]?.toLowerCase();
-  if (scheme === undefined || !schemes.includes(scheme) || WHITESPACE.test(value)) return false;
-  try {
-    return new URL(value).hostname !== '';
-  } catch {
-    return false;
-  }
+  if (scheme === undefined || !(schemes as readonly string[]).includes(scheme) || WHITESPACE.test(value)) return false;
+  return URL.canParse(value);
 }
+
+/** The schemes `isUrlOf` accepts: special ones (not `file`, whose host may be empty). */
+type SpecialScheme = 'http' | 'https' | 'ws' | 'wss';
 
 /** True when `value` is an absolute http(s) URL with a host. */
 export function isHttpUrl(value: string): boolean {

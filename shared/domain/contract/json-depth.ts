@@ -9,8 +9,37 @@ import type { ErrorBody } from './error-response';
 /** The deepest nesting of objects and arrays accepted. */
 export const MAX_JSON_DEPTH = 64;
 
-/** True when `value` nests objects/arrays deeper than `limit`. Iterative, so it cannot overflow itself. */
+/**
+ * True when `value` nests objects/arrays deeper than `limit`. A bounded recursive walk answers first (no allocation:
+ * the usual request is a few levels deep); only when it finds a path deeper than `limit`, or visits more than
+ * `NODE_BUDGET` nodes (shared sub-objects can multiply paths; JSON has none), does the exact iterative walk decide.
+ * The walk's "not deeper" is exact: it follows every path, and the iterative walk's depth of a node is the length
+ * of one of them.
+ */
 export function exceedsDepth(value: unknown, limit = MAX_JSON_DEPTH): boolean {
+  budget = NODE_BUDGET;
+  return !withinDepth(value, limit) && exceedsDepthExact(value, limit);
+}
+
+const NODE_BUDGET = 10_000;
+let budget = NODE_BUDGET;
+
+/** True when every path below `value` nests at most `remaining` objects/arrays (false also when out of budget). */
+function withinDepth(value: unknown, remaining: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (remaining === 0 || --budget < 0) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!withinDepth(value[i], remaining - 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !withinDepth((value as Record<string, unknown>)[key], remaining - 1)) return false;
+  }
+  return true;
+}
+
+/** The exact answer, iterative so it cannot overflow itself; each object is visited once. */
+function exceedsDepthExact(value: unknown, limit: number): boolean {
   const stack: Array<{ item: unknown; depth: number }> = [{ item: value, depth: 0 }];
   const seen = new Set<object>();
   while (stack.length > 0) {
