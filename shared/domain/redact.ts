@@ -196,6 +196,55 @@ export function secretScrubber(secrets: readonly string[]): <T>(value: T) => T {
   return <T>(value: T): T => scrubItem(value, scrubbing) as T;
 }
 
+/** Both steps an outcome's parts take, for one request's secrets (their forms computed once). */
+export interface OutcomeScrubber {
+  /** {@link scrubSecretValues} */
+  readonly scrub: <T>(value: T) => T;
+  /** `scrub(redactSecrets(value))`, in one walk that builds one copy. */
+  readonly redactAndScrub: <T>(value: T) => T;
+}
+
+export function outcomeScrubber(secrets: readonly string[]): OutcomeScrubber {
+  if (secrets.length === 0) return { scrub: (value) => value, redactAndScrub: (value) => redactSecrets(value) };
+  const scrubbing: Scrubbing = { forms: secretForms(secrets), redacted: undefined };
+  return {
+    scrub: <T>(value: T): T => scrubItem(value, scrubbing) as T,
+    redactAndScrub: <T>(value: T): T => redactScrub(value, OUTSIDE, scrubbing) as T,
+  };
+}
+
+/**
+ * {@link walk} with each string it leaves scrubbed: the same value as `scrubItem(walk(value, state))`, which copies
+ * everything already. (A `__proto__` key is assigned as the walk assigns it, which sets the copy's prototype rather
+ * than adding a key; its value is left unscrubbed as the scrub, which only sees own keys, left it.)
+ */
+function redactScrub(value: unknown, state: SecretState, scrubbing: Scrubbing): unknown {
+  if (value === null || value === undefined) return value;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = redactScrub(value[i], state, scrubbing);
+    return copy;
+  }
+  if (typeof value === 'object') {
+    const source = value as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(source);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const next = secretStep(state, key);
+      out[key] = key === '__proto__' ? walk(source[key], next) : redactScrub(source[key], next, scrubbing);
+    }
+    return out;
+  }
+  if (state === SECRET) return scrubString(REDACTED, scrubbing);
+  return typeof value === 'string' ? scrubString(redactUrlUserinfo(value), scrubbing) : value;
+}
+
+function scrubString(text: string, scrubbing: Scrubbing): string {
+  if (text !== REDACTED) return scrubText(text, scrubbing.forms, REDACTED);
+  return (scrubbing.redacted ??= scrubText(REDACTED, scrubbing.forms, REDACTED));
+}
+
 /** The forms of one scrubber's secrets, and what REDACTED (most strings of a redacted body) scrubs to. */
 interface Scrubbing {
   forms: SecretForms;
@@ -204,10 +253,7 @@ interface Scrubbing {
 
 /** `item` with its strings scrubbed; only the objects and arrays on the way to a changed string are copied. */
 function scrubItem(item: unknown, scrubbing: Scrubbing): unknown {
-  if (typeof item === 'string') {
-    if (item !== REDACTED) return scrubText(item, scrubbing.forms, REDACTED);
-    return (scrubbing.redacted ??= scrubText(REDACTED, scrubbing.forms, REDACTED));
-  }
+  if (typeof item === 'string') return scrubString(item, scrubbing);
   if (Array.isArray(item)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < item.length; i++) {

@@ -1,6 +1,6 @@
 import { capErrorBody } from './contract/error-cap';
 import type { Outcome } from './contract/outcome';
-import { redactSecrets, scrubbableSecrets, secretScrubber } from './redact';
+import { outcomeScrubber, scrubbableSecrets } from './redact';
 
 /**
  * The last step before an outcome leaves the engine (answer, record, event, log): secrets redacted by path, every
@@ -10,10 +10,10 @@ import { redactSecrets, scrubbableSecrets, secretScrubber } from './redact';
  */
 export function sanitizeOutcome(outcome: Outcome, request: unknown): Outcome {
   // The forms of the request's secrets are computed once for the three parts.
-  const scrub = secretScrubber(scrubbableSecrets(request));
+  const { scrub, redactAndScrub } = outcomeScrubber(scrubbableSecrets(request));
   const out: Outcome = { ...outcome };
-  if (out.backend !== undefined) out.backend = scrub(redactSecrets(out.backend));
+  if (out.backend !== undefined) out.backend = redactAndScrub(out.backend);
   if (out.plan !== undefined) out.plan = scrub(out.plan);
-  if (out.error !== undefined) out.error = capErrorBody(scrub(redactSecrets(out.error)));
+  if (out.error !== undefined) out.error = capErrorBody(redactAndScrub(out.error));
   return out;
 }

@@ -14,7 +14,7 @@
 
 /** Secrets at least this long are also scrubbed by fragment… */
 export const FRAGMENT_SECRET_MIN = 12;
-/** …every run of at least this many characters that occurs in one of their forms. */
+/** …every run of at least this many characters that occurs in one of their forms (the window hash packs 8). */
 export const FRAGMENT_MIN = 8;
 
 /** The forms to scrub for the secrets of one request. */
@@ -37,34 +37,27 @@ export interface SecretForms {
   exact: string[] | undefined;
 }
 
-/** Multiplier of the rolling hash, and its power for the character leaving the window. */
-const BASE = 0x01000193;
-let power = 1;
-for (let i = 1; i < FRAGMENT_MIN; i++) power = Math.imul(power, BASE);
-const OUT_POWER = power;
 /** Hashes are kept to 29 bits, so `hash + 1` is a small integer (no boxing in the table). */
 const MASK = 0x1fffffff;
 
 /**
- * The character code at `i`, with base64's URL-safe `-` and `_` read as `+` and `/`: a URL-safe spelling then has
- * the window hashes of the standard one, which need not be hashed again. (Other text with `-` or `_` only takes
- * the exact check a little more often: the hashes only ever pick the texts that are checked exactly.)
+ * A window of {@link FRAGMENT_MIN} (= 8) characters is kept as two 32-bit words of one byte per character, shifted
+ * in as the window moves: each character is read once, with no multiplication to take the leaving one out. A
+ * character is its code folded to 8 bits, with base64's URL-safe `-` and `_` read as `+` and `/`: a URL-safe
+ * spelling then has the window hashes of the standard one, which need not be hashed again. (Text with `-`, `_` or
+ * other characters folding alike only takes the exact check a little more often: the hashes only ever pick the
+ * texts and windows that are checked exactly.)
  */
-function codeAt(text: string, i: number): number {
+function byteAt(text: string, i: number): number {
   const code = text.charCodeAt(i);
-  return code === 0x2d ? 0x2b : code === 0x5f ? 0x2f : code;
+  const c = code === 0x2d ? 0x2b : code === 0x5f ? 0x2f : code;
+  return (c ^ (c >>> 8)) & 0xff;
 }
 
-/** The hash of the first FRAGMENT_MIN characters of `text`. */
-function firstHash(text: string): number {
-  let hash = 0;
-  for (let i = 0; i < FRAGMENT_MIN; i++) hash = (Math.imul(hash, BASE) + codeAt(text, i)) | 0;
-  return hash;
-}
-
-/** The hash of the window of `text` that ends with `end`, from `hash`, that of the window one character before. */
-function rolled(hash: number, text: string, end: number): number {
-  return (Math.imul(hash - Math.imul(codeAt(text, end - FRAGMENT_MIN), OUT_POWER), BASE) + codeAt(text, end)) | 0;
+/** The hash of the window whose first four characters are `high` and last four `low`. */
+function windowHash(high: number, low: number): number {
+  const h = Math.imul(high, 0x9e3779b1) ^ low;
+  return Math.imul(h ^ (h >>> 16), 0x85ebca6b) ^ (h >>> 13);
 }
 
 /** Adds `hash` to the table (linear probing; the table is never more than half full). */
@@ -88,14 +81,25 @@ function contains(table: Int32Array, hash: number): boolean {
 
 /** True when some window of FRAGMENT_MIN characters of `text` hashes to a value in `table`. */
 function anyWindowIn(text: string, table: Int32Array): boolean {
-  if (text.length < FRAGMENT_MIN) return false;
-  let hash = firstHash(text);
-  if (contains(table, hash)) return true;
-  for (let end = FRAGMENT_MIN; end < text.length; end++) {
-    hash = rolled(hash, text, end);
-    if (contains(table, hash)) return true;
+  let high = 0;
+  let low = 0;
+  for (let end = 0; end < text.length; end++) {
+    high = (high << 8) | (low >>> 24);
+    low = (low << 8) | byteAt(text, end);
+    if (end >= FRAGMENT_MIN - 1 && contains(table, windowHash(high, low))) return true;
   }
   return false;
+}
+
+/** Adds the hash of every window of `form` to the table. */
+function insertWindows(table: Int32Array, form: string): void {
+  let high = 0;
+  let low = 0;
+  for (let end = 0; end < form.length; end++) {
+    high = (high << 8) | (low >>> 24);
+    low = (low << 8) | byteAt(form, end);
+    if (end >= FRAGMENT_MIN - 1) insert(table, windowHash(high, low));
+  }
 }
 
 /** `core` and, when it differs, its URL-safe spelling; `core` also to `hashed` if given. */
@@ -203,14 +207,7 @@ export function secretForms(secrets: readonly string[]): SecretForms {
   let size = 16;
   while (size < 2 * windowCount) size *= 2;
   const hashes = new Int32Array(hashed.length === 0 ? 0 : size);
-  for (const form of hashed) {
-    let hash = firstHash(form);
-    insert(hashes, hash);
-    for (let end = FRAGMENT_MIN; end < form.length; end++) {
-      hash = rolled(hash, form, end);
-      insert(hashes, hash);
-    }
-  }
+  for (const form of hashed) insertWindows(hashes, form);
   return { all, short, long, hashes, exact: undefined };
 }
 
@@ -254,11 +251,14 @@ export function scrubText(text: string, forms: SecretForms, mask: string): strin
   for (const form of exactForms(forms)) if (out.includes(form)) out = out.split(form).join(mask);
   if (long.length === 0 || out.length < FRAGMENT_MIN) return out;
   let covered: Uint8Array | undefined;
-  let hash = 0;
-  for (let end = FRAGMENT_MIN - 1; end < out.length; end++) {
-    hash = end === FRAGMENT_MIN - 1 ? firstHash(out) : rolled(hash, out, end);
+  let high = 0;
+  let low = 0;
+  for (let end = 0; end < out.length; end++) {
+    high = (high << 8) | (low >>> 24);
+    low = (low << 8) | byteAt(out, end);
+    if (end < FRAGMENT_MIN - 1) continue;
     const start = end - FRAGMENT_MIN + 1;
-    if (contains(forms.hashes, hash) && isFragment(out.slice(start, end + 1), long)) {
+    if (contains(forms.hashes, windowHash(high, low)) && isFragment(out.slice(start, end + 1), long)) {
       covered ??= new Uint8Array(out.length);
       covered.fill(1, start, end + 1);
     }
