@@ -5,11 +5,10 @@
  * Spans are ours (`recorded-span.ts`: what the SDK's span records, without its per-span overhead) and end in the
  * SDK's span processors and exporters; counters and histograms are summed here (`summed-metrics.ts`) and exported
  * by the SDK's metric reader.
- * No global is registered (tracer provider, context manager, propagator): the active span is kept in an
- * AsyncLocalStorage of our own. Several instances can live in one process (tests), and nothing else in the process
- * is traced by accident.
+ * No global is registered (tracer provider, context manager, propagator): the active span is carried by
+ * `span-context.ts`, and each instance sees only its own spans. Several instances can live in one process (tests),
+ * and nothing else in the process is traced by accident.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { SpanKind, type Meter } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
@@ -31,6 +30,7 @@ import type {
   TraceCarrier,
 } from '../../app/telemetry-ports';
 import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
+import { acquireSpanContext, currentContext, releaseSpanContext, runWithContext } from './span-context';
 import { SummedCounter, SummedHistogram, histogramProducer } from './summed-metrics';
 
 export interface OtelTelemetryOptions {
@@ -84,16 +84,19 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
         });
   const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
   const counters = new Map<string, SummedCounter>();
-  // The active span. Once used, Node 20 runs async hooks for every promise of the process (~0.2 µs each); shutdown
-  // turns them off again.
-  const storage = new AsyncLocalStorage<RecordedSpan>();
+  // The active span is carried from the first span on (promise hooks: a cost on every promise), until shutdown.
+  let carrying = false;
+  const active = (): RecordedSpan | undefined => {
+    const context = currentContext();
+    return context instanceof RecordedSpan && context.sink === sink ? context : undefined;
+  };
 
   const start = (name: string, options: SpanOptions): RecordedSpan =>
     new RecordedSpan(
       sink,
       name,
       KINDS[options.kind ?? 'internal'],
-      options.parent === undefined ? storage.getStore()?.spanContext() : remoteParent(options.parent),
+      options.parent === undefined ? active()?.spanContext() : remoteParent(options.parent),
       options.attributes,
     );
 
@@ -103,7 +106,11 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
       const span = start(name, spanOptions);
       let running: Promise<T>;
       try {
-        running = storage.run(span, fn, span);
+        if (!carrying) {
+          carrying = true;
+          acquireSpanContext();
+        }
+        running = runWithContext(span, fn, span);
       } catch (error) {
         span.fail(error);
         span.end();
@@ -125,7 +132,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
     },
     startSpan: start,
     carrier(): TraceCarrier | undefined {
-      return storage.getStore()?.carrier();
+      return active()?.carrier();
     },
     count(name: CounterName, value: number, attributes?: Attributes): void {
       if (meter === undefined) return;
@@ -148,7 +155,8 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
       await meterProvider?.forceFlush();
     },
     async shutdown(): Promise<void> {
-      storage.disable();
+      if (carrying) releaseSpanContext();
+      carrying = false;
       await processor.shutdown();
       await meterProvider?.shutdown();
     },

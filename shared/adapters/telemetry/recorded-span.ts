@@ -85,7 +85,7 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
   private elapsedMs = -1;
 
   constructor(
-    private readonly sink: SpanSink,
+    readonly sink: SpanSink,
     readonly name: string,
     readonly kind: SpanKind,
     parentSpanContext: SpanContext | undefined,
