@@ -1,7 +1,7 @@
 /**
  * The cheaper forms of three checks on the request path answer as the forms they replaced, kept here as oracles:
  * URLs (`URL.canParse` for `new URL(value).hostname !== ''`), the nesting limit (a bounded recursive walk before
- * the exact iterative one), null removal (a null-free walk before the copy), and result event ids (one-shot
+ * the exact iterative one), path segments (one pattern test before the checks one by one), null removal (a null-free walk before the copy), and result event ids (one-shot
  * `crypto.hash` for a Hash object).
  */
 import { createHash } from 'node:crypto';
@@ -10,6 +10,7 @@ import { eventIdFor } from '../../shared/domain/cloud-event';
 import { backendUrl, isHttpUrl, proxyUrl } from '../../shared/domain/contract/field-types';
 import { exceedsDepth } from '../../shared/domain/contract/json-depth';
 import { withoutNulls } from '../../shared/domain/contract/body-rules';
+import { segmentProblem, type SegmentName } from '../../shared/domain/contract/safe-segment';
 
 /** The URL check as it was: the parsed URL's hostname. */
 function oldIsUrlOf(value: string, schemes: readonly string[]): boolean {
@@ -196,6 +197,92 @@ describe('result event ids', () => {
           );
         },
       ),
+    );
+  });
+});
+
+/** The segment checks as they were, one by one (rules copied from safe-segment.ts). */
+const OLD_RULES: Record<SegmentName, { max: number; pattern: RegExp; reason: string; noTrailingDot: boolean }> = {
+  subscriptionId: {
+    max: 36,
+    pattern: /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    reason: 'must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)',
+    noTrailingDot: false,
+  },
+  resourceGroupName: {
+    max: 90,
+    pattern: /^[-\w.()]+$/,
+    reason: 'must contain only letters, digits and the characters - _ . ( )',
+    noTrailingDot: true,
+  },
+  serviceName: {
+    max: 50,
+    pattern: /^[a-zA-Z](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/,
+    reason: 'must start with a letter, end with a letter or digit, and contain only letters, digits and -',
+    noTrailingDot: false,
+  },
+  workspaceId: {
+    max: 80,
+    pattern: /^[A-Za-z0-9._~()!$',;=@-]+$/,
+    reason: "must contain only letters, digits and the characters . _ ~ ( ) ! $ ' , ; = @ -",
+    noTrailingDot: true,
+  },
+  backendId: {
+    max: 80,
+    pattern: /^[A-Za-z0-9._~()!$',;=@-]+$/,
+    reason: "must contain only letters, digits and the characters . _ ~ ( ) ! $ ' , ; = @ -",
+    noTrailingDot: true,
+  },
+};
+
+function oldSegmentProblem(name: SegmentName, value: string): { code: string; reason: string } | undefined {
+  const rule = OLD_RULES[name];
+  if (value.length === 0) return { code: 'TooShort', reason: 'must not be empty' };
+  let unsafe: string | undefined;
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) unsafe = 'must not contain control characters';
+  else if (value.trim() !== value) unsafe = 'must not begin or end with whitespace';
+  else if (value.includes('/') || value.includes('\\')) unsafe = "must not contain '/' or '\\'";
+  else if (value.includes('..')) unsafe = "must not contain '..'";
+  else if (value.includes('?') || value.includes('#')) unsafe = "must not contain '?' or '#'";
+  else if (value.includes('%')) unsafe = "must not contain '%' (percent-encoded text is not accepted)";
+  else if (/[^\u0021-\u007e]/.test(value)) {
+    unsafe = 'must contain only printable ASCII characters (spaces and look-alikes of / and . are refused)';
+  }
+  if (unsafe !== undefined) return { code: 'UnsafePathSegment', reason: unsafe };
+  if (value.length > rule.max) return { code: 'TooLong', reason: `must be at most ${rule.max} characters` };
+  if (!rule.pattern.test(value)) return { code: 'InvalidFormat', reason: rule.reason };
+  if (rule.noTrailingDot && value.endsWith('.')) return { code: 'InvalidFormat', reason: "must not end with '.'" };
+  return undefined;
+}
+
+describe('path segments', () => {
+  it('every segment gets the problem the checks one by one found, or none', () => {
+    const names = Object.keys(OLD_RULES) as SegmentName[];
+    const value = fc.oneof(
+      fc.string({
+        unit: fc.constantFrom('a', 'Z', '0', 'f', '-', '_', '.', '(', ')', '~', '!', '@', ' ', '/', '\n', '%'),
+        maxLength: 95,
+      }),
+      fc.string({ maxLength: 20 }),
+      fc.string({ unit: 'binary', maxLength: 10 }),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.constantFrom(
+        'rg1',
+        'a..b',
+        'a.',
+        '.a',
+        'x'.repeat(36),
+        'x'.repeat(37),
+        'x'.repeat(80),
+        'x'.repeat(81),
+        'x'.repeat(91),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...names), value, (name, v) => {
+        expect(segmentProblem(name, v)).toStrictEqual(oldSegmentProblem(name, v));
+      }),
+      { numRuns: 10000 },
     );
   });
 });

@@ -76,6 +76,17 @@ const NON_PRINTABLE_ASCII = /[^\u0021-\u007e]/;
  */
 export function segmentProblem(name: SegmentName, value: string): SegmentProblem | undefined {
   const rule = RULES[name];
+  // The usual, valid value in one pattern test: every pattern admits only printable ASCII without / \ ? # % or
+  // spaces, so a value it matches, within the length, without '..' and (where refused) a trailing '.', has none of
+  // the problems below (a property test compares this with the checks one by one).
+  if (
+    value.length <= rule.max &&
+    rule.pattern.test(value) &&
+    !value.includes('..') &&
+    !(rule.noTrailingDot && value.endsWith('.'))
+  ) {
+    return undefined;
+  }
   if (value.length === 0) return { code: 'TooShort', reason: 'must not be empty' };
   const unsafe = unsafeReason(value);
   if (unsafe !== undefined) return { code: 'UnsafePathSegment', reason: unsafe };
