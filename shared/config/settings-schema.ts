@@ -22,6 +22,16 @@ const int = (fallback: number, min: number, max: number) =>
     .transform((v) => (v === undefined ? fallback : Number(v)))
     .pipe(z.number().int().min(min).max(max));
 
+/** The sampler names of the OpenTelemetry specification this app supports (OTEL_TRACES_SAMPLER). */
+export const TRACE_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
 export const optionalText = z
   .string()
   .optional()
@@ -96,6 +106,18 @@ export const ConfigSchema = z.object({
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: optionalText,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalText,
   OTEL_TRACES_EXPORTER: optionalText,
+  // As the OpenTelemetry SDK reads them (the specification's names and default); only read when telemetry is on.
+  OTEL_TRACES_SAMPLER: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? 'parentbased_always_on' : v.trim().toLowerCase()))
+    .pipe(z.enum(TRACE_SAMPLERS)),
+  OTEL_TRACES_SAMPLER_ARG: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? '1' : v.trim()))
+    .pipe(z.string().regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, 'must be a number from 0 to 1 (the share of traces kept)'))
+    .transform(Number),
   CIRCUIT_BREAKER_ACTION: z
     .string()
     .optional()

@@ -4,7 +4,7 @@
  * milliseconds once, here.
  */
 import { isoDuration } from '../domain/contract/backend-body';
-import { ConfigError, ConfigSchema, list, parseSettings } from './settings-schema';
+import { ConfigError, ConfigSchema, list, parseSettings, type TRACE_SAMPLERS } from './settings-schema';
 
 // The ARM client (shared/adapters/arm) takes its default deadline from here.
 export { DEFAULT_CHANGE_DEADLINE_SECONDS } from './settings-schema';
@@ -69,6 +69,15 @@ export interface TelemetrySettings {
   otlpEndpoint: string | undefined;
   /** `console` prints spans to stdout (local runs). */
   tracesExporter: string | undefined;
+  /** Which traces are recorded and exported (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG). */
+  sampler: TraceSamplerSettings;
+}
+
+/** An OpenTelemetry sampler by its specification name, and the ratio of the ratio samplers. */
+export interface TraceSamplerSettings {
+  name: (typeof TRACE_SAMPLERS)[number];
+  /** The share of traces kept, 0 to 1 (used by `traceidratio` and `parentbased_traceidratio`). */
+  ratio: number;
 }
 
 /**
@@ -128,6 +137,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       appInsightsAuthentication: c.APPLICATIONINSIGHTS_AUTHENTICATION_STRING,
       otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT,
       tracesExporter: c.OTEL_TRACES_EXPORTER,
+      sampler: { name: c.OTEL_TRACES_SAMPLER, ratio: c.OTEL_TRACES_SAMPLER_ARG },
     },
     circuitBreaker: {
       action: c.CIRCUIT_BREAKER_ACTION,

@@ -7,6 +7,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RecordedSpan, remoteParent, type SpanSink } from '../../shared/adapters/telemetry/recorded-span';
+import { parentBasedAlwaysOn } from '../../shared/adapters/telemetry/trace-sampler';
 
 function sink(): SpanSink & { ended: ReadableSpan[] } {
   const ended: ReadableSpan[] = [];
@@ -15,6 +16,7 @@ function sink(): SpanSink & { ended: ReadableSpan[] } {
     processor: { onEnd: (span) => void ended.push(span) },
     resource: resourceFromAttributes({ 'service.name': 'test' }),
     scope: { name: 'test' },
+    sample: parentBasedAlwaysOn,
   };
 }
 

@@ -19,6 +19,7 @@ const off = {
   appInsightsAuthentication: undefined,
   otlpEndpoint: undefined,
   tracesExporter: undefined,
+  sampler: { name: 'parentbased_always_on' as const, ratio: 1 },
 };
 const CONNECTION =
   'InstrumentationKey=11111111-2222-3333-4444-555555555555;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
@@ -35,6 +36,7 @@ describe('choosing the exporter', () => {
       appInsightsAuthentication: 'Authorization=AAD',
       otlpEndpoint: 'http://localhost:4318',
       tracesExporter: 'console',
+      sampler: off.sampler,
     };
     expect(exportPlan(all)).toEqual({
       kind: 'azureMonitor',

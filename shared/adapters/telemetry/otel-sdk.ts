@@ -5,6 +5,7 @@
 import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Telemetry } from '../../app/telemetry-ports';
+import type { TraceSamplerSettings } from '../../config/settings';
 import { AzureMonitorSpanExporter, azureMonitorCredential, parseConnectionString } from './azure-monitor-exporter';
 import { OtlpJsonMetricExporter } from './otlp-metric-exporter';
 import { createOtelTelemetry } from './otel-telemetry';
@@ -17,22 +18,24 @@ export type ExportPlan =
   | { kind: 'otlp'; endpoint: string }
   | { kind: 'console' };
 
-/** The OpenTelemetry telemetry for an export plan. */
-export function telemetryFor(plan: ExportPlan): Telemetry {
+/** The OpenTelemetry telemetry for an export plan, sampling as `sampler` says (default: parent-based, always on). */
+export function telemetryFor(plan: ExportPlan, sampler?: TraceSamplerSettings): Telemetry {
   switch (plan.kind) {
     case 'console':
-      return createOtelTelemetry({ spanExporter: new ConsoleSpanExporter(), exportEachSpan: true });
+      return createOtelTelemetry({ spanExporter: new ConsoleSpanExporter(), exportEachSpan: true, sampler });
     case 'otlp': {
       const base = plan.endpoint.replace(/\/+$/, '');
       return createOtelTelemetry({
         spanExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
         metricExporter: new OtlpJsonMetricExporter(`${base}/v1/metrics`),
+        sampler,
       });
     }
     case 'azureMonitor': {
       const target = parseConnectionString(plan.connectionString);
       return createOtelTelemetry({
         spanExporter: new AzureMonitorSpanExporter(target, azureMonitorCredential(plan.authentication)),
+        sampler,
       });
     }
   }

@@ -32,6 +32,8 @@ import type {
 import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
 import { acquireSpanContext, currentContext, releaseSpanContext, runWithContext } from './span-context';
 import { SummedCounter, SummedHistogram, histogramProducer } from './summed-metrics';
+import type { TraceSamplerSettings } from '../../config/settings';
+import { sampleDecision } from './trace-sampler';
 
 export interface OtelTelemetryOptions {
   /** Where spans go; none means no tracing (metrics only). */
@@ -43,6 +45,8 @@ export interface OtelTelemetryOptions {
   /** Metric export interval. Default 60 s. */
   metricIntervalMs?: number;
   serviceName?: string;
+  /** Which spans are sampled (OTEL_TRACES_SAMPLER / _ARG). Default: parent-based, always on. */
+  sampler?: TraceSamplerSettings | undefined;
 }
 
 export interface OtelTelemetry extends Telemetry {
@@ -67,7 +71,7 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
         ? new SimpleSpanProcessor(options.spanExporter)
         : new BatchSpanProcessor(options.spanExporter);
   const scope = { name: 'apim-backend-changes' };
-  const sink: SpanSink = { processor, resource, scope };
+  const sink: SpanSink = { processor, resource, scope, sample: sampleDecision(options.sampler) };
   const histograms = new Map<HistogramName, SummedHistogram>();
   const meterProvider =
     options.metricExporter === undefined

@@ -6,7 +6,8 @@
  * Why not the SDK's Tracer and span (`BasicTracerProvider`): per span they sanitise attributes twice, consult a
  * sampler through a Context, set up self-observability metrics, take three clock readings and check span limits on
  * every attribute, and each active span needs a new Context object. That was most of the throughput tracing cost
- * (bench row 8). The rules kept: parent-based sampling (a child of an unsampled remote parent is not exported),
+ * (bench row 8). The rules kept: the standard samplers (trace-sampler.ts; by default parent-based: a child of an
+ * unsampled remote parent is not exported),
  * random 16/8-byte ids, attributes ignored once a span has ended, an end counted once.
  */
 import { randomBytes } from 'node:crypto';
@@ -23,10 +24,13 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { SpanKind } from '@opentelemetry/api';
 import type { AttributeValue, Attributes, SpanHandle, TraceCarrier } from '../../app/telemetry-ports';
+import type { SampleDecision } from './trace-sampler';
 
 /** What every span of one telemetry shares: where ended spans go, and what they are reported as coming from. */
 export interface SpanSink {
   readonly processor: Pick<SpanProcessor, 'onEnd'>;
+  /** Whether a new span is sampled (trace-sampler.ts; OTEL_TRACES_SAMPLER). */
+  readonly sample: SampleDecision;
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
 }
@@ -92,11 +96,14 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
     attributes: Attributes | undefined,
   ) {
     if (parentSpanContext === undefined) {
-      this.context = { traceId: randomHex(32), spanId: randomHex(16), traceFlags: TraceFlags.SAMPLED };
+      const traceId = randomHex(32);
+      const traceFlags = sink.sample(traceId, undefined) ? TraceFlags.SAMPLED : TraceFlags.NONE;
+      this.context = { traceId, spanId: randomHex(16), traceFlags };
     } else {
-      // Parent-based sampling, as the SDK's default sampler: a child is sampled when its parent is.
-      const traceFlags = parentSpanContext.traceFlags & TraceFlags.SAMPLED;
-      this.context = { traceId: parentSpanContext.traceId, spanId: randomHex(16), traceFlags };
+      // The sampler decides (by default parent-based, as the SDK's: a child is sampled when its parent is).
+      const { traceId } = parentSpanContext;
+      const traceFlags = sink.sample(traceId, parentSpanContext) ? TraceFlags.SAMPLED : TraceFlags.NONE;
+      this.context = { traceId, spanId: randomHex(16), traceFlags };
       if (parentSpanContext.traceState !== undefined) this.context.traceState = parentSpanContext.traceState;
       this.parentSpanContext = parentSpanContext;
     }
@@ -169,7 +176,7 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
     if (this.ended) return;
     this.elapsedMs = Math.max(0, performance.now() - this.startMono);
     this.ended = true;
-    // Unsampled (a child of an unsampled remote parent): it carries the trace on, but is not exported.
+    // Unsampled (the sampler's choice, or a child of an unsampled parent): it carries the trace on, not exported.
     if ((this.context.traceFlags & TraceFlags.SAMPLED) !== 0) this.sink.processor.onEnd(this);
   }
 
