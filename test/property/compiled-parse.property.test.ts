@@ -319,6 +319,23 @@ describe('compiled fast path vs the zod runtime', () => {
     );
   });
 
+  it.each([
+    '{"__proto__":{"x":1},"operation":"delete","target":"TARGET"}',
+    '{"operation":"createOrUpdate","target":"TARGET","body":{"__proto__":null,"properties":{"url":"https://x/","protocol":"http"}}}',
+    '{"operation":"createOrUpdate","target":"TARGET","body":{"properties":{"__proto__":{"url":"https://x/"},"url":"https://x/","protocol":"http"}}}',
+    '{"operation":"createOrUpdate","target":"TARGET","body":{"properties":{"url":"https://x/","protocol":"http","credentials":{"header":{"__proto__":["v"],"x-a":["1"]}}}}}',
+    '{"operation":"update","target":"TARGET","body":{"properties":{"credentials":{"query":{"__proto__":["v"]}}}}}',
+  ])('JSON with a "__proto__" key %s: same answer', (json) => {
+    const input: unknown = JSON.parse(json.replace('"TARGET"', JSON.stringify(`${SERVICE_ID}/backends/b1`)));
+    const fast = changeRequestParser(undefined);
+    expect(fast.compiled()).toBe(true);
+    expectSame(fast(input), changeRequestSchema().safeParse(input));
+    const body = (input as { body?: unknown }).body;
+    expect(parseBackendBody.compiled() && parseBackendPatchBody.compiled()).toBe(true);
+    expectSame(parseBackendBody(body), BackendBodySchema.safeParse(body));
+    expectSame(parseBackendPatchBody(body), BackendPatchBodySchema.safeParse(body));
+  });
+
   it('targets (object and ARM id): same answer', () => {
     const segment = fc.oneof(
       fc.constantFrom('rg1', 'apimService1', 'b1', SUB, 'a.', 'a..b', 'a/b', '%2F', ' a', 'x'.repeat(91), ''),
