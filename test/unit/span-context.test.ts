@@ -2,8 +2,10 @@
  * The active span travels with promises: across awaits, timers awaited and `.then`, each concurrent chain keeping
  * its own; nothing is left for code outside a chain; the hooks are installed only while a telemetry uses them.
  */
+import { promiseHooks } from 'node:v8';
 import {
   acquireSpanContext,
+  contextCarrier,
   currentContext,
   releaseSpanContext,
   runWithContext,
@@ -65,5 +67,35 @@ describe('span context', () => {
     releaseSpanContext();
     expect(spanContextActive()).toBe(false);
     acquireSpanContext(); // for afterEach
+  });
+});
+
+describe('without promise hooks (a Node that has none)', () => {
+  it('carries the context in an AsyncLocalStorage instead: each concurrent chain keeps its own', async () => {
+    const carrier = contextCarrier(undefined);
+    expect(carrier.kind).toBe('asyncLocalStorage');
+    expect(contextCarrier(promiseHooks).kind).toBe('promiseHooks');
+    const stop = carrier.install();
+    const chain = async (name: string, delay: number) => {
+      await sleep(delay);
+      const nested = await carrier.run(
+        `${name}/inner`,
+        async () => {
+          await sleep(1);
+          return carrier.current();
+        },
+        undefined,
+      );
+      return [nested, carrier.current()];
+    };
+    const results = await Promise.all(
+      ['a', 'b'].map((name, i) => carrier.run(name, () => chain(name, 6 - 3 * i), undefined)),
+    );
+    expect(results).toEqual([
+      ['a/inner', 'a'],
+      ['b/inner', 'b'],
+    ]);
+    expect(carrier.current()).toBeUndefined();
+    stop();
   });
 });
