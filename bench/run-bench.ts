@@ -61,7 +61,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
-        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
+        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 7, backends: 1000 },
         scaleOut: SCALE_OUT,
       };
 }
@@ -114,7 +114,10 @@ export async function runColdStartRow(options: BenchOptions = {}): Promise<strin
 export async function runTracingRow(options: BenchOptions = {}): Promise<string> {
   const size = sizes(options.smoke ?? false);
   const result = await withEmulator({ logRequests: false }, (emulator) => measureTracing(emulator, size.tracing));
-  options.log?.(`tracing: off ${result.offPerSecond.join(', ')} req/s; on ${result.onPerSecond.join(', ')} req/s`);
+  options.log?.(
+    `tracing: off ${result.offPerSecond.join(', ')} req/s; on ${result.onPerSecond.join(', ')} req/s; ` +
+      `loss per round ${result.lossPerRound.join(', ')}`,
+  );
   return formatTable(tracingRows(result));
 }
 
