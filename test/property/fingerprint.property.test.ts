@@ -12,6 +12,7 @@ import { createFingerprinter } from '../../shared/domain/fingerprint';
 import { REDACTED } from '../../shared/domain/redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../../shared/domain/backend-id';
 import { isRecord } from '../../shared/domain/is-record';
+import { scannedSecretPath } from '../support/scanned-secret-path';
 
 // ---- The reference: the implementation before the rewrite, as it was. ----
 
@@ -34,18 +35,6 @@ function referenceVisible(request: unknown): { visible: string; secrets: string[
     json = JSON.stringify(referenceCopy(request, path, secrets)) ?? 'null';
   }
   return { visible: createHash('sha256').update(json).digest('hex'), secrets };
-}
-
-/** The key-path scan the stored fingerprints were made with. */
-function isSecretPath(path: readonly string[]): boolean {
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i];
-    const next = path[i + 1];
-    if (key === 'credentials' && (next === 'header' || next === 'query')) return path.length > i + 2;
-    if (key === 'credentials' && next === 'authorization' && path[i + 2] === 'parameter') return true;
-    if (key === 'proxy' && next === 'password') return true;
-  }
-  return false;
 }
 
 function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
@@ -72,7 +61,7 @@ function referenceCopy(value: unknown, path: string[], secrets: string[]): unkno
     return out;
   }
   if (value === undefined || typeof value === 'function' || typeof value === 'symbol') return undefined;
-  if (isSecretPath(path)) {
+  if (scannedSecretPath(path)) {
     if (typeof value === 'string' && value.length > 0) secrets.push(value);
     return REDACTED;
   }

@@ -5,18 +5,7 @@
  * that does not.
  */
 import { isSecretPath, OUTSIDE, SECRET, secretStateOf, secretStep } from '../../shared/domain/redact';
-
-/** The path scan as it was: the first secret-bearing sequence from the root decides. */
-function scannedSecret(path: readonly string[]): boolean {
-  for (let i = 0; i < path.length - 1; i++) {
-    const key = path[i];
-    const next = path[i + 1];
-    if (key === 'credentials' && (next === 'header' || next === 'query')) return path.length > i + 2;
-    if (key === 'credentials' && next === 'authorization' && path[i + 2] === 'parameter') return true;
-    if (key === 'proxy' && next === 'password') return true;
-  }
-  return false;
-}
+import { scannedSecretPath } from '../support/scanned-secret-path';
 
 const KEYS = ['credentials', 'header', 'query', 'authorization', 'parameter', 'proxy', 'password', 'other'];
 
@@ -32,7 +21,7 @@ describe('the secret state of a walk', () => {
     for (let length = 0; length <= 6; length++) {
       for (const path of paths(length)) {
         if (path.length !== length) continue;
-        const expected = scannedSecret(path);
+        const expected = scannedSecretPath(path);
         let state = OUTSIDE;
         for (const key of path) state = secretStep(state, key);
         if ((state === SECRET) !== expected || isSecretPath(path) !== expected || secretStateOf(path) !== state) {
