@@ -1,0 +1,138 @@
+/**
+ * One worker process of row 8 (tracing): an app instance with telemetry off (the no-op port; none of the
+ * OpenTelemetry code is loaded) or on (our OpenTelemetry adapter as in production — BatchSpanProcessor, metrics — with
+ * an exporter that counts spans and drops them) for its whole life, as a deployed process is. Started by tracing.ts
+ * with `node --import tsx` and an IPC channel.
+ *
+ * argv[2]: {@link TracingWorkerArgs} as JSON. Sends `{ type: 'ready' }`; for each `{ type: 'round', tag, count }`
+ * runs `count` PUT changes through processChangeTraced, each in a trigger span, and answers `{ type: 'round', … }`;
+ * exits on `{ type: 'stop' }`.
+ */
+import { executionAsyncId } from 'node:async_hooks';
+import { cpuUsage } from 'node:process';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
+import { processChangeTraced } from '../shared/app/traced-change';
+import type { ProcessDeps } from '../shared/app/process-change';
+import { tracedPublisher } from '../functions/traced-ports';
+import { armObserver } from '../functions/telemetry';
+import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
+import { runPool } from './stats';
+import { benchPatchBody, benchTarget } from './workload';
+
+/** What one worker is told to be. */
+export interface TracingWorkerArgs {
+  emulator: EmulatorAddress;
+  telemetry: 'off' | 'on';
+  concurrency: number;
+  backends: number;
+}
+
+/** Parent → worker. */
+export type TracingWorkerCommand = { type: 'round'; tag: string; count: number } | { type: 'stop' };
+
+/** Worker → parent. */
+export type TracingWorkerMessage =
+  | { type: 'ready' }
+  | {
+      type: 'round';
+      perSecond: number;
+      /** CPU time of this process per change (µs). */
+      cpuUs: number;
+      /** Spans exported so far (flushed after the round). */
+      spans: number;
+      /** Whether promises paid for context tracking during the round (promise hooks or Node's async hooks). */
+      hooks: boolean;
+    };
+
+/**
+ * An exporter that lets go of each batch once counted, as a network exporter does once it has sent it. Holding every
+ * span (the SDK's InMemorySpanExporter) keeps 10⁴ spans alive per round: they reach the old generation and the bench
+ * would measure the garbage collector's work on them, a cost no deployed exporter has.
+ */
+class CountingSpanExporter implements SpanExporter {
+  count = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.count += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+async function telemetryFor(
+  mode: 'off' | 'on',
+  spans: CountingSpanExporter,
+): Promise<{ telemetry: Telemetry; hooks: () => boolean; stop: () => Promise<void> }> {
+  if (mode === 'off') return { telemetry: noTelemetry, hooks: () => false, stop: () => Promise.resolve() };
+  // Loaded only in the "on" worker, as the app loads it only when an exporter is configured.
+  const { createOtelTelemetry } = await import('../shared/adapters/telemetry/otel-telemetry');
+  const { spanContextActive } = await import('../shared/adapters/telemetry/span-context');
+  const { AggregationTemporality, InMemoryMetricExporter } = await import('@opentelemetry/sdk-metrics');
+  const telemetry = createOtelTelemetry({
+    spanExporter: spans,
+    exportEachSpan: false, // a BatchSpanProcessor, as every network exporter gets (otel-sdk.ts)
+    metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+    metricIntervalMs: 3_600_000,
+  });
+  return { telemetry, hooks: spanContextActive, stop: () => telemetry.shutdown() };
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as TracingWorkerArgs;
+  const spans = new CountingSpanExporter();
+  const { telemetry, hooks, stop } = await telemetryFor(args.telemetry, spans);
+  const publisher = { publish: () => Promise.resolve(), publishChangeSet: () => Promise.resolve() };
+  const arm = benchArmClient(args.emulator, telemetry.enabled ? { observer: armObserver(telemetry) } : {});
+  const deps: ProcessDeps = {
+    ...benchEngineDeps(arm, false),
+    ledger: undefined,
+    publisher: telemetry.enabled ? tracedPublisher(publisher, telemetry) : publisher,
+    leaseMs: 180_000,
+  };
+  const send = (message: TracingWorkerMessage): void => void process.send?.(message);
+
+  const round = async (tag: string, count: number): Promise<TracingWorkerMessage> => {
+    // Bodies without credentials: with them the ledger fingerprint would be what is measured.
+    const inputs = Array.from({ length: count }, (_, i) => ({
+      requestId: `${tag}-${i}`,
+      operation: 'createOrUpdate',
+      target: benchTarget(i % args.backends),
+      body: { properties: { protocol: 'http', ...benchPatchBody(i % args.backends, tag).properties } },
+    }));
+    let hooked = false;
+    const cpuBefore = cpuUsage();
+    const started = performance.now();
+    await runPool(count, args.concurrency, async (i) => {
+      const delivery = { fallbackRequestId: `${tag}-${i}`, onTransient: 'answer' as const };
+      const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, () =>
+        processChangeTraced(telemetry, inputs[i], delivery, deps),
+      );
+      if (i === 0) hooked = hooks() || executionAsyncId() !== 0;
+      if (result.kind !== 'outcome' || result.outcome.status !== 'succeeded') throw new Error(`change ${result.kind}`);
+    });
+    const perSecond = (count / (performance.now() - started)) * 1000;
+    const cpu = cpuUsage(cpuBefore);
+    await telemetry.flush(); // the spans still buffered are exported (counted, not timed)
+    return { type: 'round', perSecond, cpuUs: (cpu.user + cpu.system) / count, spans: spans.count, hooks: hooked };
+  };
+
+  process.on('message', (command: TracingWorkerCommand) => {
+    if (command.type === 'stop') {
+      void stop().finally(() => process.exit(0));
+      return;
+    }
+    round(command.tag, command.count).then(send, (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+  });
+  send({ type: 'ready' });
+}
+
+void main();
