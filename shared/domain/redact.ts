@@ -66,12 +66,17 @@ export function redactSecrets<T>(value: T, basePath: readonly string[] = []): T 
   return walk(value, secretStateOf(basePath)) as T;
 }
 
-function walk(value: unknown, state: SecretState): unknown {
+/**
+ * The redacted copy of `value` at `state`; with `scrubbing`, each string it leaves is scrubbed too — the same value as
+ * `scrubItem(walk(value, state))`, in one copy. (A `__proto__` key is assigned as any other, which sets the copy's
+ * prototype rather than adding a key; its value is not scrubbed, as the scrub, which only sees own keys, leaves it.)
+ */
+function walk(value: unknown, state: SecretState, scrubbing?: Scrubbing): unknown {
   if (value === null || value === undefined) return value;
   if (Array.isArray(value)) {
     // Array indices do not change whether a value is secret: keep the state of the array itself.
     const copy: unknown[] = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], state);
+    for (let i = 0; i < value.length; i++) copy[i] = walk(value[i], state, scrubbing);
     return copy;
   }
   if (typeof value === 'object') {
@@ -81,12 +86,14 @@ function walk(value: unknown, state: SecretState): unknown {
     const keys = Object.keys(source);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
-      out[key] = walk(source[key], secretStep(state, key));
+      out[key] = walk(source[key], secretStep(state, key), key === '__proto__' ? undefined : scrubbing);
     }
     return out;
   }
-  if (state === SECRET) return REDACTED;
-  return typeof value === 'string' ? redactUrlUserinfo(value) : value;
+  if (state === SECRET) return scrubbing === undefined ? REDACTED : scrubString(REDACTED, scrubbing);
+  if (typeof value !== 'string') return value;
+  const text = redactUrlUserinfo(value);
+  return scrubbing === undefined ? text : scrubString(text, scrubbing);
 }
 
 /** `scheme://user:password@` or `scheme://token@`: the userinfo of a URL, wherever it appears in a string. */
@@ -209,35 +216,8 @@ export function outcomeScrubber(secrets: readonly string[]): OutcomeScrubber {
   const scrubbing: Scrubbing = { forms: secretForms(secrets), redacted: undefined };
   return {
     scrub: <T>(value: T): T => scrubItem(value, scrubbing) as T,
-    redactAndScrub: <T>(value: T): T => redactScrub(value, OUTSIDE, scrubbing) as T,
+    redactAndScrub: <T>(value: T): T => walk(value, OUTSIDE, scrubbing) as T,
   };
-}
-
-/**
- * {@link walk} with each string it leaves scrubbed: the same value as `scrubItem(walk(value, state))`, which copies
- * everything already. (A `__proto__` key is assigned as the walk assigns it, which sets the copy's prototype rather
- * than adding a key; its value is left unscrubbed as the scrub, which only sees own keys, left it.)
- */
-function redactScrub(value: unknown, state: SecretState, scrubbing: Scrubbing): unknown {
-  if (value === null || value === undefined) return value;
-  if (Array.isArray(value)) {
-    const copy: unknown[] = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = redactScrub(value[i], state, scrubbing);
-    return copy;
-  }
-  if (typeof value === 'object') {
-    const source = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    const keys = Object.keys(source);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const next = secretStep(state, key);
-      out[key] = key === '__proto__' ? walk(source[key], next) : redactScrub(source[key], next, scrubbing);
-    }
-    return out;
-  }
-  if (state === SECRET) return scrubString(REDACTED, scrubbing);
-  return typeof value === 'string' ? scrubString(redactUrlUserinfo(value), scrubbing) : value;
 }
 
 function scrubString(text: string, scrubbing: Scrubbing): string {
