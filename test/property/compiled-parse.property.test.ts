@@ -21,6 +21,7 @@ import { changeRequestParser, changeRequestSchema } from '../../shared/domain/co
 import { BackendArmIdTargetSchema, BackendTargetObjectSchema } from '../../shared/domain/contract/safe-segment';
 import { parseArmIdTarget, parseTargetObject } from '../../shared/domain/contract/safe-segment';
 import { benchBody } from '../../bench/workload';
+import { mutate, pathsOf, type Mutation } from '../support/json-mutation';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;
@@ -194,12 +195,6 @@ const edgeValue = fc.oneof(
   fc.string({ maxLength: 12 }),
 );
 
-type Mutation =
-  | { kind: 'replace'; value: unknown }
-  | { kind: 'delete' }
-  | { kind: 'add'; key: string; value: unknown }
-  | { kind: 'case' };
-
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('replace' as const), value: edgeValue }),
   fc.record({ kind: fc.constant('delete' as const) }),
@@ -213,44 +208,6 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('case' as const) }),
 );
-
-function pathsOf(value: unknown, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') return [];
-  const entries: [string | number, unknown][] = Array.isArray(value)
-    ? value.map((v, i) => [i, v])
-    : Object.entries(value as Record<string, unknown>);
-  return entries.flatMap(([key, child]) => [[...prefix, key], ...pathsOf(child, [...prefix, key])]);
-}
-
-function mutate(base: unknown, path: (string | number)[], mutation: Mutation): unknown {
-  const copy = JSON.parse(JSON.stringify(base)) as unknown;
-  if (path.length === 0) return copy;
-  const key = path[path.length - 1]!;
-  let parent = copy as Record<string | number, unknown>;
-  for (const k of path.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
-  switch (mutation.kind) {
-    case 'replace':
-      parent[key] = mutation.value;
-      break;
-    case 'delete':
-      if (Array.isArray(parent)) parent.splice(key as number, 1);
-      else delete parent[key];
-      break;
-    case 'add': {
-      const holder = parent[key];
-      if (holder !== null && typeof holder === 'object' && !Array.isArray(holder)) {
-        (holder as Record<string, unknown>)[mutation.key] = mutation.value;
-      } else parent[key] = { [mutation.key]: mutation.value };
-      break;
-    }
-    case 'case': {
-      const current = parent[key];
-      if (typeof current === 'string') parent[key] = current.toUpperCase();
-      break;
-    }
-  }
-  return copy;
-}
 
 /** Several mutations applied one after another, each at a path of what the previous ones left. */
 const mutatedArb = fc
