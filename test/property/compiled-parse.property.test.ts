@@ -4,8 +4,6 @@
  * requests with fields replaced, removed, added, re-cased, nulled or stringified, the compiled parse and the
  * runtime `safeParse` agree on acceptance, on the output (values and key order) and on every issue.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import * as z from 'zod';
 import { SUPPORTED_API_VERSIONS } from '../../shared/domain/contract/api-versions';
@@ -21,60 +19,29 @@ import { changeRequestParser, changeRequestSchema } from '../../shared/domain/co
 import { BackendArmIdTargetSchema, BackendTargetObjectSchema } from '../../shared/domain/contract/safe-segment';
 import { parseArmIdTarget, parseTargetObject } from '../../shared/domain/contract/safe-segment';
 import { benchBody } from '../../bench/workload';
+import { exampleAnswers, exampleOperation, exampleTarget, loadAllExamples } from '../support/examples';
 import { mutate, pathsOf, type Mutation } from '../support/json-mutation';
 
 const SUB = '00000000-0000-0000-0000-000000000000';
 const SERVICE_ID = `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1`;
 const TARGET = { subscriptionId: SUB, resourceGroupName: 'rg1', serviceName: 'apimService1', backendId: 'b1' };
 
-interface ExampleFile {
-  file: string;
-  parameters: Record<string, unknown>;
-  responses: Record<string, { body?: unknown }>;
-}
-
-const examples: ExampleFile[] = ['examples', 'examples-versions']
-  .map((d) => join(__dirname, '..', 'fixtures', d))
-  .flatMap((dir) =>
-    readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((file) => ({ file, ...(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Omit<ExampleFile, 'file'>) })),
-  );
-
-function operationOf(file: string): string | undefined {
-  if (/Create/.test(file)) return 'createOrUpdate';
-  if (/Update/.test(file)) return 'update';
-  if (/Reconnect/.test(file)) return 'reconnect';
-  return undefined;
-}
+const examples = loadAllExamples();
 
 /** The official examples' requests, and every backend of their answers sent back as a createOrUpdate. */
 const exampleRequests: Record<string, unknown>[] = examples.flatMap((e) => {
   const p = e.parameters;
-  const target: Record<string, unknown> = {
-    subscriptionId: p['subscriptionId'],
-    resourceGroupName: p['resourceGroupName'],
-    serviceName: p['serviceName'],
-    backendId: p['backendId'],
-  };
-  if (p['workspaceId'] !== undefined) target['workspaceId'] = p['workspaceId'];
-  const own = operationOf(e.file);
+  const own = exampleOperation(e.file);
   const request =
     own === undefined
       ? []
-      : [{ operation: own, target, apiVersion: p['api-version'], body: p['parameters'] } as Record<string, unknown>];
-  const answers = Object.entries(e.responses)
-    .filter(([status]) => status === '200' || status === '201')
-    .flatMap(([, r]) => {
-      const body = r.body as { value?: unknown[]; properties?: unknown } | undefined;
-      return Array.isArray(body?.value) ? body.value : body?.properties === undefined ? [] : [body];
-    })
-    .map((answer) => ({
-      operation: 'createOrUpdate',
-      target: (answer as { id: string }).id,
-      apiVersion: p['api-version'],
-      body: answer,
-    }));
+      : [{ operation: own, target: exampleTarget(e), apiVersion: p['api-version'], body: p['parameters'] }];
+  const answers = exampleAnswers(e).map(({ backend }) => ({
+    operation: 'createOrUpdate',
+    target: (backend as { id: string }).id,
+    apiVersion: p['api-version'],
+    body: backend,
+  }));
   return [...request, ...answers];
 });
 
