@@ -35,6 +35,37 @@ export function spawnTs(entry: string, args: string[], nodeArgs: string[] = []):
 }
 
 /**
+ * The next IPC message of `type` from a worker (`command`, when given, is sent once listening): rejects when the
+ * worker exits first or after `timeoutMs`. `name` says whose worker in the errors.
+ */
+export function nextMessage<M extends { type: string }, T extends M['type']>(
+  worker: ChildProcess,
+  name: string,
+  type: T,
+  timeoutMs: number,
+  command?: unknown,
+): Promise<Extract<M, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} worker: no '${type}' in time`)), timeoutMs);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      reject(new Error(`${name} worker exited (${code}) before '${type}'`));
+    };
+    const onMessage = (message: M): void => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      resolve(message as Extract<M, { type: T }>);
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    if (command !== undefined) worker.send(command as object);
+  });
+}
+
+/**
  * Starts the emulator in a child process. Rejects when the child does not report ready within 30 s.
  *
  * @param options - the emulator options (JSON-serialisable: no `now`).

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import type { BucketOptions } from '../local/arm-emulator';
 import type { ChildEmulator } from './child-emulator';
-import { spawnTs } from './child-emulator';
+import { nextMessage, spawnTs } from './child-emulator';
 import type { ScaleOutWorkerArgs, ScaleOutWorkerMessage } from './scale-out-worker';
 import { round } from './stats';
 import { idealSeconds } from './throttle';
@@ -51,20 +51,7 @@ export async function measureScaleOut(
     return spawnTs(join(__dirname, 'scale-out-worker.ts'), [JSON.stringify(args)]);
   });
   const next = (child: (typeof children)[number], type: ScaleOutWorkerMessage['type']) =>
-    new Promise<ScaleOutWorkerMessage>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`scale-out worker: no '${type}' in time`)), WORKER_TIMEOUT_MS);
-      const onMessage = (message: ScaleOutWorkerMessage): void => {
-        if (message.type !== type) return;
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        resolve(message);
-      };
-      child.on('message', onMessage);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`scale-out worker exited (${code}) before '${type}'`));
-      });
-    });
+    nextMessage<ScaleOutWorkerMessage, typeof type>(child, 'scale-out', type, WORKER_TIMEOUT_MS);
   try {
     await Promise.all(children.map((child) => next(child, 'ready')));
     await emulator.reset(); // a full bucket at the start line

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import type { ChildEmulator } from './child-emulator';
-import { spawnTs } from './child-emulator';
+import { nextMessage, spawnTs } from './child-emulator';
 import type { TableRow } from './report';
 import { median, round } from './stats';
 import type { TracingWorkerArgs, TracingWorkerCommand, TracingWorkerMessage } from './tracing-worker';
@@ -50,28 +50,8 @@ export interface TracingResult {
 type Worker = ReturnType<typeof spawnTs>;
 
 /** Sends `command` to `worker` and resolves with its next message of `type`. */
-function ask<T extends TracingWorkerMessage['type']>(
-  worker: Worker,
-  type: T,
-  command?: TracingWorkerCommand,
-): Promise<Extract<TracingWorkerMessage, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tracing worker: no '${type}' in time`)), WORKER_TIMEOUT_MS);
-    const onExit = (code: number | null): void => {
-      clearTimeout(timer);
-      reject(new Error(`tracing worker exited (${code}) before '${type}'`));
-    };
-    const onMessage = (message: TracingWorkerMessage): void => {
-      if (message.type !== type) return;
-      clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('exit', onExit);
-      resolve(message as Extract<TracingWorkerMessage, { type: T }>);
-    };
-    worker.on('message', onMessage);
-    worker.once('exit', onExit);
-    if (command !== undefined) worker.send(command);
-  });
+function ask<T extends TracingWorkerMessage['type']>(worker: Worker, type: T, command?: TracingWorkerCommand) {
+  return nextMessage<TracingWorkerMessage, T>(worker, 'tracing', type, WORKER_TIMEOUT_MS, command);
 }
 
 export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
