@@ -10,6 +10,8 @@
  */
 import { executionAsyncId } from 'node:async_hooks';
 import { cpuUsage } from 'node:process';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
@@ -40,6 +42,8 @@ export type TracingWorkerMessage =
       perSecond: number;
       /** CPU time of this process per change (µs). */
       cpuUs: number;
+      /** Garbage-collection pauses of the main thread per change (µs). */
+      gcUs: number;
       /** Spans exported so far (flushed after the round). */
       spans: number;
       /** Whether promises paid for context tracking during the round (promise hooks or Node's async hooks). */
@@ -97,6 +101,12 @@ async function main(): Promise<void> {
   };
   const send = (message: TracingWorkerMessage): void => void process.send?.(message);
 
+  // The main thread's collection pauses, summed per round: tracing's cost shows largely here (row 8 in README).
+  let gcMs = 0;
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  }).observe({ entryTypes: ['gc'] });
+
   const round = async (tag: string, count: number): Promise<TracingWorkerMessage> => {
     // Bodies without credentials: with them the ledger fingerprint would be what is measured.
     const inputs = Array.from({ length: count }, (_, i) => ({
@@ -106,6 +116,8 @@ async function main(): Promise<void> {
       body: { properties: { protocol: 'http', ...benchPatchBody(i % args.backends, tag).properties } },
     }));
     let hooked = false;
+    await nextTurn(); // the previous round's collections reported before the count restarts
+    gcMs = 0;
     const cpuBefore = cpuUsage();
     const started = performance.now();
     await runPool(count, args.concurrency, async (i) => {
@@ -118,8 +130,11 @@ async function main(): Promise<void> {
     });
     const perSecond = (count / (performance.now() - started)) * 1000;
     const cpu = cpuUsage(cpuBefore);
+    await nextTurn(); // collections of the round are reported to the observer in a later turn
+    const gcUs = (gcMs * 1000) / count;
     await telemetry.flush(); // the spans still buffered are exported (counted, not timed)
-    return { type: 'round', perSecond, cpuUs: (cpu.user + cpu.system) / count, spans: spans.count, hooks: hooked };
+    const cpuUs = (cpu.user + cpu.system) / count;
+    return { type: 'round', perSecond, cpuUs, gcUs, spans: spans.count, hooks: hooked };
   };
 
   process.on('message', (command: TracingWorkerCommand) => {

@@ -42,6 +42,9 @@ export interface TracingResult {
   /** Median CPU time of this process per change (µs): steadier than throughput on a shared machine. */
   cpuUsOff: number;
   cpuUsOn: number;
+  /** Median garbage-collection pause of the main thread per change (µs). */
+  gcUsOff: number;
+  gcUsOn: number;
   spansPerChange: number;
   /** "Off" rounds that ran with context tracking on (charged for the "on" rounds' hooks): 0 when honest. */
   offRoundsWithHooks: number;
@@ -81,6 +84,7 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
     }
     const series = { off: [] as number[], on: [] as number[] };
     const cpu = { off: [] as number[], on: [] as number[] };
+    const gc = { off: [] as number[], on: [] as number[] };
     let offRoundsWithHooks = 0;
     let spansAtEnd = spansAtStart;
     for (let r = 0; r < options.rounds; r++) {
@@ -88,6 +92,7 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
         const measured = await run(name, `t${r}-${name}`, options.requests);
         series[name].push(round(measured.perSecond, 1));
         cpu[name].push(round(measured.cpuUs, 1));
+        gc[name].push(round(measured.gcUs, 1));
         if (name === 'off' && measured.hooks) offRoundsWithHooks++;
         if (name === 'on') spansAtEnd = measured.spans;
       }
@@ -107,6 +112,8 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
       lossOfMedians: round(1 - medianOn / medianOff, 3),
       cpuUsOff: round(median(cpu.off), 1),
       cpuUsOn: round(median(cpu.on), 1),
+      gcUsOff: round(median(gc.off), 1),
+      gcUsOn: round(median(gc.on), 1),
       spansPerChange,
       offRoundsWithHooks,
     };
@@ -138,6 +145,8 @@ export function tracingRows(result: TracingResult): TableRow[] {
     { row, measure: 'spans per change', value: result.spansPerChange, unit: '', goal: '—', met: null },
     { row, measure: 'CPU per change, off', value: result.cpuUsOff, unit: 'µs', goal: '—', met: null },
     { row, measure: 'CPU per change, tracing on', value: result.cpuUsOn, unit: 'µs', goal: '—', met: null },
+    { row, measure: 'GC pauses per change, off', value: result.gcUsOff, unit: 'µs', goal: '—', met: null },
+    { row, measure: 'GC pauses per change, tracing on', value: result.gcUsOn, unit: 'µs', goal: '—', met: null },
     {
       row,
       measure: '"off" rounds run with promise or async hooks',

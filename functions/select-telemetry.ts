@@ -30,7 +30,7 @@ export function createTelemetry(
   const plan = exportPlan(settings);
   if (plan === undefined) return noTelemetry;
   return deferredTelemetry(
-    import('../shared/adapters/telemetry/otel-sdk').then((sdk) => sdk.telemetryFor(plan, settings.sampler)),
+    import('../shared/adapters/telemetry/otel-sdk').then((sdk) => sdk.telemetryFor(plan, settings)),
     warn,
   );
 }

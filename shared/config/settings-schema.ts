@@ -118,6 +118,8 @@ export const ConfigSchema = z.object({
     .transform((v) => (v === undefined || v.trim() === '' ? '1' : v.trim()))
     .pipe(z.string().regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, 'must be a number from 0 to 1 (the share of traces kept)'))
     .transform(Number),
+  // The SDK's default is 512; 64 here: see README, Observability (spans waiting in the batch cost collection time).
+  OTEL_BSP_MAX_EXPORT_BATCH_SIZE: int(64, 1, 2048),
   CIRCUIT_BREAKER_ACTION: z
     .string()
     .optional()

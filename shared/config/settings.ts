@@ -71,6 +71,8 @@ export interface TelemetrySettings {
   tracesExporter: string | undefined;
   /** Which traces are recorded and exported (OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG). */
   sampler: TraceSamplerSettings;
+  /** Spans exported in one batch at most (OTEL_BSP_MAX_EXPORT_BATCH_SIZE); a full batch is exported at once. */
+  spanBatchSize: number;
 }
 
 /** An OpenTelemetry sampler by its specification name, and the ratio of the ratio samplers. */
@@ -138,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT,
       tracesExporter: c.OTEL_TRACES_EXPORTER,
       sampler: { name: c.OTEL_TRACES_SAMPLER, ratio: c.OTEL_TRACES_SAMPLER_ARG },
+      spanBatchSize: c.OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     },
     circuitBreaker: {
       action: c.CIRCUIT_BREAKER_ACTION,

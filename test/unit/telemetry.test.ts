@@ -20,6 +20,7 @@ const off = {
   otlpEndpoint: undefined,
   tracesExporter: undefined,
   sampler: { name: 'parentbased_always_on' as const, ratio: 1 },
+  spanBatchSize: 64,
 };
 const CONNECTION =
   'InstrumentationKey=11111111-2222-3333-4444-555555555555;IngestionEndpoint=https://westeurope-5.in.applicationinsights.azure.com/';
@@ -37,6 +38,7 @@ describe('choosing the exporter', () => {
       otlpEndpoint: 'http://localhost:4318',
       tracesExporter: 'console',
       sampler: off.sampler,
+      spanBatchSize: off.spanBatchSize,
     };
     expect(exportPlan(all)).toEqual({
       kind: 'azureMonitor',

@@ -5,7 +5,7 @@
 import { ConsoleSpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Telemetry } from '../../app/telemetry-ports';
-import type { TraceSamplerSettings } from '../../config/settings';
+import type { TelemetrySettings } from '../../config/settings';
 import { AzureMonitorSpanExporter, azureMonitorCredential, parseConnectionString } from './azure-monitor-exporter';
 import { OtlpJsonMetricExporter } from './otlp-metric-exporter';
 import { createOtelTelemetry } from './otel-telemetry';
@@ -18,8 +18,11 @@ export type ExportPlan =
   | { kind: 'otlp'; endpoint: string }
   | { kind: 'console' };
 
-/** The OpenTelemetry telemetry for an export plan, sampling as `sampler` says (default: parent-based, always on). */
-export function telemetryFor(plan: ExportPlan, sampler?: TraceSamplerSettings): Telemetry {
+/** The OpenTelemetry telemetry for an export plan, sampling and batching spans as the settings say. */
+export function telemetryFor(
+  plan: ExportPlan,
+  { sampler, spanBatchSize }: Partial<Pick<TelemetrySettings, 'sampler' | 'spanBatchSize'>> = {},
+): Telemetry {
   switch (plan.kind) {
     case 'console':
       return createOtelTelemetry({ spanExporter: new ConsoleSpanExporter(), exportEachSpan: true, sampler });
@@ -29,6 +32,7 @@ export function telemetryFor(plan: ExportPlan, sampler?: TraceSamplerSettings): 
         spanExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
         metricExporter: new OtlpJsonMetricExporter(`${base}/v1/metrics`),
         sampler,
+        spanBatchSize,
       });
     }
     case 'azureMonitor': {
@@ -36,6 +40,7 @@ export function telemetryFor(plan: ExportPlan, sampler?: TraceSamplerSettings): 
       return createOtelTelemetry({
         spanExporter: new AzureMonitorSpanExporter(target, azureMonitorCredential(plan.authentication)),
         sampler,
+        spanBatchSize,
       });
     }
   }
