@@ -49,7 +49,9 @@ export interface Fingerprinter {
   /**
    * What `of(comparableState(body))` gives (a createOrUpdate's state hash, write-intent.ts), taken from the walk
    * that fingerprinted the request holding `body`: undefined when no such walk saw it (or its body is not
-   * comparable as it is, see plan.ts). The body must not have changed since (the engine never changes a request).
+   * comparable as it is, see plan.ts), or when it was taken already: it is kept only until taken (a WeakMap whose
+   * entries pile up until their bodies are collected cost more garbage collection than the walk saves). The body
+   * must not have changed since (the engine never changes a request).
    */
   ofBody(body: object): RequestFingerprint | undefined;
   /** True when no key is set: requests with secrets pay the slow legacy hash (worth one warning). */

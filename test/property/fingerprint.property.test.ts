@@ -268,6 +268,7 @@ describe("a createOrUpdate's state hash taken from the walk that fingerprinted i
         fingerprints.of(random);
         expect(expectedStateHash(asRequest, null, fingerprints)).toBe(alone);
         expect(alone).toBe(referenceFingerprint(comparableState(random.body), KEY));
+        fingerprints.of(random);
         const taken = fingerprints.ofBody(random.body);
         if (taken !== undefined) {
           expect(taken.value).toBe(alone);
@@ -288,8 +289,11 @@ describe("a createOrUpdate's state hash taken from the walk that fingerprinted i
       },
     };
     fingerprints.of({ requestId: 'r', operation: 'createOrUpdate', target: 't', body });
-    expect(fingerprints.ofBody(body)?.value).toBe(referenceFingerprint(body, KEY));
-    expect(fingerprints.ofBody(body)?.value).toMatch(/\.k-[0-9a-f]{8}\.[0-9a-f]{64}$/);
+    const taken = fingerprints.ofBody(body)?.value;
+    expect(taken).toBe(referenceFingerprint(body, KEY));
+    expect(taken).toMatch(/\.k-[0-9a-f]{8}\.[0-9a-f]{64}$/);
+    // Taken once: nothing is kept for a body whose state hash was made.
+    expect(fingerprints.ofBody(body)).toBeUndefined();
     // An update's state is merged into the current one: nothing is taken for it.
     const patch = { properties: { url: 'https://example.com' } };
     fingerprints.of({ requestId: 'r', operation: 'update', target: 't', body: patch });
