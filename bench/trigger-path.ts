@@ -91,7 +91,12 @@ function memoryLedger(): ChangeLedger {
     },
     release: (record) => Promise.resolve(record),
     register: () => Promise.reject(new Error('The trigger-path bench never accepts asynchronously.')),
-    recordIntent: (record, intent) => Promise.resolve(save({ ...record, intent })),
+    recordIntent(record, intent) {
+      // In place (the caller replaces its record with the one returned): `{ ...record, intent }` takes V8's slow
+      // spread-then-add path, ~1.5 µs a request charged to a stand-in for storage I/O.
+      record.intent = intent;
+      return Promise.resolve(save(record));
+    },
     close: (record, outcome) => Promise.resolve(save({ ...record, state: outcome.status, outcome })),
     stalled: () => Promise.resolve([]),
     unpublished: () => Promise.resolve([]),
