@@ -114,7 +114,9 @@ function hmacHex(key: Key, visible: string, secrets: readonly string[]): string 
     }
     writeByte(writer, 0x5d);
     // The outer block is the key's own buffer: this runs to completion before any other caller can use it.
-    sha256(writer.buf.subarray(0, writer.at)).copy(key.outer, BLOCK);
+    // The inner digest as a latin1 string (one char per byte) written into place: a Buffer result is allocated
+    // outside the heap and cost twice as much (~0.6 µs more per HMAC).
+    key.outer.write(sha256Latin1(writer.buf.subarray(0, writer.at)), BLOCK, 'latin1');
     return sha256Hex(key.outer);
   });
 }
@@ -250,20 +252,20 @@ function isStateAsIs(value: unknown): value is object {
 /** One-shot SHA-256 (`crypto.hash`, Node ≥ 20.12) where it exists: no Hash object per call. */
 const oneShotHash = (
   crypto as {
-    hash?: (algorithm: string, data: Uint8Array, encoding: 'hex' | 'buffer') => string | Buffer;
+    hash?: (algorithm: string, data: Uint8Array, encoding: 'hex' | 'binary') => string;
   }
 ).hash;
 
 function sha256Hex(data: Uint8Array): string {
   return oneShotHash === undefined
     ? createHash('sha256').update(data).digest('hex')
-    : (oneShotHash('sha256', data, 'hex') as string);
+    : oneShotHash('sha256', data, 'hex');
 }
 
-function sha256(data: Uint8Array): Buffer {
+function sha256Latin1(data: Uint8Array): string {
   return oneShotHash === undefined
-    ? createHash('sha256').update(data).digest()
-    : (oneShotHash('sha256', data, 'buffer') as Buffer);
+    ? createHash('sha256').update(data).digest('binary')
+    : oneShotHash('sha256', data, 'binary');
 }
 
 /** The lower-cased ARM id of a target object or id string; anything unrecognisable is kept as it is. */
