@@ -61,8 +61,11 @@ export function expectedStateHash(
   fingerprints: Fingerprinter = legacyFingerprinter(),
 ): string {
   switch (request.operation) {
-    case 'createOrUpdate':
-      return stateHash(request.body ?? {}, fingerprints);
+    case 'createOrUpdate': {
+      // Usually taken from the walk that fingerprinted the request (the ledger claimed it just before).
+      const body = request.body ?? {};
+      return fingerprints.ofBody(body)?.value ?? stateHash(body, fingerprints);
+    }
     case 'update':
       return stateHash(mergePatch(current === null ? {} : comparableState(current), request.body ?? {}), fingerprints);
     case 'delete':

@@ -37,6 +37,44 @@ export function comparableState(body: unknown): Record<string, unknown> {
   return out;
 }
 
+/**
+ * True when {@link comparableState} of `body` holds exactly what `body` holds — an object without response-only or
+ * server-computed fields, without nulls and without `__proto__` keys (conservative: a null anywhere says false) —
+ * so its canonical JSON is the body's own. The state hash of a createOrUpdate is then taken from the walk that
+ * fingerprinted the request (fingerprint.ts) instead of a copy and a second walk.
+ */
+export function comparableAsIs(body: unknown): boolean {
+  if (!isRecord(body)) return false;
+  const keys = Object.keys(body);
+  for (let i = 0; i < keys.length; i++) if (RESPONSE_ONLY.has(keys[i]!)) return false;
+  for (const path of SERVER_COMPUTED) if (holdsPath(body, path)) return false;
+  return withoutNullsOrProto(body);
+}
+
+function holdsPath(root: Record<string, unknown>, path: readonly string[]): boolean {
+  let node: unknown = root;
+  for (const key of path) {
+    if (!isRecord(node) || !Object.hasOwn(node, key)) return false;
+    node = node[key];
+  }
+  return true;
+}
+
+function withoutNullsOrProto(value: unknown): boolean {
+  if (value === null) return false;
+  if (typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!withoutNullsOrProto(value[i])) return false;
+    return true;
+  }
+  const source = value as Record<string, unknown>;
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] === '__proto__' || !withoutNullsOrProto(source[keys[i]!])) return false;
+  }
+  return true;
+}
+
 /** Removes the member at `path` (dropNulls made every object on it a fresh copy, so nothing shared changes). */
 function deleteAt(root: Record<string, unknown>, path: readonly string[]): void {
   let node: unknown = root;

@@ -9,6 +9,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { createFingerprinter } from '../../shared/domain/fingerprint';
+import { comparableState } from '../../shared/domain/plan';
+import { expectedStateHash, stateHash } from '../../shared/app/write-intent';
+import type { ChangeRequest } from '../../shared/domain/contract/change-request';
 import { REDACTED } from '../../shared/domain/redact';
 import { backendResourceId, parseResourceId, type BackendTarget } from '../../shared/domain/backend-id';
 import { isRecord } from '../../shared/domain/is-record';
@@ -235,5 +238,65 @@ describe('fingerprints against the implementation that wrote the stored ones', (
     const shuffled = new Proxy(source, { ownKeys: () => ['b', '10', 'a', '9'] });
     expect(keyed.of({ body: shuffled }).value).toBe(referenceFingerprint({ body: shuffled }, KEY));
     expect(keyed.of({ body: shuffled }).value).toBe(keyed.of({ body: source }).value);
+  });
+});
+
+describe("a createOrUpdate's state hash taken from the walk that fingerprinted its request", () => {
+  const bodyKeys = fc.constantFrom('properties', 'id', 'type', 'name', 'target', 'requestId', 'dryRun', '__proto__');
+  const stateBody = fc.oneof(
+    request.map((random) => random.body ?? {}),
+    fc.array(fc.tuple(fc.oneof(bodyKeys, text), value.any), { maxLength: 4 }).map((entries) => {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of entries) setOwn(out, key, item);
+      return out;
+    }),
+  );
+  const createOrUpdate = fc.tuple(request, stateBody).map(([random, body]) => ({
+    ...random,
+    operation: 'createOrUpdate',
+    body,
+  }));
+
+  it('is the hash of its comparable state, as computed on its own', () => {
+    fc.assert(
+      fc.property(createOrUpdate, (random) => {
+        const fingerprints = createFingerprinter({ current: KEY });
+        const alone = stateHash(random.body, fingerprints);
+        const asRequest = random as unknown as ChangeRequest;
+        expect(fingerprints.ofBody(random.body)).toBeUndefined();
+        expect(expectedStateHash(asRequest, null, fingerprints)).toBe(alone);
+        fingerprints.of(random);
+        expect(expectedStateHash(asRequest, null, fingerprints)).toBe(alone);
+        expect(alone).toBe(referenceFingerprint(comparableState(random.body), KEY));
+        fingerprints.of(random);
+        const taken = fingerprints.ofBody(random.body);
+        if (taken !== undefined) {
+          expect(taken.value).toBe(alone);
+          expect(taken.matches(alone)).toBe(true);
+        }
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('is taken from the walk for an ordinary body, secrets included', () => {
+    const fingerprints = createFingerprinter({ current: KEY });
+    const body = {
+      properties: {
+        url: 'https://example.com',
+        proxy: { url: 'http://p', username: 'u', password: 'proxy-secret' },
+        credentials: { header: { 'x-key': ['a', 'b'] }, authorization: { scheme: 'Basic', parameter: 'p4ss' } },
+      },
+    };
+    fingerprints.of({ requestId: 'r', operation: 'createOrUpdate', target: 't', body });
+    const taken = fingerprints.ofBody(body)?.value;
+    expect(taken).toBe(referenceFingerprint(body, KEY));
+    expect(taken).toMatch(/\.k-[0-9a-f]{8}\.[0-9a-f]{64}$/);
+    // Taken once: nothing is kept for a body whose state hash was made.
+    expect(fingerprints.ofBody(body)).toBeUndefined();
+    // An update's state is merged into the current one: nothing is taken for it.
+    const patch = { properties: { url: 'https://example.com' } };
+    fingerprints.of({ requestId: 'r', operation: 'update', target: 't', body: patch });
+    expect(fingerprints.ofBody(patch)).toBeUndefined();
   });
 });
