@@ -1,8 +1,9 @@
 /**
- * A bench child process running its entry bundled as the package bundles the app (esbuild, minified, CommonJS:
- * scripts/build-package.ts), not under tsx. Under tsx every module is a CommonJS shim whose exports are getters called
- * on each cross-module call, and every named function is registered with `__name` each time one is made: work the
- * deployed bundle never does, and which grows with the code a path crosses (row 2b: ~15 % of its CPU).
+ * Bench children running the code bundled as the package bundles it (esbuild, minified, CommonJS:
+ * scripts/build-package.ts), since that is what a deployed process runs: rows 2 and 2b (cpu-child.ts) and row 8's
+ * workers (tracing-worker.ts). Under tsx every module is a CommonJS shim whose exports are getters called on each
+ * cross-module call, and every named function is registered with `__name` each time one is made: about 15 % of row
+ * 2b's CPU that the deployed bundle never spends, and more on a path that crosses more modules (the traced one).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,7 +11,10 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 import { EXTERNAL_MODULES } from '../scripts/build-package';
-import { ROOT } from './child-emulator';
+import { nextMessage, ROOT } from './child-emulator';
+import type { CpuChildCommand, CpuChildMessage } from './cpu-child';
+
+const TIMEOUT_MS = 600_000;
 
 /** An entry bundled into a temporary directory: spawn it (with an IPC channel) as often as needed, then dispose. */
 export interface BundledEntry {
@@ -18,7 +22,7 @@ export interface BundledEntry {
   dispose(): void;
 }
 
-/** Bundles `entry` (a .ts file of bench/) into one CommonJS file. Dynamic imports stay lazy: evaluated when reached. */
+/** Bundles `entry` (a .ts file of bench/) into one file. A dynamic import stays lazy: evaluated when first reached. */
 export async function bundleEntry(entry: string): Promise<BundledEntry> {
   const dir = mkdtempSync(join(tmpdir(), 'apim-bench-'));
   try {
@@ -43,5 +47,20 @@ export async function bundleEntry(entry: string): Promise<BundledEntry> {
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Bundles cpu-child.ts, runs `command` in it and returns what it sent. */
+export async function runBundledCpuChild(command: CpuChildCommand): Promise<CpuChildMessage> {
+  const entry = await bundleEntry(join(__dirname, 'cpu-child.ts'));
+  try {
+    const child = entry.spawn([JSON.stringify(command)]);
+    try {
+      return await nextMessage<CpuChildMessage, 'result'>(child, 'cpu', 'result', TIMEOUT_MS);
+    } finally {
+      child.kill();
+    }
+  } finally {
+    entry.dispose();
   }
 }

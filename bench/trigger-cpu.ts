@@ -1,11 +1,8 @@
 /**
  * Row 2b, CPU per request on the real trigger path (see trigger-path.ts for what one request goes through), measured
- * in a child process running the code bundled as the package bundles it (bundled-child.ts).
+ * in the bundled child (see bundled-child.ts).
  */
-import { join } from 'node:path';
-import { bundleEntry } from './bundled-child';
-import { nextMessage } from './child-emulator';
-import type { TriggerCpuMessage } from './trigger-cpu-child';
+import { runBundledCpuChild } from './bundled-child';
 
 /** Sizes of the trigger-path row. */
 export interface TriggerCpuOptions {
@@ -24,19 +21,9 @@ export interface TriggerCpuResult {
   median: number;
 }
 
-const TIMEOUT_MS = 600_000;
-
-/** Bundles the row's child, runs it with `options` and returns what it measured. */
+/** Measures row 2b in the bundled child. */
 export async function measureTriggerCpu(options: TriggerCpuOptions): Promise<TriggerCpuResult> {
-  const entry = await bundleEntry(join(__dirname, 'trigger-cpu-child.ts'));
-  try {
-    const child = entry.spawn([JSON.stringify(options)]);
-    try {
-      return (await nextMessage<TriggerCpuMessage, 'result'>(child, 'trigger-cpu', 'result', TIMEOUT_MS)).result;
-    } finally {
-      child.kill();
-    }
-  } finally {
-    entry.dispose();
-  }
+  const message = await runBundledCpuChild({ row: 'trigger', options });
+  if (message.row !== 'trigger') throw new Error(`the CPU child measured row ${message.row}, not trigger`);
+  return message.result;
 }

@@ -1,5 +1,5 @@
 /**
- * Row 2b's measurement, run in the bundled child (trigger-cpu-child.ts): the HTTP function's handler (body bytes
+ * Row 2b's measurement, run in the bundled child (cpu-child.ts): the HTTP function's handler (body bytes
  * read, JSON parse, validation, the ledger's fingerprint and claim, `applyChange`, the ledger's completion, the
  * result event built, the log line and the answer), with credentials in every body, timed with `process.cpuUsage()`
  * without any I/O: ARM is a canned client, the ledger an in-memory map, the publisher builds the Service Bus message
