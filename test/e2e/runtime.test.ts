@@ -52,6 +52,12 @@ async function post(body: unknown, headers: Record<string, string> = {}) {
 }
 
 describe('npm start runtime, end to end', () => {
+  it('fingerprints its in-memory ledger under a throwaway key, never with the keyless scrypt fallback', () => {
+    expect(runtime.azurite).toBeDefined();
+    expect(runtime.settings['LEDGER_FINGERPRINT_KEY']).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(runtime.services.fingerprints.legacy).toBe(false);
+  });
+
   it('HTTP sync: the reference PUT example is applied, answered 201 and published', async () => {
     const e = example('ApiManagementCreateBackendProxyBackend.json');
     const res = await post({
