@@ -1,13 +1,14 @@
 /**
- * Rows 2 and 2b run in a child process executing the code bundled as the package bundles it (esbuild, minified:
- * scripts/build-package.ts), since that is what a deployed process runs. Under tsx every module is a CommonJS shim
- * whose exports are getters called on each cross-module call, and every named function is registered with `__name`
- * each time one is made: about 15 % of row 2b's CPU that the deployed bundle never spends.
+ * Bench children running the code bundled as the package bundles it (esbuild, minified, CommonJS:
+ * scripts/build-package.ts), since that is what a deployed process runs: rows 2 and 2b (cpu-child.ts) and row 8's
+ * workers (tracing-worker.ts). Under tsx every module is a CommonJS shim whose exports are getters called on each
+ * cross-module call, and every named function is registered with `__name` each time one is made: about 15 % of row
+ * 2b's CPU that the deployed bundle never spends, and more on a path that crosses more modules (the traced one).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { build } from 'esbuild';
 import { EXTERNAL_MODULES } from '../scripts/build-package';
 import { nextMessage, ROOT } from './child-emulator';
@@ -15,13 +16,19 @@ import type { CpuChildCommand, CpuChildMessage } from './cpu-child';
 
 const TIMEOUT_MS = 600_000;
 
-/** Bundles cpu-child.ts, runs `command` in it and returns what it sent. */
-export async function runBundledCpuChild(command: CpuChildCommand): Promise<CpuChildMessage> {
-  const dir = mkdtempSync(join(tmpdir(), 'apim-bench-cpu-'));
+/** An entry bundled into a temporary directory: spawn it (with an IPC channel) as often as needed, then dispose. */
+export interface BundledEntry {
+  spawn(args: string[]): ChildProcess;
+  dispose(): void;
+}
+
+/** Bundles `entry` (a .ts file of bench/) into one file. A dynamic import stays lazy: evaluated when first reached. */
+export async function bundleEntry(entry: string): Promise<BundledEntry> {
+  const dir = mkdtempSync(join(tmpdir(), 'apim-bench-'));
   try {
-    const outfile = join(dir, 'cpu-child.js');
+    const outfile = join(dir, basename(entry).replace(/\.ts$/, '.js'));
     await build({
-      entryPoints: [join(__dirname, 'cpu-child.ts')],
+      entryPoints: [entry],
       absWorkingDir: ROOT,
       bundle: true,
       minify: true,
@@ -32,16 +39,28 @@ export async function runBundledCpuChild(command: CpuChildCommand): Promise<CpuC
       outfile,
       logLevel: 'warning',
     });
-    const child = spawn(process.execPath, [outfile, JSON.stringify(command)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    return {
+      spawn: (args) =>
+        spawn(process.execPath, [outfile, ...args], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+      dispose: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Bundles cpu-child.ts, runs `command` in it and returns what it sent. */
+export async function runBundledCpuChild(command: CpuChildCommand): Promise<CpuChildMessage> {
+  const entry = await bundleEntry(join(__dirname, 'cpu-child.ts'));
+  try {
+    const child = entry.spawn([JSON.stringify(command)]);
     try {
       return await nextMessage<CpuChildMessage, 'result'>(child, 'cpu', 'result', TIMEOUT_MS);
     } finally {
       child.kill();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    entry.dispose();
   }
 }

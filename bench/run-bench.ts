@@ -61,7 +61,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
-        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 7, backends: 1000 },
+        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 11, backends: 1000 },
         scaleOut: SCALE_OUT,
       };
 }

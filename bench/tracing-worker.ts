@@ -2,7 +2,7 @@
  * One worker process of row 8 (tracing): an app instance with telemetry off (the no-op port; none of the
  * OpenTelemetry code is loaded) or on (our OpenTelemetry adapter as in production — BatchSpanProcessor, metrics — with
  * an exporter that counts spans and drops them) for its whole life, as a deployed process is. Started by tracing.ts
- * with `node --import tsx` and an IPC channel.
+ * bundled as the package is (bundled-child.ts), with an IPC channel.
  *
  * argv[2]: {@link TracingWorkerArgs} as JSON. Sends `{ type: 'ready' }`; for each `{ type: 'round', tag, count }`
  * runs `count` PUT changes through processChangeTraced, each in a trigger span, and answers `{ type: 'round', … }`;
@@ -74,7 +74,8 @@ async function telemetryFor(
   spans: CountingSpanExporter,
 ): Promise<{ telemetry: Telemetry; hooks: () => boolean; stop: () => Promise<void> }> {
   if (mode === 'off') return { telemetry: noTelemetry, hooks: () => false, stop: () => Promise.resolve() };
-  // Loaded only in the "on" worker, as the app loads it only when an exporter is configured.
+  // Evaluated only in the "on" worker (the bundle evaluates a dynamically imported module when it is first imported),
+  // as the app loads it only when an exporter is configured.
   const { createOtelTelemetry } = await import('../shared/adapters/telemetry/otel-telemetry');
   const { spanContextActive } = await import('../shared/adapters/telemetry/span-context');
   const { AggregationTemporality, InMemoryMetricExporter } = await import('@opentelemetry/sdk-metrics');

@@ -10,7 +10,9 @@
  */
 import { join } from 'node:path';
 import type { ChildEmulator } from './child-emulator';
-import { nextMessage, spawnTs } from './child-emulator';
+import type { ChildProcess } from 'node:child_process';
+import { bundleEntry } from './bundled-child';
+import { nextMessage } from './child-emulator';
 import type { TableRow } from './report';
 import { median, round } from './stats';
 import type { TracingWorkerArgs, TracingWorkerCommand, TracingWorkerMessage } from './tracing-worker';
@@ -50,7 +52,7 @@ export interface TracingResult {
   offRoundsWithHooks: number;
 }
 
-type Worker = ReturnType<typeof spawnTs>;
+type Worker = ChildProcess;
 
 /** Sends `command` to `worker` and resolves with its next message of `type`. */
 function ask<T extends TracingWorkerMessage['type']>(worker: Worker, type: T, command?: TracingWorkerCommand) {
@@ -59,6 +61,8 @@ function ask<T extends TracingWorkerMessage['type']>(worker: Worker, type: T, co
 
 export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
   const address = { url: emulator.url, caCertPem: emulator.caCertPem, token: emulator.token };
+  // Bundled as the package is (bundled-child.ts): the traced path crosses more modules, each call of which tsx taxes.
+  const entry = await bundleEntry(join(__dirname, 'tracing-worker.ts'));
   const start = (telemetry: 'off' | 'on'): Worker => {
     const args: TracingWorkerArgs = {
       emulator: address,
@@ -66,7 +70,7 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
       concurrency: options.concurrency,
       backends: options.backends,
     };
-    return spawnTs(join(__dirname, 'tracing-worker.ts'), [JSON.stringify(args)]);
+    return entry.spawn([JSON.stringify(args)]);
   };
   const workers = { off: start('off'), on: start('on') };
   try {
@@ -126,6 +130,7 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
         if (worker.exitCode === null) worker.kill();
       }
     }
+    entry.dispose();
   }
 }
 
