@@ -12,6 +12,8 @@
  * never need it.
  */
 
+import { asciiBase64 } from './ascii-base64';
+
 /** Secrets at least this long are also scrubbed by fragment… */
 export const FRAGMENT_SECRET_MIN = 12;
 /** …every run of at least this many characters that occurs in one of their forms (the window hash packs 8). */
@@ -117,14 +119,17 @@ function withUrlSafe(core: string, out: string[], hashed: string[] | undefined):
  * core is the start of the full encoding).
  */
 function base64Forms(secret: string, byteLength: number, out: string[], hashed: string[] | undefined): void {
-  // The secret behind 0, 1 or 2 zero bytes: one buffer, encoded from three starts.
-  const padded = Buffer.from(`\0\0${secret}`, 'utf8');
+  // ASCII (one byte per character) is encoded in JavaScript; otherwise the secret behind 0, 1 or 2 zero bytes is
+  // one buffer, encoded from three starts.
+  const padded = byteLength === secret.length ? undefined : Buffer.from(`\0\0${secret}`, 'utf8');
   for (let offset = 0; offset < 3; offset++) {
     // With `offset` bytes before it, the secret's own characters start after the first group; a trailing partial
     // group depends on what follows. Keep only the characters that depend on the secret alone.
-    const encoded = padded.toString('base64', 2 - offset);
+    const encoded = padded === undefined ? asciiBase64(secret, offset) : padded.toString('base64', 2 - offset);
     if (offset === 0) {
-      const full = encoded.endsWith('=') ? encoded.replace(/=+$/, '') : encoded;
+      let end = encoded.length;
+      while (end > 0 && encoded.charCodeAt(end - 1) === 0x3d) end--;
+      const full = end === encoded.length ? encoded : encoded.slice(0, end);
       if (full.length >= 4) withUrlSafe(full, out, hashed);
     }
     const start = offset === 0 ? 0 : 4;
