@@ -7,6 +7,8 @@
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const CODES: readonly number[] = Array.from(ALPHABET, (c) => c.charCodeAt(0));
 const PAD = 0x3d;
+/** Char codes per `String.fromCharCode` call: spreading more arguments than the stack holds throws a RangeError. */
+const CHARS_PER_CALL = 8192;
 
 /**
  * The standard base64, with `=` padding, of `offset` zero bytes followed by the bytes of `text`, which must be ASCII
@@ -34,5 +36,11 @@ export function asciiBase64(text: string, offset: number): string {
     codes[at++] = two ? CODES[(group >>> 6) & 63]! : PAD;
     codes[at++] = PAD;
   }
-  return String.fromCharCode(...codes);
+  if (codes.length <= CHARS_PER_CALL) return String.fromCharCode(...codes);
+  // A long secret (a body may be up to MAX_BODY_BYTES): built from slices, never one call with every code.
+  let text64 = '';
+  for (let i = 0; i < codes.length; i += CHARS_PER_CALL) {
+    text64 += String.fromCharCode(...codes.slice(i, i + CHARS_PER_CALL));
+  }
+  return text64;
 }

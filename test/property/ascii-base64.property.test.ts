@@ -18,6 +18,17 @@ describe('base64 of ASCII text', () => {
     );
   });
 
+  it('encodes secrets far longer than a call may take arguments (a body can hold one of 200,000 characters)', () => {
+    for (const length of [8191 * 3, 8192 * 3 + 1, 100_000, 200_001]) {
+      const text = 'Ab9+/'.repeat(Math.ceil(length / 5)).slice(0, length);
+      for (let offset = 0; offset < 3; offset++) {
+        expect(asciiBase64(text, offset)).toBe(
+          Buffer.concat([Buffer.alloc(offset), Buffer.from(text)]).toString('base64'),
+        );
+      }
+    }
+  });
+
   it('encodes the empty text and every length around a group', () => {
     for (const text of ['', 'a', 'ab', 'abc', 'abcd', 'Contoso\\admin:proxy-secret-1']) {
       for (let offset = 0; offset < 3; offset++) {

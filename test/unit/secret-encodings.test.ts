@@ -143,3 +143,18 @@ describe('a secret that is not well-formed UTF-16', () => {
     expect(scrubbed).toBe(`ARM said ${REDACTED} and ${REDACTED}`);
   });
 });
+
+describe('a very long secret', () => {
+  // A body may be up to MAX_BODY_BYTES (256 KB by default) and a header value has no length limit: a 200,000-character
+  // secret must be scrubbed in every encoding without throwing, or the request would be answered 500 and a queued
+  // one retried until dead-lettered.
+  const long = 'k3y/With+Chars='.repeat(13_334).slice(0, 200_000);
+
+  it('is scrubbed as is and in base64 without throwing', () => {
+    const text = `echo ${long} and ${b64(long)} and ${b64(`user:${long}`)}`;
+    const scrubbed = scrubSecretValues({ message: text }, [long]).message;
+    expect(scrubbed).not.toContain(long.slice(0, 40));
+    expect(scrubbed).not.toContain(b64(long).slice(8, 48));
+    expect(scrubbed.startsWith(`echo ${REDACTED}`)).toBe(true);
+  });
+});
