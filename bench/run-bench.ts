@@ -50,18 +50,18 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
         throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
-        tracing: { requests: 100, concurrency: CONCURRENCY, rounds: 2, backends: 50 },
+        tracing: { requests: 100, concurrency: CONCURRENCY, rounds: 1, pairs: 2, backends: 50 },
         scaleOut: { workers: 2, writes: 40, concurrencyPerWorker: 8, bucket: { capacity: 10, refillPerSecond: 20 } },
       }
     : {
         throughput: { requests: 5000, concurrency: CONCURRENCY, rounds: 5, backends: 1000 },
         cpu: { requests: 5000, rounds: 5 },
-        triggerCpu: { requests: 5000, rounds: 5 },
+        triggerCpu: { requests: 5000, rounds: 5, processes: 3 },
         coldStartRuns: 7,
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
-        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 11, backends: 1000 },
+        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 6, pairs: 3, backends: 1000 },
         scaleOut: SCALE_OUT,
       };
 }
@@ -96,7 +96,9 @@ export async function runCpuRows(options: BenchOptions = {}): Promise<string> {
   const size = sizes(options.smoke ?? false);
   const cpu = await measureCpu(size.cpu);
   const triggerCpu = await measureTriggerCpu(size.triggerCpu);
-  options.log?.(`2b rounds: ${triggerCpu.totalUs.join(', ')} µs`);
+  options.log?.(
+    `2b rounds: ${triggerCpu.totalUs.join(', ')} µs; per process ${(triggerCpu.perProcess ?? []).join(', ')} µs`,
+  );
   return formatTable(cpuRows(cpu, triggerCpu));
 }
 

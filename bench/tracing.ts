@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import type { ChildEmulator } from './child-emulator';
 import type { ChildProcess } from 'node:child_process';
-import { bundleEntry } from './bundled-child';
+import { bundleEntry, type BundledEntry } from './bundled-child';
 import { nextMessage } from './child-emulator';
 import type { TableRow } from './report';
 import { median, round } from './stats';
@@ -22,8 +22,11 @@ const WORKER_TIMEOUT_MS = 120_000;
 export interface TracingOptions {
   requests: number;
   concurrency: number;
+  /** Paired rounds per pair of worker processes. */
   rounds: number;
   backends: number;
+  /** Pairs of worker processes (off, on), one after another; their rounds are pooled. Default 1. */
+  pairs?: number;
 }
 
 export interface TracingResult {
@@ -59,10 +62,63 @@ function ask<T extends TracingWorkerMessage['type']>(worker: Worker, type: T, co
   return nextMessage<TracingWorkerMessage, T>(worker, 'tracing', type, WORKER_TIMEOUT_MS, command);
 }
 
+/** What the measured rounds of the worker pairs gave, pooled. */
+interface Rounds {
+  series: { off: number[]; on: number[] };
+  cpu: { off: number[]; on: number[] };
+  gc: { off: number[]; on: number[] };
+  offRoundsWithHooks: number;
+  spans: number;
+}
+
 export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
-  const address = { url: emulator.url, caCertPem: emulator.caCertPem, token: emulator.token };
   // Bundled as the package is (bundled-child.ts): the traced path crosses more modules, each call of which tsx taxes.
   const entry = await bundleEntry(join(__dirname, 'tracing-worker.ts'));
+  const pooled: Rounds = {
+    series: { off: [], on: [] },
+    cpu: { off: [], on: [] },
+    gc: { off: [], on: [] },
+    offRoundsWithHooks: 0,
+    spans: 0,
+  };
+  try {
+    // Fresh pairs of processes: how V8 compiled and laid out one process shifts its speed for its whole life (by
+    // ±10 % here), which pairing rounds within a process cannot cancel; pooling pairs spreads that luck.
+    for (let pair = 0; pair < (options.pairs ?? 1); pair++) await measurePair(entry, emulator, options, pair, pooled);
+  } finally {
+    entry.dispose();
+  }
+  const { series, cpu, gc } = pooled;
+  const medianOff = round(median(series.off), 1);
+  const medianOn = round(median(series.on), 1);
+  const lossPerRound = series.on.map((on, r) => round(1 - on / series.off[r]!, 3));
+  return {
+    options,
+    offPerSecond: series.off,
+    onPerSecond: series.on,
+    medianOff,
+    medianOn,
+    loss: round(median(lossPerRound), 3),
+    lossPerRound,
+    lossOfMedians: round(1 - medianOn / medianOff, 3),
+    cpuUsOff: round(median(cpu.off), 1),
+    cpuUsOn: round(median(cpu.on), 1),
+    gcUsOff: round(median(gc.off), 1),
+    gcUsOn: round(median(gc.on), 1),
+    spansPerChange: round(pooled.spans / (options.requests * series.on.length), 1),
+    offRoundsWithHooks: pooled.offRoundsWithHooks,
+  };
+}
+
+/** One pair of worker processes (off, on): warmed up, then `options.rounds` paired rounds added to `pooled`. */
+async function measurePair(
+  entry: BundledEntry,
+  emulator: ChildEmulator,
+  options: TracingOptions,
+  pair: number,
+  pooled: Rounds,
+): Promise<void> {
+  const address = { url: emulator.url, caCertPem: emulator.caCertPem, token: emulator.token };
   const start = (telemetry: 'off' | 'on'): Worker => {
     const args: TracingWorkerArgs = {
       emulator: address,
@@ -82,45 +138,22 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
     let spansAtStart = 0;
     for (let w = 0; w < 2; w++) {
       for (const name of ['off', 'on'] as const) {
-        const warm = await run(name, `warm${w}-${name}`, Math.min(options.requests, 600));
+        const warm = await run(name, `p${pair}-warm${w}-${name}`, Math.min(options.requests, 600));
         if (name === 'on') spansAtStart = warm.spans;
       }
     }
-    const series = { off: [] as number[], on: [] as number[] };
-    const cpu = { off: [] as number[], on: [] as number[] };
-    const gc = { off: [] as number[], on: [] as number[] };
-    let offRoundsWithHooks = 0;
     let spansAtEnd = spansAtStart;
     for (let r = 0; r < options.rounds; r++) {
       for (const name of r % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        const measured = await run(name, `t${r}-${name}`, options.requests);
-        series[name].push(round(measured.perSecond, 1));
-        cpu[name].push(round(measured.cpuUs, 1));
-        gc[name].push(round(measured.gcUs, 1));
-        if (name === 'off' && measured.hooks) offRoundsWithHooks++;
+        const measured = await run(name, `p${pair}-t${r}-${name}`, options.requests);
+        pooled.series[name].push(round(measured.perSecond, 1));
+        pooled.cpu[name].push(round(measured.cpuUs, 1));
+        pooled.gc[name].push(round(measured.gcUs, 1));
+        if (name === 'off' && measured.hooks) pooled.offRoundsWithHooks++;
         if (name === 'on') spansAtEnd = measured.spans;
       }
     }
-    const spansPerChange = round((spansAtEnd - spansAtStart) / (options.requests * options.rounds), 1);
-    const medianOff = round(median(series.off), 1);
-    const medianOn = round(median(series.on), 1);
-    const lossPerRound = series.on.map((on, r) => round(1 - on / series.off[r]!, 3));
-    return {
-      options,
-      offPerSecond: series.off,
-      onPerSecond: series.on,
-      medianOff,
-      medianOn,
-      loss: round(median(lossPerRound), 3),
-      lossPerRound,
-      lossOfMedians: round(1 - medianOn / medianOff, 3),
-      cpuUsOff: round(median(cpu.off), 1),
-      cpuUsOn: round(median(cpu.on), 1),
-      gcUsOff: round(median(gc.off), 1),
-      gcUsOn: round(median(gc.on), 1),
-      spansPerChange,
-      offRoundsWithHooks,
-    };
+    pooled.spans += spansAtEnd - spansAtStart;
   } finally {
     for (const worker of Object.values(workers)) {
       if (worker.exitCode === null) {
@@ -130,7 +163,6 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
         if (worker.exitCode === null) worker.kill();
       }
     }
-    entry.dispose();
   }
 }
 
