@@ -4,7 +4,7 @@
 import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
-import type { ArmObserver } from '../shared/adapters/arm/arm-observer';
+import type { ArmObserver } from '../shared/app/arm-ports';
 import type { WriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { EngineDeps } from '../shared/app/apply-change';
 import { silentLogger } from '../shared/app/logger-ports';

@@ -17,8 +17,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
 import { processChangeTraced } from '../shared/app/traced-change';
 import type { ProcessDeps } from '../shared/app/process-change';
-import { tracedPublisher } from '../functions/traced-ports';
-import { armObserver } from '../functions/telemetry';
+import { tracedArm, tracedPublisher } from '../functions/traced-ports';
 import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
 import { benchPatchBody, benchTarget } from './workload';
@@ -46,7 +45,7 @@ export type TracingWorkerMessage =
       gcUs: number;
       /** Spans exported so far (flushed after the round). */
       spans: number;
-      /** Whether promises paid for context tracking during the round (promise hooks or Node's async hooks). */
+      /** Whether promises paid for context tracking during the round (Node's async hooks). */
       hooks: boolean;
     };
 
@@ -72,12 +71,11 @@ class CountingSpanExporter implements SpanExporter {
 async function telemetryFor(
   mode: 'off' | 'on',
   spans: CountingSpanExporter,
-): Promise<{ telemetry: Telemetry; hooks: () => boolean; stop: () => Promise<void> }> {
-  if (mode === 'off') return { telemetry: noTelemetry, hooks: () => false, stop: () => Promise.resolve() };
+): Promise<{ telemetry: Telemetry; stop: () => Promise<void> }> {
+  if (mode === 'off') return { telemetry: noTelemetry, stop: () => Promise.resolve() };
   // Evaluated only in the "on" worker (the bundle evaluates a dynamically imported module when it is first imported),
   // as the app loads it only when an exporter is configured.
   const { createOtelTelemetry } = await import('../shared/adapters/telemetry/otel-telemetry');
-  const { spanContextActive } = await import('../shared/adapters/telemetry/span-context');
   const { AggregationTemporality, InMemoryMetricExporter } = await import('@opentelemetry/sdk-metrics');
   const telemetry = createOtelTelemetry({
     spanExporter: spans,
@@ -85,21 +83,20 @@ async function telemetryFor(
     metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
     metricIntervalMs: 3_600_000,
   });
-  return { telemetry, hooks: spanContextActive, stop: () => telemetry.shutdown() };
+  return { telemetry, stop: () => telemetry.shutdown() };
 }
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as TracingWorkerArgs;
   const spans = new CountingSpanExporter();
-  const { telemetry, hooks, stop } = await telemetryFor(args.telemetry, spans);
+  const { telemetry, stop } = await telemetryFor(args.telemetry, spans);
   const publisher = { publish: () => Promise.resolve(), publishChangeSet: () => Promise.resolve() };
-  const arm = benchArmClient(args.emulator, telemetry.enabled ? { observer: armObserver(telemetry) } : {});
-  const deps: ProcessDeps = {
-    ...benchEngineDeps(arm, false),
-    ledger: undefined,
-    publisher: telemetry.enabled ? tracedPublisher(publisher, telemetry) : publisher,
-    leaseMs: 180_000,
-  };
+  const arm = benchArmClient(args.emulator);
+  const deps: ProcessDeps = { ...benchEngineDeps(arm, false), ledger: undefined, publisher, leaseMs: 180_000 };
+  // As the composition root wires them: each change's ports trace as children of its span.
+  if (telemetry.enabled) {
+    deps.traced = (t) => ({ arm: tracedArm(arm, t), ledger: undefined, publisher: tracedPublisher(publisher, t) });
+  }
   const send = (message: TracingWorkerMessage): void => void process.send?.(message);
 
   // The main thread's collection pauses, summed per round: tracing's cost shows largely here (row 8 in README).
@@ -123,10 +120,10 @@ async function main(): Promise<void> {
     const started = performance.now();
     await runPool(count, args.concurrency, async (i) => {
       const delivery = { fallbackRequestId: `${tag}-${i}`, onTransient: 'answer' as const };
-      const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, () =>
-        processChangeTraced(telemetry, inputs[i], delivery, deps),
+      const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, (span) =>
+        processChangeTraced(span.telemetry, inputs[i], delivery, deps),
       );
-      if (i === 0) hooked = hooks() || executionAsyncId() !== 0;
+      if (i === 0) hooked = executionAsyncId() !== 0;
       if (result.kind !== 'outcome' || result.outcome.status !== 'succeeded') throw new Error(`change ${result.kind}`);
     });
     const perSecond = (count / (performance.now() - started)) * 1000;

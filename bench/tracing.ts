@@ -4,9 +4,9 @@
  * port; no OpenTelemetry code loaded), one with it on (our OpenTelemetry adapter as in production, with an exporter
  * that counts and drops spans), each for its whole life as a deployed process is. Rounds alternate between them.
  *
- * Two processes rather than one switching telemetry on and off: the adapter's span context puts promise hooks on
- * the whole process, so one process would either charge its "off" rounds for them or install and remove them every
- * round, which no deployed process does (and which made the measured cost swing between +13 and +140 µs a change).
+ * Two processes rather than one switching telemetry on and off: a process keeps what tracing did to it (the code V8
+ * compiled and how it sized its heap for spans), which its untraced rounds would be charged for; deployed processes
+ * run with telemetry on or off for their whole life.
  */
 import { join } from 'node:path';
 import type { ChildEmulator } from './child-emulator';
@@ -186,7 +186,7 @@ export function tracingRows(result: TracingResult): TableRow[] {
     { row, measure: 'GC pauses per change, tracing on', value: result.gcUsOn, unit: 'µs', goal: '—', met: null },
     {
       row,
-      measure: '"off" rounds run with promise or async hooks',
+      measure: '"off" rounds run with async hooks',
       value: result.offRoundsWithHooks,
       unit: '',
       goal: '0',

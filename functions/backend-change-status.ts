@@ -1,13 +1,14 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ServicesProvider } from './composition-root';
+import { invocationTelemetry } from './telemetry';
 
 /**
  * `GET /api/backend-changes/{requestId}`: what happened to a change — its state in the ledger and, once decided,
  * its outcome (secrets redacted). 404 when the requestId is unknown (or older than the retention).
  */
 export function backendChangeStatusHandler(services: ServicesProvider) {
-  return async (request: HttpRequest, _context: InvocationContext): Promise<HttpResponseInit> => {
-    const status = await services().changes.status(request.params['requestId'] ?? '');
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    const status = await services().changes.status(request.params['requestId'] ?? '', invocationTelemetry(context));
     switch (status.kind) {
       case 'invalidRequestId':
         return json(400, {

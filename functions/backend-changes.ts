@@ -11,6 +11,7 @@ import {
   verifyWebhookCall,
 } from '../shared/adapters/webhook-signature';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import { httpAnswer } from './http-answers';
 import type { AppServices, ServicesProvider } from './composition-root';
 
@@ -68,8 +69,8 @@ export function backendChangesHandler(services: ServicesProvider) {
     const submission = { raw, notJson, fallbackRequestId, correlationId: context.invocationId };
     const respondAsync = /\brespond-async\b/i.test(request.headers.get('prefer') ?? '');
     const answer = respondAsync
-      ? await svc.changes.accept(submission, logger)
-      : await svc.changes.apply(submission, logger);
+      ? await svc.changes.accept(submission, logger, invocationTelemetry(context))
+      : await svc.changes.apply(submission, logger, invocationTelemetry(context));
     return httpAnswer(answer);
   };
 }

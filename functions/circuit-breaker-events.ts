@@ -12,6 +12,7 @@ import type { ErrorBody } from '../shared/domain/contract/error-response';
 import { parseDelivery } from '../shared/domain/breaker-event';
 import { eventDataOf } from '../shared/domain/breaker-record';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import type { ServicesProvider } from './composition-root';
 import { decodeBody } from './message-body';
 
@@ -29,7 +30,7 @@ export function circuitBreakerEventsHandler(services: ServicesProvider) {
       logger.error('Malformed circuit-breaker event refused', { error: parsed.error });
       return;
     }
-    await services().changes.breakerEvents(parsed.items, 'eventGrid', logger);
+    await services().changes.breakerEvents(parsed.items, 'eventGrid', logger, invocationTelemetry(context));
   };
 }
 
@@ -49,7 +50,7 @@ export function circuitBreakerQueueHandler(services: ServicesProvider) {
       });
       return;
     }
-    await services().changes.breakerEvents(parsed.items, 'queue', logger);
+    await services().changes.breakerEvents(parsed.items, 'queue', logger, invocationTelemetry(context));
   };
 }
 
@@ -90,7 +91,12 @@ export function circuitBreakerWebhookHandler(services: ServicesProvider) {
       };
     }
     try {
-      const { results, ignored } = await svc.changes.breakerEvents(parsed.items, 'webhook', logger);
+      const { results, ignored } = await svc.changes.breakerEvents(
+        parsed.items,
+        'webhook',
+        logger,
+        invocationTelemetry(context),
+      );
       return {
         status: 200,
         headers: { 'content-type': 'application/json' },

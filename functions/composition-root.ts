@@ -21,9 +21,8 @@ import { ServiceBusChangeQueue } from '../shared/adapters/service-bus/change-que
 import type { ChangeQueue } from '../shared/app/queue-ports';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import type { Telemetry } from '../shared/app/telemetry-ports';
-import { tracedLedger, tracedBreaker, tracedPublisher, tracedQueue } from './traced-ports';
+import { tracedArm, tracedLedger, tracedBreaker, tracedPublisher, tracedQueue } from './traced-ports';
 import { createTelemetry } from './select-telemetry';
-import { armObserver } from './telemetry';
 import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 import { systemClock } from '../shared/adapters/system-clock';
 import type { ResultPublisher } from '../shared/app/publisher-ports';
@@ -49,7 +48,12 @@ export interface AppServices {
   close(): Promise<void>;
   /** Every use case, built once from the services above: each trigger makes one call into it. */
   changes: ChangeService;
+  /** The ports with their spans bound to `telemetry` (see ChangePorts.traced); set when telemetry is on. */
+  traceWith?: (telemetry: Telemetry) => TracedPorts;
 }
+
+/** The ports that make spans. */
+type TracedPorts = Pick<ChangePorts, 'arm' | 'ledger' | 'publisher' | 'queue' | 'breakerPublisher'>;
 
 /** The services without the change service built on them. */
 export type ServiceParts = Omit<AppServices, 'changes'>;
@@ -104,6 +108,14 @@ function changePorts(parts: ServiceParts): ChangePorts {
     breakerPublisher: parts.breaker.publisher,
   };
   if (parts.targetQueue !== undefined) ports.targetQueue = parts.targetQueue;
+  const { traceWith } = parts;
+  if (traceWith !== undefined) {
+    ports.traced = (telemetry) => {
+      const bound: ChangePorts = Object.assign({}, ports, traceWith(telemetry));
+      bound.telemetry = telemetry;
+      return bound;
+    };
+  }
   return ports;
 }
 
@@ -135,25 +147,33 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     ...(config.armCaCertFile === undefined ? {} : { caCertPem: readFileSync(config.armCaCertFile, 'utf8') }),
     // One write limiter per process, shared by every request: writes ride ARM's throttle instead of hitting it.
     ...(config.writeLimiter ? { writeLimiter: createWriteLimiter() } : {}),
-    ...(telemetry.enabled ? { observer: armObserver(telemetry) } : {}),
   });
   const serviceBus = new LazyServiceBusClient({ ...config.serviceBus, clientId: config.azureClientId });
   const publisher = new ServiceBusResultPublisher(serviceBus, config.resultsTopic, config.eventSource);
   const queue = new ServiceBusChangeQueue(serviceBus, config.changeRequestsQueue);
   const ledger = createLedger(config);
-  const traced = telemetry.enabled;
+  const breaker = createBreakerAdapters(config, serviceBus);
+  // Traced, the ports are wrapped per span that does work (the trigger's, then the change's): a span's parent is
+  // passed, not carried with promises (see telemetry-ports.ts). The services' own ports trace as roots.
+  const traceWith = (t: Telemetry): TracedPorts => ({
+    arm: tracedArm(arm, t),
+    ledger: ledger === undefined ? undefined : tracedLedger(ledger, t),
+    publisher: tracedPublisher(publisher, t),
+    queue: tracedQueue(queue, t),
+    breakerPublisher: tracedBreaker(breaker, t).publisher,
+  });
+  const root = telemetry.enabled ? traceWith(telemetry) : undefined;
   return withChangeService({
     config,
-    arm,
-    publisher: traced ? tracedPublisher(publisher, telemetry) : publisher,
-    queue: traced ? tracedQueue(queue, telemetry) : queue,
+    arm: root?.arm ?? arm,
+    publisher: root?.publisher ?? publisher,
+    queue: root?.queue ?? queue,
     clock: systemClock,
-    ledger: traced && ledger !== undefined ? tracedLedger(ledger, telemetry) : ledger,
+    ledger: root === undefined ? ledger : root.ledger,
     targetQueue: createTargetQueue(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
-    breaker: traced
-      ? tracedBreaker(createBreakerAdapters(config, serviceBus), telemetry)
-      : createBreakerAdapters(config, serviceBus),
+    breaker: root === undefined ? breaker : { store: breaker.store, publisher: root.breakerPublisher },
+    ...(root === undefined ? {} : { traceWith }),
     telemetry,
     close: async () => {
       await telemetry.flush();

@@ -1,6 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { isRecord } from '../shared/domain/is-record';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import type { ServicesProvider } from './composition-root';
 import { decodeBody, RedeliverError } from './message-body';
 
@@ -22,6 +23,7 @@ export function deadLetteredChangeHandler(services: ServicesProvider) {
         description: text(meta['deadLetterErrorDescription']) ?? text(properties['DeadLetterErrorDescription']),
       },
       contextLogger(context),
+      invocationTelemetry(context),
     );
     if (settled.kind === 'redeliver') throw new RedeliverError(settled.reason);
   };

@@ -1,5 +1,6 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import type { ServicesProvider } from './composition-root';
 
 /**
@@ -9,6 +10,6 @@ import type { ServicesProvider } from './composition-root';
  */
 export function ledgerCleanupHandler(services: ServicesProvider) {
   return async (_timer: Timer | undefined, context: InvocationContext): Promise<void> => {
-    await services().changes.sweep(contextLogger(context));
+    await services().changes.sweep(contextLogger(context), invocationTelemetry(context));
   };
 }

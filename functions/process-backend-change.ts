@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { InvocationContext } from '@azure/functions';
 import { requestIdOfMessage } from '../shared/adapters/service-bus/message-request-id';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import type { ServicesProvider } from './composition-root';
 import { decodeBody, metadataInt, RedeliverError } from './message-body';
 
@@ -27,6 +28,7 @@ export function processBackendChangeHandler(services: ServicesProvider) {
         deliveryCount: metadataInt(meta['deliveryCount']),
       },
       contextLogger(context),
+      invocationTelemetry(context),
     );
     if (delivered.kind === 'redeliver') throw new RedeliverError(delivered.reason);
   };

@@ -1,6 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import { Cron } from 'croner';
 import { contextLogger } from './context-logger';
+import { invocationTelemetry } from './telemetry';
 import type { ServicesProvider } from './composition-root';
 
 /**
@@ -12,7 +13,11 @@ export function scheduledReconnectHandler(services: ServicesProvider, schedule: 
   return async (timer: Timer | undefined, context: InvocationContext): Promise<void> => {
     const svc = services();
     const scheduledAt = scheduledTime(timer, schedule(), new Date(svc.clock.now()));
-    const { failures } = await svc.changes.fanOutReconnect(scheduledAt, contextLogger(context));
+    const { failures } = await svc.changes.fanOutReconnect(
+      scheduledAt,
+      contextLogger(context),
+      invocationTelemetry(context),
+    );
     if (failures.length > 0) throw new Error(`Some reconnect targets failed: ${failures.join('; ')}`);
   };
 }

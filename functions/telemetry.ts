@@ -3,7 +3,7 @@
  * observer. The use cases below see only the telemetry port.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { ArmAttemptAnswer, ArmAttemptHandle, ArmObserver } from '../shared/adapters/arm/arm-observer';
+import type { ArmAttemptAnswer, ArmAttemptHandle, ArmObserver } from '../shared/app/arm-ports';
 import {
   carrierFrom,
   type Attributes,
@@ -72,6 +72,17 @@ function triggerSpan(
 /** An event type as Event Grid and CloudEvents name them (reverse-DNS words and dots). */
 const EVENT_TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$/;
 
+/** Each running invocation's telemetry, bound to its trigger span (see {@link invocationTelemetry}). */
+const invocations = new WeakMap<InvocationContext, Telemetry>();
+
+/**
+ * The telemetry of an invocation wrapped by {@link withTelemetry}, bound to its trigger span: the handler hands it
+ * to the change service, so the work's spans are that span's children. Undefined when telemetry is off.
+ */
+export function invocationTelemetry(context: InvocationContext): Telemetry | undefined {
+  return invocations.get(context);
+}
+
 /**
  * The registration with its handler in a span named after the function. Errors are recorded and rethrown; an
  * HTTP answer's status is recorded. Telemetry off: the handler runs as is. (Circuit-breaker events are counted by
@@ -89,15 +100,21 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
     }
     if (!t.enabled) return handler(input, context);
     const span = triggerSpan(fn, input, context);
-    if (kind !== 'http') return t.inSpan(fn.name, span, () => handler(input, context));
-    return t.inSpan(fn.name, span, (handle) =>
-      handler(input, context).then((result) => {
+    if (kind !== 'http') {
+      return t.inSpan(fn.name, span, (handle) => {
+        invocations.set(context, handle.telemetry);
+        return handler(input, context);
+      });
+    }
+    return t.inSpan(fn.name, span, (handle) => {
+      invocations.set(context, handle.telemetry);
+      return handler(input, context).then((result) => {
         const status = (result as HttpResponseInit | undefined)?.status ?? 200;
         handle.set({ 'http.response.status_code': status });
         if (status >= 500) handle.fail({ name: `HTTP ${status}` });
         return result;
-      }),
-    );
+      });
+    });
   };
   return { ...fn, handler: traced };
 }

@@ -4,7 +4,10 @@
  */
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
-import type { Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
+import type { SpanHandle, Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
+import type { ArmBackendClient, ArmObserver, CallOptions } from '../shared/app/arm-ports';
+import type { BackendScope, BackendTarget } from '../shared/domain/backend-id';
+import { armObserver } from './telemetry';
 import type { PublishOptions, ResultPublisher } from '../shared/app/publisher-ports';
 import type { BreakerAdapters } from './circuit-breaker-adapters';
 import { withTrace } from '../shared/domain/cloud-event';
@@ -58,10 +61,10 @@ function requestIdOf(args: unknown[]): string | undefined {
   return undefined;
 }
 
-/** The publish options with the current span's trace (copied without a spread: V8's slow path adds a property to it). */
-function withCurrentTrace(options: PublishOptions | undefined, telemetry: Telemetry): PublishOptions {
+/** The publish options with the span's trace (copied without a spread: V8's slow path adds a property to it). */
+function withSpanTrace(options: PublishOptions | undefined, span: SpanHandle): PublishOptions {
   const out: PublishOptions = options === undefined ? {} : Object.assign({}, options);
-  out.trace = telemetry.carrier();
+  out.trace = span.telemetry.carrier();
   return out;
 }
 
@@ -72,13 +75,13 @@ export function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry
       telemetry.inSpan(
         'publish result',
         { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
-        () => publisher.publish(outcome, withCurrentTrace(options, telemetry)),
+        (span) => publisher.publish(outcome, withSpanTrace(options, span)),
       ),
     publishChangeSet: (outcome, options) =>
       telemetry.inSpan(
         'publish change set',
         { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
-        () => publisher.publishChangeSet(outcome, withCurrentTrace(options, telemetry)),
+        (span) => publisher.publishChangeSet(outcome, withSpanTrace(options, span)),
       ),
   };
   if (publisher.warm !== undefined) traced.warm = () => publisher.warm!();
@@ -94,7 +97,7 @@ export function tracedBreaker(breaker: BreakerAdapters, telemetry: Telemetry): B
         telemetry.inSpan(
           'publish breaker event',
           { kind: 'producer', attributes: { 'cloudevents.event_type': event.type } },
-          () => breaker.publisher.publish(withTrace(event, telemetry.carrier())),
+          (span) => breaker.publisher.publish(withTrace(event, span.telemetry.carrier())),
         ),
     },
   };
@@ -115,8 +118,8 @@ export function tracedQueue(queue: ChangeQueue, telemetry: Telemetry): ChangeQue
       telemetry.inSpan(
         'enqueue change requests',
         { kind: 'producer', attributes: { 'messaging.batch.message_count': changes.length } },
-        () => {
-          const properties = traceProperties(telemetry.carrier());
+        (span) => {
+          const properties = traceProperties(span.telemetry.carrier());
           return queue.enqueue(
             changes.map((change) => ({
               ...change,
@@ -126,4 +129,48 @@ export function tracedQueue(queue: ChangeQueue, telemetry: Telemetry): ChangeQue
         },
       ),
   };
+}
+
+/** The ARM client with every send reported to `telemetry`: client spans (children of its span) and metrics. */
+export function tracedArm(arm: ArmBackendClient, telemetry: Telemetry): ArmBackendClient {
+  return new ObservedArm(arm, armObserver(telemetry));
+}
+
+type WriteOptions = CallOptions & { ifMatch?: string; currentEtag?: string | null };
+
+/** Passes each call on with the observer in its options (one object per scope, methods shared). */
+class ObservedArm implements ArmBackendClient {
+  constructor(
+    private readonly arm: ArmBackendClient,
+    private readonly observer: ArmObserver,
+  ) {}
+
+  getEntityTag(target: BackendTarget, options?: CallOptions) {
+    return this.arm.getEntityTag(target, this.observed(options));
+  }
+  get(target: BackendTarget, options?: CallOptions) {
+    return this.arm.get(target, this.observed(options));
+  }
+  list(scope: BackendScope, options?: CallOptions) {
+    return this.arm.list(scope, this.observed(options));
+  }
+  createOrUpdate(target: BackendTarget, body: unknown, options?: WriteOptions) {
+    return this.arm.createOrUpdate(target, body, this.observed(options));
+  }
+  update(target: BackendTarget, body: unknown, options?: WriteOptions) {
+    return this.arm.update(target, body, this.observed(options));
+  }
+  reconnect(target: BackendTarget, body?: unknown, options?: CallOptions) {
+    return this.arm.reconnect(target, body, this.observed(options));
+  }
+  delete(target: BackendTarget, options?: CallOptions & { ifMatch?: string }) {
+    return this.arm.delete(target, this.observed(options));
+  }
+
+  /** The options with the observer (copied without a spread: V8's slow path adds a property to it). */
+  private observed<O extends CallOptions>(options: O | undefined): O {
+    const out = (options === undefined ? {} : Object.assign({}, options)) as O;
+    out.observer = this.observer;
+    return out;
+  }
 }

@@ -11,6 +11,8 @@ import { isReservedRequestId, isTimerRequest, reservedRequestIdError } from '../
 import { sanitizeOutcome } from '../domain/sanitize-outcome';
 import type { IntentPort } from './write-intent';
 import type { ResultPublisher } from './publisher-ports';
+import type { ArmBackendClient } from './arm-ports';
+import type { Telemetry } from './telemetry-ports';
 import { publish, settle, type LedgerIdentity } from './settle-change';
 
 /** The engine's dependencies plus the ledger and the publisher. Without a ledger, nothing is deduplicated. */
@@ -19,6 +21,12 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
+  /** The ports with their spans bound to `telemetry` (the change's span): see ChangePorts.traced. */
+  traced?: (telemetry: Telemetry) => {
+    arm: ArmBackendClient;
+    ledger: ChangeLedger | undefined;
+    publisher: ResultPublisher;
+  };
 }
 
 /**

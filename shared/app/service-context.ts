@@ -29,6 +29,11 @@ export interface ChangePorts {
   targetQueue?: TargetQueue;
   breakerStore: BreakerStore;
   breakerPublisher: BreakerPublisher;
+  /**
+   * These ports with their spans bound to `telemetry` (the span of the invocation or of the change doing the work),
+   * and `telemetry` itself. Set by the composition root when telemetry is on.
+   */
+  traced?: (telemetry: Telemetry) => ChangePorts;
 }
 
 /** The change service's settings, from shared/config (the time budget comes from shared/config/time-budget.ts). */
@@ -63,6 +68,12 @@ export interface ServiceContext {
   settings: ChangeServiceSettings;
 }
 
+/** The context whose ports trace as children of `telemetry`'s span (as it is when there is none or tracing is off). */
+export function tracedContext(ctx: ServiceContext, telemetry: Telemetry | undefined): ServiceContext {
+  const { traced } = ctx.ports;
+  return telemetry === undefined || traced === undefined ? ctx : { ports: traced(telemetry), settings: ctx.settings };
+}
+
 /** The dependencies of one change's processing, fresh per call. */
 export function processDepsOf({ ports, settings }: ServiceContext, logger: Logger): ProcessDeps {
   const deps: ProcessDeps = {
@@ -76,5 +87,6 @@ export function processDepsOf({ ports, settings }: ServiceContext, logger: Logge
     fingerprints: ports.fingerprints,
   };
   if (ports.targetQueue !== undefined) deps.targetQueue = ports.targetQueue;
+  if (ports.traced !== undefined) deps.traced = ports.traced;
   return deps;
 }

@@ -3,6 +3,10 @@
  * the function adapters call this; `shared/adapters/telemetry` implements it with the OpenTelemetry SDK, loaded only
  * when an exporter is configured. With telemetry off, {@link noTelemetry} costs one function call per span.
  *
+ * The parent of a span is explicit: a `Telemetry` is bound to a span (or to none, the root), and the work done inside
+ * a span is handed that span's `telemetry`. No context travels implicitly with promises: V8's promise hooks, which
+ * did that, made every promise of the process pay (most of what tracing cost per change, bench row 8).
+ *
  * Attribute values must never hold secrets: callers pass ids, names, counts and status codes, never bodies, headers
  * or messages that might quote them.
  */
@@ -24,12 +28,14 @@ export interface SpanHandle {
   set(attributes: Attributes): void;
   /** Marks the span failed; an Error's name (not its message, which may quote input) is recorded. */
   fail(error: unknown): void;
+  /** Telemetry bound to this span: its spans are this span's children, its `carrier()` is this span. */
+  readonly telemetry: Telemetry;
 }
 
 export interface SpanOptions {
   kind?: SpanKind;
   attributes?: Attributes;
-  /** Continue this remote trace instead of the current span (an inbound traceparent). */
+  /** Continue this remote trace instead of the bound span (an inbound traceparent). */
   parent?: TraceCarrier | undefined;
 }
 
@@ -63,14 +69,17 @@ export type HistogramName =
 export interface Telemetry {
   /** False for {@link noTelemetry}: callers may skip building attributes. */
   readonly enabled: boolean;
-  /** Runs `fn` in a new span, a child of the current span (or of `options.parent`); ends it when `fn` settles. */
+  /**
+   * Runs `fn` in a new span, a child of the bound span (or of `options.parent`); ends it when `fn` settles. Work
+   * inside that should be traced as the new span's children gets `span.telemetry`.
+   */
   inSpan<T>(name: string, options: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
   /**
-   * Starts a span that the caller ends, a child of the current span; it cannot have children of its own (use
-   * {@link inSpan} for that). For spans whose end is not the end of a callback: one ARM send.
+   * Starts a span that the caller ends, a child of the bound span. For spans whose end is not the end of a
+   * callback: one ARM send.
    */
   startSpan(name: string, options: SpanOptions): SpanHandle & { end(): void };
-  /** The current span as W3C Trace Context, to put on an outgoing message or event; undefined when off. */
+  /** The bound span as W3C Trace Context, to put on an outgoing message or event; undefined when off or unbound. */
   carrier(): TraceCarrier | undefined;
   count(name: CounterName, value: number, attributes?: Attributes): void;
   record(name: HistogramName, value: number, attributes?: Attributes): void;
@@ -78,17 +87,22 @@ export interface Telemetry {
   flush(): Promise<void>;
 }
 
-const NO_SPAN: SpanHandle = { set: () => undefined, fail: () => undefined };
-
 /** Telemetry off: spans are plain calls, metrics are dropped. */
 export const noTelemetry: Telemetry = {
   enabled: false,
   inSpan: (_name, _options, fn) => fn(NO_SPAN),
-  startSpan: () => ({ ...NO_SPAN, end: () => undefined }),
+  startSpan: () => NO_SPAN,
   carrier: () => undefined,
   count: () => undefined,
   record: () => undefined,
   flush: () => Promise.resolve(),
+};
+
+const NO_SPAN: SpanHandle & { end(): void } = {
+  set: () => undefined,
+  fail: () => undefined,
+  end: () => undefined,
+  telemetry: noTelemetry,
 };
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

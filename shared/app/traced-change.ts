@@ -16,8 +16,19 @@ export function processChangeTraced(
 ): Promise<Processed> {
   if (!telemetry.enabled) return processChange(raw, delivery, deps, notJson);
   return telemetry.inSpan('change', {}, (span) =>
-    processChange(raw, delivery, deps, notJson).then((result) => described(telemetry, span, result)),
+    processChange(raw, delivery, tracedIn(deps, span), notJson).then((result) => described(telemetry, span, result)),
   );
+}
+
+/** The dependencies with their ports tracing as children of `span` (copied field by field, no spread-then-add). */
+function tracedIn(deps: ProcessDeps, span: SpanHandle): ProcessDeps {
+  if (deps.traced === undefined) return deps;
+  const ports = deps.traced(span.telemetry);
+  const out: ProcessDeps = Object.assign({}, deps);
+  out.arm = ports.arm;
+  out.ledger = ports.ledger;
+  out.publisher = ports.publisher;
+  return out;
 }
 
 /** The change's span attributes and metrics, from what processChange returned. */

@@ -120,7 +120,7 @@ describe('npm run package (the deployable bundle)', () => {
     const child = runNode(
       `const sdk = require('./telemetry.js');
        const t = sdk.telemetryFor({ kind: 'console' });
-       t.inSpan('probe', {}, async () => t.carrier()).then((c) => console.log(/^00-[0-9a-f]{32}-/.test(c.traceparent)));`,
+       t.inSpan('probe', {}, async (span) => span.telemetry.carrier()).then((c) => console.log(/^00-[0-9a-f]{32}-/.test(c.traceparent)));`,
       outDir,
     );
     expect(child.stderr).toBe('');

@@ -135,11 +135,11 @@ describe('spans', () => {
       propagator.inject(trace.setSpan(ROOT_CONTEXT, trace.wrapSpanContext(context)), written, {
         set: (carrier, key, value) => void (carrier[key] = value),
       });
-      return Promise.resolve([telemetry.carrier(), written]);
+      return Promise.resolve([span.telemetry.carrier(), written]);
     });
     expect(carried).toEqual(injected);
     expect(carried?.tracestate).toBe(parent.tracestate);
-    expect(telemetry.carrier()).toBeUndefined(); // outside any span
+    expect(telemetry.carrier()).toBeUndefined(); // bound to no span
   });
 
   it('spans carry what exporters read: ids, parent, kind, times, attributes, status; an ended span takes no more', async () => {
@@ -147,8 +147,8 @@ describe('spans', () => {
     const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
     const before = Date.now();
     let inner: { set(a: Record<string, string>): void } | undefined;
-    await telemetry.inSpan('outer', { kind: 'server', attributes: { a: 1, skipped: undefined } }, async () => {
-      await telemetry.inSpan('inner', {}, (span) => {
+    await telemetry.inSpan('outer', { kind: 'server', attributes: { a: 1, skipped: undefined } }, async (outer) => {
+      await outer.telemetry.inSpan('inner', {}, (span) => {
         inner = span;
         span.set({ b: 'x' });
         return new Promise((resolve) => setTimeout(resolve, 5));
@@ -182,8 +182,8 @@ describe('spans', () => {
     const spans = new InMemorySpanExporter();
     const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
     const parent = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00' };
-    const carried = await telemetry.inSpan('outer', { parent }, () =>
-      telemetry.inSpan('inner', {}, async () => telemetry.carrier()),
+    const carried = await telemetry.inSpan('outer', { parent }, (outer) =>
+      outer.telemetry.inSpan('inner', {}, async (inner) => inner.telemetry.carrier()),
     );
     expect(carried?.traceparent).toMatch(/^00-4bf92f3577b34da6a3ce929d0e0e4736-[0-9a-f]{16}-00$/);
     expect(spans.getFinishedSpans()).toHaveLength(0);

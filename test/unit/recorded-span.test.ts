@@ -8,6 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { RecordedSpan, remoteParent, type SpanSink } from '../../shared/adapters/telemetry/recorded-span';
 import { parentBasedAlwaysOn } from '../../shared/adapters/telemetry/trace-sampler';
+import { noTelemetry } from '../../shared/app/telemetry-ports';
 
 function sink(): SpanSink & { ended: ReadableSpan[] } {
   const ended: ReadableSpan[] = [];
@@ -17,6 +18,7 @@ function sink(): SpanSink & { ended: ReadableSpan[] } {
     resource: resourceFromAttributes({ 'service.name': 'test' }),
     scope: { name: 'test' },
     sample: parentBasedAlwaysOn,
+    bind: () => noTelemetry,
   };
 }
 

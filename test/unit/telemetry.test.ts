@@ -70,12 +70,12 @@ describe('trace context from untrusted input', () => {
     }
   });
 
-  it('continues a remote parent and puts the current span on outgoing carriers', async () => {
+  it('continues a remote parent and puts the bound span on outgoing carriers', async () => {
     const spans = new InMemorySpanExporter();
     const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
     const parent = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
-    const carried = await telemetry.inSpan('outer', { parent }, () =>
-      telemetry.inSpan('inner', {}, async () => telemetry.carrier()),
+    const carried = await telemetry.inSpan('outer', { parent }, (outer) =>
+      outer.telemetry.inSpan('inner', {}, async (inner) => inner.telemetry.carrier()),
     );
     const [inner, outer] = spans.getFinishedSpans();
     expect(outer!.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
@@ -125,8 +125,8 @@ describe('Azure Monitor exporter (Application Insights ingestion, Entra auth)', 
         credential,
       );
       const telemetry = createOtelTelemetry({ spanExporter: exporter, exportEachSpan: true });
-      await telemetry.inSpan('backendChanges', { kind: 'server' }, async () => {
-        const attempt = telemetry.startSpan('ARM PUT', {
+      await telemetry.inSpan('backendChanges', { kind: 'server' }, async (span) => {
+        const attempt = span.telemetry.startSpan('ARM PUT', {
           kind: 'client',
           attributes: { 'http.response.status_code': 201 },
         });

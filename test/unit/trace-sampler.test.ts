@@ -20,8 +20,8 @@ function telemetryWith(sampler: TraceSamplerSettings) {
 
 /** Runs one trace (a root span with a child) and returns the root's trace id and the carrier seen in the child. */
 async function oneTrace(telemetry: ReturnType<typeof createOtelTelemetry>, parent?: string) {
-  return telemetry.inSpan('trigger', parent === undefined ? {} : { parent: { traceparent: parent } }, () =>
-    telemetry.inSpan('change', {}, () => Promise.resolve(telemetry.carrier()!)),
+  return telemetry.inSpan('trigger', parent === undefined ? {} : { parent: { traceparent: parent } }, (trigger) =>
+    trigger.telemetry.inSpan('change', {}, (change) => Promise.resolve(change.telemetry.carrier()!)),
   );
 }
 

@@ -3,7 +3,15 @@
  * counters and last failure, and the results it ends with. Every result a call returns is built here.
  */
 import type { ErrorBody } from '../../domain/contract/error-response';
-import type { ArmClientLogger, ArmError, ArmHeaders, ArmOk, ArmResult, TransientCode } from '../../app/arm-ports';
+import type {
+  ArmClientLogger,
+  ArmError,
+  ArmHeaders,
+  ArmOk,
+  ArmResult,
+  TransientCode,
+  ArmObserver,
+} from '../../app/arm-ports';
 import { refusalBodyOf } from './arm-error';
 import { isSuccess, type Answer } from './arm-codec';
 
@@ -31,6 +39,8 @@ export class CallState {
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
     readonly logger: ArmClientLogger | undefined,
+    /** Told about this call's sends and write-limiter waits (the caller's, else the client's). */
+    readonly observer: ArmObserver | undefined,
   ) {
     this.lastHeaders = { correlationRequestId: correlationId };
   }

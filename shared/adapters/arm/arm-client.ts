@@ -27,7 +27,7 @@ import { CallState } from './arm-call';
 import type { RequestSpec } from './arm-codec';
 import type { ArmContext } from './arm-context';
 import { isArmError } from './arm-error';
-import type { ArmObserver } from './arm-observer';
+import type { ArmObserver } from '../../app/arm-ports';
 import { createArmPipeline } from './arm-pipeline';
 import { boundedCredential } from './bounded-credential';
 import { armTokenScope } from './credential';
@@ -201,7 +201,14 @@ class ArmClient implements ArmBackendClient {
 
   private startCall(options: CallOptions | undefined, where: { subscriptionId: string }): CallState {
     const deadline = options?.deadline ?? this.ctx.clock.now() + this.deadlineMs;
-    return new CallState(randomUUID(), where.subscriptionId, deadline, options?.signal, options?.logger ?? this.logger);
+    return new CallState(
+      randomUUID(),
+      where.subscriptionId,
+      deadline,
+      options?.signal,
+      options?.logger ?? this.logger,
+      options?.observer ?? this.ctx.observer,
+    );
   }
 
   private backendUrl(target: BackendTarget, apiVersion: string | undefined): string {

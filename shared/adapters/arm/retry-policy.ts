@@ -60,7 +60,7 @@ async function retryLoop(
     const limiter = ctx.writeLimiter;
     const permit = needsAdmission(limiter, spec) ? await admitWrite(ctx, limiter, call) : undefined;
     if (isArmError(permit)) return permit;
-    const observed = ctx.observer?.attemptStarted(spec.method, spec.role);
+    const observed = call.observer?.attemptStarted(spec.method, spec.role);
     const timeoutMs = attemptTimeoutMs(ctx, call);
     let attempt: Answer | ArmError | undefined;
     try {

@@ -26,9 +26,9 @@ export async function admitWrite(
   limiter: WriteLimiter,
   call: CallState,
 ): Promise<WritePermit | ArmError> {
-  const waitFrom = ctx.observer === undefined ? 0 : ctx.clock.now();
+  const waitFrom = call.observer === undefined ? 0 : ctx.clock.now();
   const wait = await limiter.acquire(call.subscriptionId, { signal: call.signal, deadline: call.deadline });
-  ctx.observer?.limiterWaited(ctx.clock.now() - waitFrom);
+  call.observer?.limiterWaited(ctx.clock.now() - waitFrom);
   if (wait.kind === 'granted') return wait.permit;
   if (wait.kind === 'aborted') return call.aborted();
   call.lastFailure = "the write limiter (pacing the subscription's ARM writes) allows no send before the deadline";

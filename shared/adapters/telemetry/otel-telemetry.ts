@@ -5,9 +5,9 @@
  * Spans are ours (`recorded-span.ts`: what the SDK's span records, without its per-span overhead) and end in the
  * SDK's span processors and exporters; counters and histograms are summed here (`summed-metrics.ts`) and exported
  * by the SDK's metric reader.
- * No global is registered (tracer provider, context manager, propagator): the active span is carried by
- * `span-context.ts`, and each instance sees only its own spans. Several instances can live in one process (tests),
- * and nothing else in the process is traced by accident.
+ * No global is registered (tracer provider, context manager, propagator), and no context travels with promises: a
+ * span's parent is the span the telemetry in hand is bound to (see telemetry-ports.ts). Several instances can live
+ * in one process (tests), and nothing else in the process is traced by accident.
  */
 import { SpanKind, type Meter } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -30,7 +30,6 @@ import type {
   TraceCarrier,
 } from '../../app/telemetry-ports';
 import { RecordedSpan, remoteParent, type SpanSink } from './recorded-span';
-import { acquireSpanContext, currentContext, releaseSpanContext, runWithContext } from './span-context';
 import { SummedCounter, SummedHistogram, histogramProducer } from './summed-metrics';
 import type { TraceSamplerSettings } from '../../config/settings';
 import { sampleDecision } from './trace-sampler';
@@ -88,7 +87,13 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
             maxExportBatchSize: options.spanBatchSize ?? DEFAULT_SPAN_BATCH_SIZE,
           });
   const scope = { name: 'apim-backend-changes' };
-  const sink: SpanSink = { processor, resource, scope, sample: sampleDecision(options.sampler) };
+  const sink: SpanSink = {
+    processor,
+    resource,
+    scope,
+    sample: sampleDecision(options.sampler),
+    bind: (span) => new BoundTelemetry(shared, span),
+  };
   const histograms = new Map<HistogramName, SummedHistogram>();
   const meterProvider =
     options.metricExporter === undefined
@@ -105,57 +110,9 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
         });
   const meter: Meter | undefined = meterProvider?.getMeter('apim-backend-changes');
   const counters = new Map<string, SummedCounter>();
-  // The active span is carried from the first span on (promise hooks: a cost on every promise), until shutdown.
-  let carrying = false;
-  const active = (): RecordedSpan | undefined => {
-    const context = currentContext();
-    return context instanceof RecordedSpan && context.sink === sink ? context : undefined;
-  };
-
-  const start = (name: string, options: SpanOptions): RecordedSpan =>
-    new RecordedSpan(
-      sink,
-      name,
-      KINDS[options.kind ?? 'internal'],
-      options.parent === undefined ? active()?.spanContext() : remoteParent(options.parent),
-      options.attributes,
-    );
-
-  return {
-    enabled: true,
-    inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
-      const span = start(name, spanOptions);
-      let running: Promise<T>;
-      try {
-        if (!carrying) {
-          carrying = true;
-          acquireSpanContext();
-        }
-        running = runWithContext(span, fn, span);
-      } catch (error) {
-        span.fail(error);
-        span.end();
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what fn threw, as an async function would
-        return Promise.reject(error);
-      }
-      // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
-      return running.then(
-        (value) => {
-          span.end();
-          return value;
-        },
-        (error: unknown) => {
-          span.fail(error);
-          span.end();
-          throw error;
-        },
-      );
-    },
-    startSpan: start,
-    carrier(): TraceCarrier | undefined {
-      return active()?.carrier();
-    },
-    count(name: CounterName, value: number, attributes?: Attributes): void {
+  const shared: Shared = {
+    sink,
+    count(name, value, attributes) {
       if (meter === undefined) return;
       let counter = counters.get(name);
       if (counter === undefined) {
@@ -165,21 +122,91 @@ export function createOtelTelemetry(options: OtelTelemetryOptions): OtelTelemetr
       }
       counter.add(value, attributes);
     },
-    record(name: HistogramName, value: number, attributes?: Attributes): void {
+    record(name, value, attributes) {
       if (meter === undefined) return;
       let histogram = histograms.get(name);
       if (histogram === undefined) histograms.set(name, (histogram = new SummedHistogram(name, 's')));
       histogram.record(value, attributes);
     },
-    async flush(): Promise<void> {
+    async flush() {
       await processor.forceFlush();
       await meterProvider?.forceFlush();
     },
+  };
+  const root = new BoundTelemetry(shared, undefined);
+  return Object.assign(root, {
     async shutdown(): Promise<void> {
-      if (carrying) releaseSpanContext();
-      carrying = false;
       await processor.shutdown();
       await meterProvider?.shutdown();
     },
-  };
+  });
+}
+
+/** What every bound telemetry of one instance shares: the span sink and the metrics. */
+interface Shared extends Pick<Telemetry, 'count' | 'record' | 'flush'> {
+  readonly sink: SpanSink;
+}
+
+/**
+ * The telemetry bound to `parent` (undefined: the root, whose spans start traces or continue remote ones). A class:
+ * one small object per span that hands it on, its methods shared.
+ */
+class BoundTelemetry implements Telemetry {
+  readonly enabled = true;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly parent: RecordedSpan | undefined,
+  ) {}
+
+  inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+    const span = this.startSpan(name, spanOptions);
+    let running: Promise<T>;
+    try {
+      running = fn(span);
+    } catch (error) {
+      span.fail(error);
+      span.end();
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what fn threw, as an async function would
+      return Promise.reject(error);
+    }
+    // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
+    return running.then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        span.fail(error);
+        span.end();
+        throw error;
+      },
+    );
+  }
+
+  startSpan(name: string, options: SpanOptions): RecordedSpan {
+    return new RecordedSpan(
+      this.shared.sink,
+      name,
+      KINDS[options.kind ?? 'internal'],
+      options.parent === undefined ? this.parent?.spanContext() : remoteParent(options.parent),
+      options.attributes,
+    );
+  }
+
+  carrier(): TraceCarrier | undefined {
+    return this.parent?.carrier();
+  }
+
+  count(name: CounterName, value: number, attributes?: Attributes): void {
+    this.shared.count(name, value, attributes);
+  }
+
+  record(name: HistogramName, value: number, attributes?: Attributes): void {
+    this.shared.record(name, value, attributes);
+  }
+
+  flush(): Promise<void> {
+    return this.shared.flush();
+  }
 }

@@ -23,7 +23,7 @@ import { TraceState, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { SpanKind } from '@opentelemetry/api';
-import type { AttributeValue, Attributes, SpanHandle, TraceCarrier } from '../../app/telemetry-ports';
+import type { AttributeValue, Attributes, SpanHandle, Telemetry, TraceCarrier } from '../../app/telemetry-ports';
 import type { SampleDecision } from './trace-sampler';
 
 /** What every span of one telemetry shares: where ended spans go, and what they are reported as coming from. */
@@ -33,6 +33,8 @@ export interface SpanSink {
   readonly sample: SampleDecision;
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
+  /** The telemetry bound to `span` (its spans are `span`'s children). */
+  readonly bind: (span: RecordedSpan) => Telemetry;
 }
 
 /**
@@ -87,6 +89,7 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
   private readonly startMs: number;
   private readonly startMono: number;
   private elapsedMs = -1;
+  private bound: Telemetry | undefined;
 
   constructor(
     readonly sink: SpanSink,
@@ -110,6 +113,11 @@ export class RecordedSpan implements ReadableSpan, SpanHandle {
     if (attributes !== undefined) this.set(attributes);
     this.startMono = performance.now();
     this.startMs = Date.now();
+  }
+
+  /** Telemetry bound to this span, made when first asked for (a span whose work starts no span never needs one). */
+  get telemetry(): Telemetry {
+    return (this.bound ??= this.sink.bind(this));
   }
 
   get startTime(): HrTime {
