@@ -7,6 +7,7 @@ import type { ArmAttemptAnswer, ArmAttemptHandle, ArmObserver } from '../shared/
 import {
   carrierFrom,
   type Attributes,
+  type SpanHandle,
   type SpanKind,
   type Telemetry,
   type TraceCarrier,
@@ -100,21 +101,19 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
     }
     if (!t.enabled) return handler(input, context);
     const span = triggerSpan(fn, input, context);
-    if (kind !== 'http') {
-      return t.inSpan(fn.name, span, (handle) => {
-        invocations.set(context, handle.telemetry);
-        return handler(input, context);
-      });
-    }
-    return t.inSpan(fn.name, span, (handle) => {
+    const run = (handle: SpanHandle): Promise<unknown> => {
       invocations.set(context, handle.telemetry);
-      return handler(input, context).then((result) => {
+      return handler(input, context);
+    };
+    if (kind !== 'http') return t.inSpan(fn.name, span, run);
+    return t.inSpan(fn.name, span, (handle) =>
+      run(handle).then((result) => {
         const status = (result as HttpResponseInit | undefined)?.status ?? 200;
         handle.set({ 'http.response.status_code': status });
         if (status >= 500) handle.fail({ name: `HTTP ${status}` });
         return result;
-      });
-    });
+      }),
+    );
   };
   return { ...fn, handler: traced };
 }

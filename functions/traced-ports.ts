@@ -1,6 +1,7 @@
 /**
- * The ports with spans around them: ledger operations, publishing and enqueueing become child spans of the change,
- * and the messages they send carry the trace on. Applied once, in the composition root, when telemetry is on.
+ * The ports with spans around them: ledger operations, publishing, enqueueing and ARM sends become child spans of the
+ * span their telemetry is bound to, and the messages they send carry the trace on. The composition root binds them
+ * per span that does work (an invocation's, a change's): each binding is one small object per port.
  */
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
@@ -28,16 +29,26 @@ const LEDGER_METHODS = {
 } satisfies Record<keyof ChangeLedger, true>;
 
 /**
- * Every ledger call in a `ledger.<method>` span (with the requestId when the call names one). The wrappers are made
- * once, here, rather than by a Proxy on every call.
+ * Every ledger call in a `ledger.<method>` span (with the requestId when the call names one). The ledger is bound
+ * to a telemetry per invocation and per change, so the wrapping methods are made once, on the prototype, rather
+ * than as closures per binding (or by a Proxy on every call).
  */
 export function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): ChangeLedger {
-  const traced: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  for (const method of Object.keys(LEDGER_METHODS) as Array<keyof ChangeLedger>) {
-    const call = (ledger[method] as (...args: unknown[]) => Promise<unknown>).bind(ledger);
-    const name = `ledger.${method}`;
-    traced[method] = (...args) =>
-      telemetry.inSpan(
+  return new TracedLedger(ledger, telemetry) as unknown as ChangeLedger;
+}
+
+class TracedLedger {
+  constructor(
+    readonly ledger: ChangeLedger,
+    readonly telemetry: Telemetry,
+  ) {}
+}
+
+for (const method of Object.keys(LEDGER_METHODS) as Array<keyof ChangeLedger>) {
+  const name = `ledger.${method}`;
+  Object.defineProperty(TracedLedger.prototype, method, {
+    value(this: TracedLedger, ...args: unknown[]): Promise<unknown> {
+      return this.telemetry.inSpan(
         name,
         {
           kind: 'client',
@@ -47,10 +58,10 @@ export function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): Change
             'change.requestId': requestIdOf(args),
           },
         },
-        () => call(...args),
+        () => (this.ledger[method] as (...a: unknown[]) => Promise<unknown>).apply(this.ledger, args),
       );
-  }
-  return traced as unknown as ChangeLedger;
+    },
+  });
 }
 
 function requestIdOf(args: unknown[]): string | undefined {
