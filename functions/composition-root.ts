@@ -50,10 +50,14 @@ export interface AppServices {
   changes: ChangeService;
   /** The ports with their spans bound to `telemetry` (see ChangePorts.traced); set when telemetry is on. */
   traceWith?: (telemetry: Telemetry) => TracedPorts;
+  /** The ports one change uses, bound to `telemetry` (see ChangePorts.tracedChange); set with `traceWith`. */
+  traceChangeWith?: (telemetry: Telemetry) => TracedChangePorts;
 }
 
 /** The ports that make spans. */
 type TracedPorts = Pick<ChangePorts, 'arm' | 'ledger' | 'publisher' | 'queue' | 'breakerPublisher'>;
+/** The ports that make spans within one change. */
+type TracedChangePorts = Pick<ChangePorts, 'arm' | 'ledger' | 'publisher'>;
 
 /** The services without the change service built on them. */
 export type ServiceParts = Omit<AppServices, 'changes'>;
@@ -108,7 +112,7 @@ function changePorts(parts: ServiceParts): ChangePorts {
     breakerPublisher: parts.breaker.publisher,
   };
   if (parts.targetQueue !== undefined) ports.targetQueue = parts.targetQueue;
-  const { traceWith } = parts;
+  const { traceWith, traceChangeWith } = parts;
   if (traceWith !== undefined) {
     ports.traced = (telemetry) => {
       const bound: ChangePorts = Object.assign({}, ports, traceWith(telemetry));
@@ -116,6 +120,7 @@ function changePorts(parts: ServiceParts): ChangePorts {
       return bound;
     };
   }
+  if (traceChangeWith !== undefined) ports.tracedChange = traceChangeWith;
   return ports;
 }
 
@@ -155,10 +160,13 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
   const breaker = createBreakerAdapters(config, serviceBus);
   // Traced, the ports are wrapped per span that does work (the trigger's, then the change's): a span's parent is
   // passed, not carried with promises (see telemetry-ports.ts). The services' own ports trace as roots.
-  const traceWith = (t: Telemetry): TracedPorts => ({
+  const traceChangeWith = (t: Telemetry): TracedChangePorts => ({
     arm: tracedArm(arm, t),
     ledger: ledger === undefined ? undefined : tracedLedger(ledger, t),
     publisher: tracedPublisher(publisher, t),
+  });
+  const traceWith = (t: Telemetry): TracedPorts => ({
+    ...traceChangeWith(t),
     queue: tracedQueue(queue, t),
     breakerPublisher: tracedBreaker(breaker, t).publisher,
   });
@@ -173,7 +181,7 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
     targetQueue: createTargetQueue(),
     fingerprints: createFingerprinter(config.ledger.fingerprintKeys),
     breaker: root === undefined ? breaker : { store: breaker.store, publisher: root.breakerPublisher },
-    ...(root === undefined ? {} : { traceWith }),
+    ...(root === undefined ? {} : { traceWith, traceChangeWith }),
     telemetry,
     close: async () => {
       await telemetry.flush();

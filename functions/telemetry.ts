@@ -3,7 +3,7 @@
  * observer. The use cases below see only the telemetry port.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import type { ArmAttemptAnswer, ArmAttemptHandle, ArmObserver } from '../shared/app/arm-ports';
+import type { ArmAttemptAnswer, ArmAttemptHandle } from '../shared/app/arm-ports';
 import {
   carrierFrom,
   type Attributes,
@@ -118,6 +118,16 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
   return { ...fn, handler: traced };
 }
 
+/** Span names of ARM's methods, made once. */
+const SPAN_NAMES: Partial<Record<string, string>> = {
+  GET: 'ARM GET',
+  HEAD: 'ARM HEAD',
+  PUT: 'ARM PUT',
+  PATCH: 'ARM PATCH',
+  POST: 'ARM POST',
+  DELETE: 'ARM DELETE',
+};
+
 /**
  * One ARM send as a client span. A class rather than closures made per send: the methods are shared, one object per
  * attempt.
@@ -131,7 +141,7 @@ class AttemptSpan implements ArmAttemptHandle {
     private readonly method: string,
     private readonly role: 'operation' | 'read',
   ) {
-    this.span = telemetry.startSpan(`ARM ${method}`, {
+    this.span = telemetry.startSpan(SPAN_NAMES[method] ?? `ARM ${method}`, {
       kind: 'client',
       attributes: { 'http.request.method': method, 'arm.role': role },
     });
@@ -163,12 +173,12 @@ class AttemptSpan implements ArmAttemptHandle {
   }
 }
 
-/** The ARM client's sends as client spans and metrics (attempts, 429s, 412s, retry waits, write-limiter waits). */
-export function armObserver(telemetry: Telemetry): ArmObserver {
-  return {
-    limiterWaited(ms) {
-      telemetry.record('arm.write_limiter_wait', ms / 1000);
-    },
-    attemptStarted: (method, role) => new AttemptSpan(telemetry, method, role),
-  };
+/** One ARM send as a client span, with its metrics (attempts, 429s, 412s, retry waits): see traced-ports.ts. */
+export function attemptSpan(telemetry: Telemetry, method: string, role: 'operation' | 'read'): ArmAttemptHandle {
+  return new AttemptSpan(telemetry, method, role);
+}
+
+/** A write's wait for the write limiter, as a metric. */
+export function recordLimiterWait(telemetry: Telemetry, ms: number): void {
+  telemetry.record('arm.write_limiter_wait', ms / 1000);
 }

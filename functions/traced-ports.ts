@@ -6,10 +6,12 @@
 import type { ChangeLedger } from '../shared/app/ledger-ports';
 import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
 import type { SpanHandle, Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
-import type { ArmBackendClient, ArmObserver, CallOptions } from '../shared/app/arm-ports';
+import type { ArmAttemptHandle, ArmBackendClient, ArmObserver, CallOptions } from '../shared/app/arm-ports';
 import type { BackendScope, BackendTarget } from '../shared/domain/backend-id';
-import { armObserver } from './telemetry';
+import { attemptSpan, recordLimiterWait } from './telemetry';
 import type { PublishOptions, ResultPublisher } from '../shared/app/publisher-ports';
+import type { Outcome } from '../shared/domain/contract/outcome';
+import type { SetOutcome } from '../shared/domain/contract/change-set';
 import type { BreakerAdapters } from './circuit-breaker-adapters';
 import { withTrace } from '../shared/domain/cloud-event';
 
@@ -79,24 +81,39 @@ function withSpanTrace(options: PublishOptions | undefined, span: SpanHandle): P
   return out;
 }
 
-/** Publishing in a producer span; the event carries that span as its CloudEvents traceparent. */
+/**
+ * Publishing in a producer span; the event carries that span as its CloudEvents traceparent. A class: bound per
+ * span that does work (each change), one small object per binding.
+ */
 export function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry): ResultPublisher {
-  const traced: ResultPublisher = {
-    publish: (outcome, options) =>
-      telemetry.inSpan(
-        'publish result',
-        { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
-        (span) => publisher.publish(outcome, withSpanTrace(options, span)),
-      ),
-    publishChangeSet: (outcome, options) =>
-      telemetry.inSpan(
-        'publish change set',
-        { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
-        (span) => publisher.publishChangeSet(outcome, withSpanTrace(options, span)),
-      ),
-  };
-  if (publisher.warm !== undefined) traced.warm = () => publisher.warm!();
-  return traced;
+  return new TracedPublisher(publisher, telemetry);
+}
+
+class TracedPublisher implements ResultPublisher {
+  constructor(
+    private readonly publisher: ResultPublisher,
+    private readonly telemetry: Telemetry,
+  ) {}
+
+  publish(outcome: Outcome, options?: PublishOptions): Promise<void> {
+    return this.telemetry.inSpan(
+      'publish result',
+      { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
+      (span) => this.publisher.publish(outcome, withSpanTrace(options, span)),
+    );
+  }
+
+  publishChangeSet(outcome: SetOutcome, options?: PublishOptions): Promise<void> {
+    return this.telemetry.inSpan(
+      'publish change set',
+      { kind: 'producer', attributes: { 'change.requestId': outcome.requestId, 'change.status': outcome.status } },
+      (span) => this.publisher.publishChangeSet(outcome, withSpanTrace(options, span)),
+    );
+  }
+
+  warm(): Promise<void> {
+    return this.publisher.warm?.() ?? Promise.resolve();
+  }
 }
 
 /** Publishing a circuit-breaker event in a producer span; the event carries that span as its CloudEvents traceparent. */
@@ -144,17 +161,27 @@ export function tracedQueue(queue: ChangeQueue, telemetry: Telemetry): ChangeQue
 
 /** The ARM client with every send reported to `telemetry`: client spans (children of its span) and metrics. */
 export function tracedArm(arm: ArmBackendClient, telemetry: Telemetry): ArmBackendClient {
-  return new ObservedArm(arm, armObserver(telemetry));
+  return new ObservedArm(arm, telemetry);
 }
 
 type WriteOptions = CallOptions & { ifMatch?: string; currentEtag?: string | null };
 
-/** Passes each call on with the observer in its options (one object per scope, methods shared). */
-class ObservedArm implements ArmBackendClient {
+/**
+ * Passes each call on with itself as the observer in its options: one object per binding (it is bound per change),
+ * its methods shared.
+ */
+class ObservedArm implements ArmBackendClient, ArmObserver {
   constructor(
     private readonly arm: ArmBackendClient,
-    private readonly observer: ArmObserver,
+    private readonly telemetry: Telemetry,
   ) {}
+
+  attemptStarted(method: string, role: 'operation' | 'read'): ArmAttemptHandle {
+    return attemptSpan(this.telemetry, method, role);
+  }
+  limiterWaited(ms: number): void {
+    recordLimiterWait(this.telemetry, ms);
+  }
 
   getEntityTag(target: BackendTarget, options?: CallOptions) {
     return this.arm.getEntityTag(target, this.observed(options));
@@ -181,7 +208,7 @@ class ObservedArm implements ArmBackendClient {
   /** The options with the observer (copied without a spread: V8's slow path adds a property to it). */
   private observed<O extends CallOptions>(options: O | undefined): O {
     const out = (options === undefined ? {} : Object.assign({}, options)) as O;
-    out.observer = this.observer;
+    out.observer = this;
     return out;
   }
 }

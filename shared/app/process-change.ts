@@ -21,7 +21,7 @@ export interface ProcessDeps extends EngineDeps {
   publisher: ResultPublisher;
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
-  /** The ports with their spans bound to `telemetry` (the change's span): see ChangePorts.traced. */
+  /** The ports with their spans bound to `telemetry` (the change's span): see ChangePorts.tracedChange. */
   traced?: (telemetry: Telemetry) => {
     arm: ArmBackendClient;
     ledger: ChangeLedger | undefined;

@@ -34,6 +34,11 @@ export interface ChangePorts {
    * and `telemetry` itself. Set by the composition root when telemetry is on.
    */
   traced?: (telemetry: Telemetry) => ChangePorts;
+  /**
+   * Only the ports one change's processing uses (ARM client, ledger, publisher), bound to `telemetry` (the change's
+   * span): built per change, so nothing else is wrapped or copied. Set with `traced`.
+   */
+  tracedChange?: ProcessDeps['traced'];
 }
 
 /** The change service's settings, from shared/config (the time budget comes from shared/config/time-budget.ts). */
@@ -87,6 +92,6 @@ export function processDepsOf({ ports, settings }: ServiceContext, logger: Logge
     fingerprints: ports.fingerprints,
   };
   if (ports.targetQueue !== undefined) deps.targetQueue = ports.targetQueue;
-  if (ports.traced !== undefined) deps.traced = ports.traced;
+  if (ports.tracedChange !== undefined) deps.traced = ports.tracedChange;
   return deps;
 }

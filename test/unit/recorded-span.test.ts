@@ -91,6 +91,20 @@ describe('ending', () => {
     expect(child.carrier().traceparent).toMatch(/-00$/);
   });
 
+  it('adds attributes without undefined values, never erasing one set before, and none once ended', () => {
+    const span = new RecordedSpan(sink(), 'a', 0, undefined, { a: 1, skipped: undefined });
+    span.set({ b: 'x' });
+    span.set({ a: undefined, c: true });
+    span.end();
+    span.set({ d: 2 });
+    // Own keys, in order: toEqual would take a key holding undefined for a missing one.
+    expect(Object.entries(span.attributes)).toEqual([
+      ['a', 1],
+      ['b', 'x'],
+      ['c', true],
+    ]);
+  });
+
   it('records a failure by its type only, as an error status, an exception event and error.type', () => {
     const to = sink();
     const span = new RecordedSpan(to, 'a', 0, undefined, { keep: 'yes', drop: undefined });

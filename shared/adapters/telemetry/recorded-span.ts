@@ -52,10 +52,12 @@ function randomHex(chars: number): string {
       poolAt = 0;
     }
     const id = pool.slice(poolAt, (poolAt += chars));
-    if (!ZEROS.test(id)) return id;
+    if (id !== (chars === 32 ? ZERO_TRACE_ID : ZERO_SPAN_ID)) return id;
   }
 }
 const ZEROS = /^0+$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET });
 /** No links, no events: one shared empty list (exporters only read them). */
 const NONE = Object.freeze([]) as unknown as never[];
