@@ -164,19 +164,20 @@ export function redactPlannedChange(change: PlannedChange): PlannedChange {
   return out;
 }
 
+/** Keys of `current` that `desired` drops, added to `out` (not spread into it: push(...a) throws past ~100k items). */
 function removals(
   current: unknown,
   desired: unknown,
   prefix: string,
+  out: Array<{ path: string; from: unknown; to: unknown }> = [],
 ): Array<{ path: string; from: unknown; to: unknown }> {
-  if (!isRecord(current)) return [];
+  if (!isRecord(current)) return out;
   const want = isRecord(desired) ? desired : {};
-  const out: Array<{ path: string; from: unknown; to: unknown }> = [];
   for (const [key, value] of Object.entries(current)) {
     // Quoted like diffChanges' paths: redaction re-reads the path, and `header.123` would lose its key.
     const path = childPath(prefix, key);
     if (!Object.hasOwn(want, key)) out.push({ path, from: value, to: undefined });
-    else if (isRecord(value) && isRecord(want[key])) out.push(...removals(value, want[key], path));
+    else if (isRecord(value) && isRecord(want[key])) removals(value, want[key], path, out);
   }
   return out;
 }

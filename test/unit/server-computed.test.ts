@@ -67,4 +67,12 @@ describe('server-computed fields', () => {
       { path: 'properties.description', from: 'patchedDescription8065', to: 'other' },
     ]);
   });
+  it('plans the removal of a nested object of 150,000 keys without throwing (no push of a spread array)', () => {
+    const header = Object.fromEntries(Array.from({ length: 150_000 }, (_, i) => [`h${i}`, ['v']]));
+    const current = { properties: { url: 'https://a.example', protocol: 'http', credentials: { header } } };
+    const desired = { properties: { url: 'https://a.example', protocol: 'http', credentials: { header: {} } } };
+    const changes = planChanges('createOrUpdate', current, desired);
+    expect(changes).toHaveLength(150_000);
+    expect(changes[0]).toEqual({ path: 'properties.credentials.header.h0', from: expect.anything() });
+  });
 });
