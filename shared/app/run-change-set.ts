@@ -15,6 +15,8 @@ import { currentState } from '../domain/set-graph';
 import { dependencies, stableTopologicalOrder } from '../domain/set-order';
 import { scopesToRead, setProblems } from '../domain/set-rules';
 import { applyChange, type EngineDeps } from './apply-change';
+import { LedgerConflictError } from '../domain/ledger-state';
+import type { IntentPort } from './write-intent';
 import { redactSecrets } from '../domain/redact';
 import { checkUnknownWrite, readBefore, undoSteps, type AppliedStep, type Before } from './set-undo';
 
@@ -34,8 +36,11 @@ export interface PreparedSet {
 
 /** What the journal says about an item before it runs. */
 export type ItemStart =
-  /** Apply it now; report its outcome (`final`: record it; otherwise it may be retried by a redelivery). */
-  | { kind: 'run'; finish(outcome: Outcome, final: boolean): Promise<void> }
+  /**
+   * Apply it now; report its outcome (`final`: record it; otherwise it may be retried by a redelivery). With a
+   * ledger, `intent` is the item's write intent (write-intent.ts): a later delivery never rolls the backend back.
+   */
+  | { kind: 'run'; intent?: IntentPort; finish(outcome: Outcome, final: boolean): Promise<void> }
   /** An earlier delivery recorded its outcome: do not apply it again. */
   | { kind: 'recorded'; outcome: Outcome }
   /** Another delivery holds it. */
@@ -142,7 +147,15 @@ export async function runChangeSet(
         request.ifMatch = before.etag;
       }
       const remaining = Math.max(0, forwardEnd - deps.clock.now());
-      outcome = await applyChange(request, { ...deps, settings: { ...deps.settings, deadlineMs: remaining } });
+      const itemDeps: EngineDeps = { ...deps, settings: { ...deps.settings, deadlineMs: remaining } };
+      if (start.intent !== undefined) itemDeps.intent = start.intent;
+      try {
+        outcome = await applyChange(request, itemDeps);
+      } catch (error) {
+        // The item's lease ran out before its first write and another delivery took it over: nothing written here.
+        if (error instanceof LedgerConflictError) return { kind: 'busy' };
+        throw error;
+      }
       transient = isTransientFailure(outcome);
     }
     await start.finish(outcome, !transient || transientIsFinal);

@@ -52,20 +52,33 @@ export function ledgerJournal(ledger: ChangeLedger, delivery: Delivery, deps: Pr
         }
         return { kind: 'recorded', outcome };
       }
-      case 'claimed':
+      case 'claimed': {
+        // The record as this delivery last wrote it: recording the intent changes it.
+        let held = claim.record;
         return {
           kind: 'run',
+          // As a single change's (settle-change.ts): an item an earlier delivery may have written is settled from
+          // its recorded intent, never written again over a later change.
+          intent: {
+            recorded: held.intent,
+            record: async (next) => {
+              held = await ledger.recordIntent(held, next, now());
+            },
+          },
           async finish(outcome, final) {
             if (!final) {
-              await ledger.release(claim.record, outcome.attempts, now());
+              // A reconnect failing transiently was known not to be sent: the next delivery may send it.
+              const clearIntent = request.operation === 'reconnect';
+              await ledger.release(held, outcome.attempts, now(), { clearIntent });
               if (delivery.onTransient === 'answer') await publishItem(outcome, delivery, deps);
               return;
             }
             const etagBefore = outcome.etagBefore === undefined ? {} : { etagBefore: outcome.etagBefore };
-            const record = await ledger.complete(claim.record, outcome, { ...etagBefore, now: now() });
+            const record = await ledger.complete(held, outcome, { ...etagBefore, now: now() });
             if (await publishItem(outcome, delivery, deps)) await ledger.markPublished(record, now());
           },
         };
+      }
     }
   };
   return { begin: (item) => begin(item) };

@@ -235,8 +235,37 @@ describe('change sets', () => {
     const redelivered = await processChangeSet(raw, delivery, { ...deps, ledger: crashing });
     if (redelivered.kind !== 'outcome') throw new Error(redelivered.kind);
     expect(redelivered.outcome.status).toBe('succeeded');
-    expect(redelivered.outcome.items.find((i) => i.index === 1)).toMatchObject({ unchanged: true, attempts: 0 });
+    // Settled from its recorded write intent: reported as the create the crashed delivery made, not sent again.
+    const item1 = redelivered.outcome.items.find((i) => i.index === 1);
+    expect(item1).toMatchObject({ status: 'succeeded', httpStatus: 201, created: true, attempts: 0 });
+    expect(item1?.unchanged).toBeUndefined();
     expect(writes()).toEqual(['PUT k1', 'PUT k2', 'PUT k3']);
+  });
+
+  it('a set redelivered after a crash mid-item never rolls back a later change to that backend: Superseded', async () => {
+    const deps = { ...processDeps(stack.services, silentLogger), leaseMs: 1000 };
+    const real = deps.ledger!;
+    let crashes = 0;
+    // The process dies after item 0's write reached ARM but before its outcome was recorded.
+    const crashing: ChangeLedger = Object.assign(Object.create(real) as ChangeLedger, {
+      complete: (...args: Parameters<ChangeLedger['complete']>) => {
+        if (args[0].requestId === 'set-rollback/0' && crashes++ === 0) throw new Error('process crashed');
+        return real.complete(...args);
+      },
+    });
+    const delivery = { fallbackRequestId: 'm', onTransient: 'redeliver' } as const;
+    expect(await post({ requestId: 'rb-v0', ...single('rb', 'v0') })).toMatchObject({ status: 201 });
+    const raw = { requestId: 'set-rollback', changes: [single('rb', 'v1'), single('rb-other', 'v1')] };
+    await expect(processChangeSet(raw, delivery, { ...deps, ledger: crashing })).rejects.toThrow('process crashed');
+    // Someone changes the backend after the crashed write.
+    expect(await post({ requestId: 'rb-v2', ...single('rb', 'v2') })).toMatchObject({ status: 200 });
+    await new Promise((r) => setTimeout(r, 1200)); // the crashed delivery's lease runs out
+    const redelivered = await processChangeSet(raw, delivery, { ...deps, ledger: crashing });
+    if (redelivered.kind !== 'outcome') throw new Error(redelivered.kind);
+    expect(redelivered.outcome.status).toBe('failed');
+    expect(redelivered.outcome.items[0]).toMatchObject({ status: 'failed', error: { code: 'Superseded' } });
+    expect(stack.emulator.getBackend(id('rb'))!.properties['description']).toBe('v2');
+    expect(writes()).toEqual(['PUT rb', 'PUT rb', 'PUT rb']);
   });
 
   it('a dry run returns the ordered plan of every change and writes nothing', async () => {
