@@ -165,7 +165,10 @@ export async function runChangeSet(
       break;
     }
     if (before !== undefined && outcome.unchanged !== true) {
-      applied.push({ index, request: item.request, before, etagAfter: outcome.etag });
+      // A success without a send was settled from the write intent: an earlier delivery wrote it, and what this
+      // delivery read before it is not the state the set found.
+      if (outcome.attempts === 0) lost.add(index);
+      else applied.push({ index, request: item.request, before, etagAfter: outcome.etag });
     }
   }
 

@@ -51,6 +51,17 @@ const writes = () =>
     .filter((r) => ['PUT', 'PATCH', 'DELETE'].includes(r.method))
     .map((r) => `${r.method} ${r.path.slice(r.path.lastIndexOf('/') + 1)}`);
 
+/** `real`, except that the process "dies" the first time item `requestId`'s outcome is recorded (after its write). */
+function crashingOnFirstComplete(real: ChangeLedger, requestId: string): ChangeLedger {
+  let crashes = 0;
+  return Object.assign(Object.create(real) as ChangeLedger, {
+    complete: (...args: Parameters<ChangeLedger['complete']>) => {
+      if (args[0].requestId === requestId && crashes++ === 0) throw new Error('process crashed');
+      return real.complete(...args);
+    },
+  });
+}
+
 async function eventsFor(prefix: string, count: number): Promise<any[]> {
   for (let i = 0; i < 200; i++) {
     const found = stack.events().filter((e) => String(e.data.requestId).startsWith(prefix));
@@ -208,25 +219,8 @@ describe('change sets', () => {
 
   it('a set redelivered after a crash between items completes without duplicate writes', async () => {
     const deps = { ...processDeps(stack.services, silentLogger), leaseMs: 1000 };
-    const real = deps.ledger!;
-    let crashes = 0;
     // The process dies after item 1's write reached ARM but before its outcome was recorded.
-    const crashing: ChangeLedger = {
-      claim: (input) => real.claim(input),
-      register: (input) => real.register(input),
-      get: (requestId) => real.get(requestId),
-      release: (record, attempts, now) => real.release(record, attempts, now),
-      markPublished: (record, now) => real.markPublished(record, now),
-      unpublished: (olderThan, limit) => real.unpublished(olderThan, limit),
-      purge: (cutoff) => real.purge(cutoff),
-      recordIntent: (record, intent, now) => real.recordIntent(record, intent, now),
-      close: (record, outcome, now) => real.close(record, outcome, now),
-      stalled: (origin, now, limit) => real.stalled(origin, now, limit),
-      complete: async (record, outcome, extra) => {
-        if (record.requestId === 'set-crash/1' && crashes++ === 0) throw new Error('process crashed');
-        return real.complete(record, outcome, extra);
-      },
-    };
+    const crashing = crashingOnFirstComplete(deps.ledger!, 'set-crash/1');
     const raw = { requestId: 'set-crash', changes: [single('k1'), single('k2'), single('k3')] };
     const delivery = { fallbackRequestId: 'm', onTransient: 'redeliver' } as const;
     await expect(processChangeSet(raw, delivery, { ...deps, ledger: crashing })).rejects.toThrow('process crashed');
@@ -244,15 +238,8 @@ describe('change sets', () => {
 
   it('a set redelivered after a crash mid-item never rolls back a later change to that backend: Superseded', async () => {
     const deps = { ...processDeps(stack.services, silentLogger), leaseMs: 1000 };
-    const real = deps.ledger!;
-    let crashes = 0;
     // The process dies after item 0's write reached ARM but before its outcome was recorded.
-    const crashing: ChangeLedger = Object.assign(Object.create(real) as ChangeLedger, {
-      complete: (...args: Parameters<ChangeLedger['complete']>) => {
-        if (args[0].requestId === 'set-rollback/0' && crashes++ === 0) throw new Error('process crashed');
-        return real.complete(...args);
-      },
-    });
+    const crashing = crashingOnFirstComplete(deps.ledger!, 'set-rollback/0');
     const delivery = { fallbackRequestId: 'm', onTransient: 'redeliver' } as const;
     expect(await post({ requestId: 'rb-v0', ...single('rb', 'v0') })).toMatchObject({ status: 201 });
     const raw = { requestId: 'set-rollback', changes: [single('rb', 'v1'), single('rb-other', 'v1')] };
@@ -266,6 +253,26 @@ describe('change sets', () => {
     expect(redelivered.outcome.items[0]).toMatchObject({ status: 'failed', error: { code: 'Superseded' } });
     expect(stack.emulator.getBackend(id('rb'))!.properties['description']).toBe('v2');
     expect(writes()).toEqual(['PUT rb', 'PUT rb', 'PUT rb']);
+  });
+
+  it('atomic, resumed after a crash mid-item: the item the crashed delivery wrote is reported as not undone', async () => {
+    const deps = { ...processDeps(stack.services, silentLogger), leaseMs: 1000 };
+    const crashing = crashingOnFirstComplete(deps.ledger!, 'set-atomic-crash/1');
+    const delivery = { fallbackRequestId: 'm', onTransient: 'redeliver' } as const;
+    const raw = { requestId: 'set-atomic-crash', atomic: true, changes: [single('ax1'), single('ax2'), single('ax3')] };
+    await expect(processChangeSet(raw, delivery, { ...deps, ledger: crashing })).rejects.toThrow('process crashed');
+    stack.emulator.injectFault({ method: 'PUT', path: /\/backends\/ax3$/, status: 400, code: 'ValidationError' });
+    await new Promise((r) => setTimeout(r, 1200)); // the crashed delivery's lease runs out
+    const redelivered = await processChangeSet(raw, delivery, { ...deps, ledger: crashing });
+    if (redelivered.kind !== 'outcome') throw new Error(redelivered.kind);
+    // Neither earlier write can be undone from this delivery: it never saw the state before them.
+    expect(redelivered.outcome.items.map((i) => [i.status, i.undo?.error?.code])).toEqual([
+      ['succeeded', 'UndoStateLost'],
+      ['succeeded', 'UndoStateLost'],
+      ['failed', undefined],
+    ]);
+    expect(redelivered.outcome.status).toBe('failed');
+    expect(writes()).toEqual(['PUT ax1', 'PUT ax2', 'PUT ax3']);
   });
 
   it('a dry run returns the ordered plan of every change and writes nothing', async () => {
