@@ -17,7 +17,7 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
 import { processChangeTraced } from '../shared/app/traced-change';
 import type { ProcessDeps } from '../shared/app/process-change';
-import { tracedArm, tracedPublisher } from '../functions/traced-ports';
+import { tracedChangePorts } from '../functions/traced-ports';
 import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
 import { runPool } from './stats';
 import { benchPatchBody, benchTarget } from './workload';
@@ -95,7 +95,8 @@ async function main(): Promise<void> {
   const deps: ProcessDeps = { ...benchEngineDeps(arm, false), ledger: undefined, publisher, leaseMs: 180_000 };
   // As the composition root wires them: each change's ports trace as children of its span.
   if (telemetry.enabled) {
-    deps.traced = (t) => ({ arm: tracedArm(arm, t), ledger: undefined, publisher: tracedPublisher(publisher, t) });
+    const untraced = { arm, ledger: undefined, publisher };
+    deps.traced = (t) => tracedChangePorts(untraced, t);
   }
   const send = (message: TracingWorkerMessage): void => void process.send?.(message);
 

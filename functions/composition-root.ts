@@ -6,7 +6,7 @@ import { createWriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { Clock } from '../shared/app/clock-ports';
 import { loadConfig, type Config } from '../shared/config/settings';
 import { defaultAzureCredential } from '../shared/adapters/identity';
-import type { ProcessDeps } from '../shared/app/process-change';
+import type { ChangeSpanPorts, ProcessDeps } from '../shared/app/process-change';
 import { createChangeService, type ChangeService } from '../shared/app/change-service';
 import { processDepsOf, type ChangePorts, type ChangeServiceSettings } from '../shared/app/service-context';
 import { timeBudget } from '../shared/config/time-budget';
@@ -21,7 +21,7 @@ import { ServiceBusChangeQueue } from '../shared/adapters/service-bus/change-que
 import type { ChangeQueue } from '../shared/app/queue-ports';
 import { LazyServiceBusClient } from '../shared/adapters/service-bus/service-bus-client';
 import type { Telemetry } from '../shared/app/telemetry-ports';
-import { tracedArm, tracedLedger, tracedBreaker, tracedPublisher, tracedQueue } from './traced-ports';
+import { tracedBreakerPublisher, tracedChangePorts, tracedQueue } from './traced-ports';
 import { createTelemetry } from './select-telemetry';
 import { createBreakerAdapters, type BreakerAdapters } from './circuit-breaker-adapters';
 import { systemClock } from '../shared/adapters/system-clock';
@@ -51,13 +51,11 @@ export interface AppServices {
   /** The ports with their spans bound to `telemetry` (see ChangePorts.traced); set when telemetry is on. */
   traceWith?: (telemetry: Telemetry) => TracedPorts;
   /** The ports one change uses, bound to `telemetry` (see ChangePorts.tracedChange); set with `traceWith`. */
-  traceChangeWith?: (telemetry: Telemetry) => TracedChangePorts;
+  traceChangeWith?: (telemetry: Telemetry) => ChangeSpanPorts;
 }
 
 /** The ports that make spans. */
 type TracedPorts = Pick<ChangePorts, 'arm' | 'ledger' | 'publisher' | 'queue' | 'breakerPublisher'>;
-/** The ports that make spans within one change. */
-type TracedChangePorts = Pick<ChangePorts, 'arm' | 'ledger' | 'publisher'>;
 
 /** The services without the change service built on them. */
 export type ServiceParts = Omit<AppServices, 'changes'>;
@@ -160,15 +158,12 @@ export function createServices(config: Config, telemetry: Telemetry = createTele
   const breaker = createBreakerAdapters(config, serviceBus);
   // Traced, the ports are wrapped per span that does work (the trigger's, then the change's): a span's parent is
   // passed, not carried with promises (see telemetry-ports.ts). The services' own ports trace as roots.
-  const traceChangeWith = (t: Telemetry): TracedChangePorts => ({
-    arm: tracedArm(arm, t),
-    ledger: ledger === undefined ? undefined : tracedLedger(ledger, t),
-    publisher: tracedPublisher(publisher, t),
-  });
+  const untraced: ChangeSpanPorts = { arm, ledger, publisher };
+  const traceChangeWith = (t: Telemetry): ChangeSpanPorts => tracedChangePorts(untraced, t);
   const traceWith = (t: Telemetry): TracedPorts => ({
     ...traceChangeWith(t),
     queue: tracedQueue(queue, t),
-    breakerPublisher: tracedBreaker(breaker, t).publisher,
+    breakerPublisher: tracedBreakerPublisher(breaker.publisher, t),
   });
   const root = telemetry.enabled ? traceWith(telemetry) : undefined;
   return withChangeService({

@@ -4,6 +4,7 @@
  * per span that does work (an invocation's, a change's): each binding is one small object per port.
  */
 import type { ChangeLedger } from '../shared/app/ledger-ports';
+import type { ChangeSpanPorts } from '../shared/app/process-change';
 import type { ChangeQueue, QueuedChange } from '../shared/app/queue-ports';
 import type { SpanHandle, Telemetry, TraceCarrier } from '../shared/app/telemetry-ports';
 import type { ArmAttemptHandle, ArmBackendClient, ArmObserver, CallOptions } from '../shared/app/arm-ports';
@@ -12,7 +13,7 @@ import { attemptSpan, recordLimiterWait } from './telemetry';
 import type { PublishOptions, ResultPublisher } from '../shared/app/publisher-ports';
 import type { Outcome } from '../shared/domain/contract/outcome';
 import type { SetOutcome } from '../shared/domain/contract/change-set';
-import type { BreakerAdapters } from './circuit-breaker-adapters';
+import type { BreakerPublisher } from '../shared/app/breaker-ports';
 import { withTrace } from '../shared/domain/cloud-event';
 
 /** Every method of the ledger port (the compiler checks the list is complete). */
@@ -35,7 +36,7 @@ const LEDGER_METHODS = {
  * to a telemetry per invocation and per change, so the wrapping methods are made once, on the prototype, rather
  * than as closures per binding (or by a Proxy on every call).
  */
-export function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): ChangeLedger {
+function tracedLedger(ledger: ChangeLedger, telemetry: Telemetry): ChangeLedger {
   return new TracedLedger(ledger, telemetry) as unknown as ChangeLedger;
 }
 
@@ -85,7 +86,7 @@ function withSpanTrace(options: PublishOptions | undefined, span: SpanHandle): P
  * Publishing in a producer span; the event carries that span as its CloudEvents traceparent. A class: bound per
  * span that does work (each change), one small object per binding.
  */
-export function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry): ResultPublisher {
+function tracedPublisher(publisher: ResultPublisher, telemetry: Telemetry): ResultPublisher {
   return new TracedPublisher(publisher, telemetry);
 }
 
@@ -117,17 +118,14 @@ class TracedPublisher implements ResultPublisher {
 }
 
 /** Publishing a circuit-breaker event in a producer span; the event carries that span as its CloudEvents traceparent. */
-export function tracedBreaker(breaker: BreakerAdapters, telemetry: Telemetry): BreakerAdapters {
+export function tracedBreakerPublisher(publisher: BreakerPublisher, telemetry: Telemetry): BreakerPublisher {
   return {
-    store: breaker.store,
-    publisher: {
-      publish: (event) =>
-        telemetry.inSpan(
-          'publish breaker event',
-          { kind: 'producer', attributes: { 'cloudevents.event_type': event.type } },
-          (span) => breaker.publisher.publish(withTrace(event, span.telemetry.carrier())),
-        ),
-    },
+    publish: (event) =>
+      telemetry.inSpan(
+        'publish breaker event',
+        { kind: 'producer', attributes: { 'cloudevents.event_type': event.type } },
+        (span) => publisher.publish(withTrace(event, span.telemetry.carrier())),
+      ),
   };
 }
 
@@ -159,8 +157,17 @@ export function tracedQueue(queue: ChangeQueue, telemetry: Telemetry): ChangeQue
   };
 }
 
+/** The ports one change uses (ChangePorts.tracedChange), their spans children of `telemetry`'s. */
+export function tracedChangePorts(ports: ChangeSpanPorts, telemetry: Telemetry): ChangeSpanPorts {
+  return {
+    arm: tracedArm(ports.arm, telemetry),
+    ledger: ports.ledger === undefined ? undefined : tracedLedger(ports.ledger, telemetry),
+    publisher: tracedPublisher(ports.publisher, telemetry),
+  };
+}
+
 /** The ARM client with every send reported to `telemetry`: client spans (children of its span) and metrics. */
-export function tracedArm(arm: ArmBackendClient, telemetry: Telemetry): ArmBackendClient {
+function tracedArm(arm: ArmBackendClient, telemetry: Telemetry): ArmBackendClient {
   return new ObservedArm(arm, telemetry);
 }
 

@@ -22,11 +22,14 @@ export interface ProcessDeps extends EngineDeps {
   /** How long a claim holds: longer than the change deadline, so a live delivery is never overtaken. */
   leaseMs: number;
   /** The ports with their spans bound to `telemetry` (the change's span): see ChangePorts.tracedChange. */
-  traced?: (telemetry: Telemetry) => {
-    arm: ArmBackendClient;
-    ledger: ChangeLedger | undefined;
-    publisher: ResultPublisher;
-  };
+  traced?: (telemetry: Telemetry) => ChangeSpanPorts;
+}
+
+/** The ports one change's processing makes spans through. */
+export interface ChangeSpanPorts {
+  arm: ArmBackendClient;
+  ledger: ChangeLedger | undefined;
+  publisher: ResultPublisher;
 }
 
 /**
