@@ -6,7 +6,10 @@ import type { ErrorBody } from '../domain/contract/error-response';
 import { processChange, type Delivery, type ProcessDeps, type Processed } from './process-change';
 import type { SpanHandle, Telemetry } from './telemetry-ports';
 
-/** processChange, in a `change` span when telemetry is on. Not async: no promise of its own on top of processChange's. */
+/**
+ * processChange, in a `change` span when telemetry is on. Not async, and the span is ended in the one reaction that
+ * describes it: no promise of its own on top of processChange's.
+ */
 export function processChangeTraced(
   telemetry: Telemetry,
   raw: unknown,
@@ -15,8 +18,27 @@ export function processChangeTraced(
   notJson?: ErrorBody,
 ): Promise<Processed> {
   if (!telemetry.enabled) return processChange(raw, delivery, deps, notJson);
-  return telemetry.inSpan('change', {}, (span) =>
-    processChange(raw, delivery, tracedIn(deps, span), notJson).then((result) => described(telemetry, span, result)),
+  const span = telemetry.startSpan('change', {});
+  let running: Promise<Processed>;
+  try {
+    running = processChange(raw, delivery, tracedIn(deps, span), notJson);
+  } catch (error) {
+    span.fail(error);
+    span.end();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what binding the ports threw, as an async function would
+    return Promise.reject(error);
+  }
+  return running.then(
+    (result) => {
+      described(telemetry, span, result);
+      span.end();
+      return result;
+    },
+    (error: unknown) => {
+      span.fail(error);
+      span.end();
+      throw error;
+    },
   );
 }
 
@@ -32,10 +54,10 @@ function tracedIn(deps: ProcessDeps, span: SpanHandle): ProcessDeps {
 }
 
 /** The change's span attributes and metrics, from what processChange returned. */
-function described(telemetry: Telemetry, span: SpanHandle, result: Processed): Processed {
+function described(telemetry: Telemetry, span: SpanHandle, result: Processed): void {
   if (result.kind === 'busy') {
     span.set({ 'change.requestId': result.requestId, 'change.result': 'busy' });
-    return result;
+    return;
   }
   const { outcome } = result;
   const dimensions = { operation: outcome.operation ?? 'unknown', status: outcome.status };
@@ -56,5 +78,4 @@ function described(telemetry: Telemetry, span: SpanHandle, result: Processed): P
     if (outcome.unchanged === true) telemetry.count('changes.unchanged', 1, { operation: dimensions.operation });
   }
   if (outcome.status === 'failed') span.fail({ name: outcome.error?.code ?? 'ChangeFailed' });
-  return result;
 }

@@ -12,6 +12,11 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { createOtelTelemetry } from '../../shared/adapters/telemetry/otel-telemetry';
+import { processChangeTraced } from '../../shared/app/traced-change';
+import type { ProcessDeps } from '../../shared/app/process-change';
+import { silentLogger } from '../../shared/app/logger-ports';
+import { tracedChangePorts } from '../../functions/traced-ports';
+import { keepingPublisher, manualClock, memoryArm, memoryLedger } from '../support/memory-ports';
 
 async function exportedPoints(run: (telemetry: ReturnType<typeof createOtelTelemetry>) => void) {
   const metrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
@@ -171,6 +176,7 @@ describe('spans', () => {
     expect(child!.ended).toBe(true);
     const ms = ([s, ns]: [number, number]) => s * 1000 + ns / 1e6;
     expect(ms(child!.startTime)).toBeGreaterThanOrEqual(before - 1);
+    expect(ms(child!.startTime)).toBeGreaterThanOrEqual(ms(parent!.startTime)); // one clock per trace
     expect(ms(child!.duration)).toBeGreaterThanOrEqual(4);
     expect(ms(child!.endTime) - ms(child!.startTime)).toBeCloseTo(ms(child!.duration), 3);
     expect(ms(parent!.endTime)).toBeGreaterThanOrEqual(ms(child!.endTime) - 1);
@@ -200,5 +206,60 @@ describe('spans', () => {
     const [span] = spans.getFinishedSpans();
     expect(span!.name).toBe('sync-throw');
     expect(span!.status).toEqual({ code: 2, message: 'RangeError' });
+  });
+
+  describe('the change span', () => {
+    const change = {
+      requestId: 'span-1',
+      operation: 'createOrUpdate',
+      target:
+        '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg1/providers/Microsoft.ApiManagement/service/apimService1/backends/b1',
+      body: { properties: { url: 'https://b1.example/', protocol: 'http' } },
+    };
+    const delivery = { fallbackRequestId: 'unused', onTransient: 'answer' as const };
+
+    function setUp(ledger: ProcessDeps['ledger']) {
+      const spans = new InMemorySpanExporter();
+      const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
+      const ports = { arm: memoryArm().client, ledger, publisher: keepingPublisher().port };
+      const deps: ProcessDeps = {
+        ...ports,
+        clock: manualClock(),
+        logger: silentLogger,
+        settings: { allowDelete: true, deadlineMs: 10_000, skipUnchanged: true },
+        leaseMs: 60_000,
+        traced: (t) => tracedChangePorts(ports, t),
+      };
+      return { spans, telemetry, deps };
+    }
+
+    it("holds what the change did, and its ports' spans are its children", async () => {
+      const { spans, telemetry, deps } = setUp(memoryLedger());
+      const result = await telemetry.inSpan('trigger', {}, (span) =>
+        processChangeTraced(span.telemetry, change, delivery, deps),
+      );
+      expect(result.kind === 'outcome' && result.outcome.status).toBe('succeeded');
+      const finished = spans.getFinishedSpans();
+      const span = finished.find((s) => s.name === 'change')!;
+      expect(span.attributes).toMatchObject({
+        'change.requestId': 'span-1',
+        'change.operation': 'createOrUpdate',
+        'change.status': 'succeeded',
+        'change.result': 'outcome',
+      });
+      const children = finished.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);
+      expect(children.map((s) => s.name)).toEqual(expect.arrayContaining(['ledger.claim', 'publish result']));
+      expect(finished.filter((s) => s.name === 'change')).toHaveLength(1);
+    });
+
+    it('ends failed, and the call rejects, when a port throws (the trigger redelivers)', async () => {
+      const ledger = memoryLedger();
+      ledger.claim = () => Promise.reject(new TypeError('table unreachable'));
+      const { spans, telemetry, deps } = setUp(ledger);
+      await expect(processChangeTraced(telemetry, change, delivery, deps)).rejects.toThrow(TypeError);
+      const span = spans.getFinishedSpans().find((s) => s.name === 'change')!;
+      expect(span.status).toEqual({ code: 2, message: 'TypeError' });
+      expect(span.attributes['error.type']).toBe('TypeError');
+    });
   });
 });

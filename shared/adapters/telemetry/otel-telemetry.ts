@@ -191,6 +191,7 @@ class BoundTelemetry implements Telemetry {
       KINDS[options.kind ?? 'internal'],
       options.parent === undefined ? this.parent?.spanContext() : remoteParent(options.parent),
       options.attributes,
+      options.parent === undefined ? this.parent?.wallOffset : undefined,
     );
   }
 
