@@ -53,9 +53,9 @@ export function deferredTelemetry(loading: Promise<Telemetry>, warn: (message: s
   );
   return {
     enabled: true,
-    inSpan: async (name, options, fn) => {
+    inSpan: async (name, options, fn, fulfilled) => {
       await ready;
-      return impl.inSpan(name, options, fn);
+      return impl.inSpan(name, options, fn, fulfilled);
     },
     startSpan: (name, options) => impl.startSpan(name, options),
     carrier: () => impl.carrier(),

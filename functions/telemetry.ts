@@ -105,17 +105,16 @@ export function withTelemetry<R extends FunctionRegistration>(fn: R, telemetry: 
       invocations.set(context, handle.telemetry);
       return handler(input, context);
     };
-    if (kind !== 'http') return t.inSpan(fn.name, span, run);
-    return t.inSpan(fn.name, span, (handle) =>
-      run(handle).then((result) => {
-        const status = (result as HttpResponseInit | undefined)?.status ?? 200;
-        handle.set({ 'http.response.status_code': status });
-        if (status >= 500) handle.fail({ name: `HTTP ${status}` });
-        return result;
-      }),
-    );
+    return kind === 'http' ? t.inSpan(fn.name, span, run, answered) : t.inSpan(fn.name, span, run);
   };
   return { ...fn, handler: traced };
+}
+
+/** An HTTP invocation's span, from its answer: the status, and failed when it is a 5xx. */
+function answered(span: SpanHandle, result: unknown): void {
+  const status = (result as HttpResponseInit | undefined)?.status ?? 200;
+  span.set({ 'http.response.status_code': status });
+  if (status >= 500) span.fail({ name: `HTTP ${status}` });
 }
 
 /** Span names of ARM's methods, made once. */

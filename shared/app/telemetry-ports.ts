@@ -26,7 +26,10 @@ export type SpanKind = 'server' | 'client' | 'producer' | 'consumer' | 'internal
 export interface SpanHandle {
   /** Adds attributes (undefined values are skipped). */
   set(attributes: Attributes): void;
-  /** Marks the span failed; an Error's name (not its message, which may quote input) is recorded. */
+  /**
+   * Marks the span failed; the `name` of the Error or of a `{ name }` (an ARM error code, `HTTP 503`) is recorded as
+   * its type, never a message, which may quote input.
+   */
   fail(error: unknown): void;
   /** Telemetry bound to this span: its spans are this span's children, its `carrier()` is this span. */
   readonly telemetry: Telemetry;
@@ -71,9 +74,16 @@ export interface Telemetry {
   readonly enabled: boolean;
   /**
    * Runs `fn` in a new span, a child of the bound span (or of `options.parent`); ends it when `fn` settles. Work
-   * inside that should be traced as the new span's children gets `span.telemetry`.
+   * inside that should be traced as the new span's children gets `span.telemetry`. `fulfilled` describes the span
+   * from `fn`'s value just before it ends, in the same reaction (no promise of its own); with telemetry off, where
+   * there is no span, it is not called.
    */
-  inSpan<T>(name: string, options: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
+  inSpan<T>(
+    name: string,
+    options: SpanOptions,
+    fn: (span: SpanHandle) => Promise<T>,
+    fulfilled?: (span: SpanHandle, value: T) => void,
+  ): Promise<T>;
   /**
    * Starts a span that the caller ends, a child of the bound span. For spans whose end is not the end of a
    * callback: one ARM send.

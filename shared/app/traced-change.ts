@@ -7,8 +7,8 @@ import { processChange, type Delivery, type ProcessDeps, type Processed } from '
 import type { SpanHandle, Telemetry } from './telemetry-ports';
 
 /**
- * processChange, in a `change` span when telemetry is on. Not async, and the span is ended in the one reaction that
- * describes it: no promise of its own on top of processChange's.
+ * processChange, in a `change` span when telemetry is on, described in the reaction that ends it. Not async: no
+ * promise of its own on top of processChange's.
  */
 export function processChangeTraced(
   telemetry: Telemetry,
@@ -18,27 +18,11 @@ export function processChangeTraced(
   notJson?: ErrorBody,
 ): Promise<Processed> {
   if (!telemetry.enabled) return processChange(raw, delivery, deps, notJson);
-  const span = telemetry.startSpan('change', {});
-  let running: Promise<Processed>;
-  try {
-    running = processChange(raw, delivery, tracedIn(deps, span), notJson);
-  } catch (error) {
-    span.fail(error);
-    span.end();
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what binding the ports threw, as an async function would
-    return Promise.reject(error);
-  }
-  return running.then(
-    (result) => {
-      described(telemetry, span, result);
-      span.end();
-      return result;
-    },
-    (error: unknown) => {
-      span.fail(error);
-      span.end();
-      throw error;
-    },
+  return telemetry.inSpan(
+    'change',
+    {},
+    (span) => processChange(raw, delivery, tracedIn(deps, span), notJson),
+    (span, result) => described(telemetry, span, result),
   );
 }
 

@@ -218,10 +218,10 @@ describe('spans', () => {
     };
     const delivery = { fallbackRequestId: 'unused', onTransient: 'answer' as const };
 
-    function setUp(ledger: ProcessDeps['ledger']) {
+    function setUp(ledger: ProcessDeps['ledger'], arm = memoryArm()) {
       const spans = new InMemorySpanExporter();
       const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
-      const ports = { arm: memoryArm().client, ledger, publisher: keepingPublisher().port };
+      const ports = { arm: arm.client, ledger, publisher: keepingPublisher().port };
       const deps: ProcessDeps = {
         ...ports,
         clock: manualClock(),
@@ -250,6 +250,23 @@ describe('spans', () => {
       const children = finished.filter((s) => s.parentSpanContext?.spanId === span.spanContext().spanId);
       expect(children.map((s) => s.name)).toEqual(expect.arrayContaining(['ledger.claim', 'publish result']));
       expect(finished.filter((s) => s.name === 'change')).toHaveLength(1);
+    });
+
+    it('a failed change is a failed span whose type is the error code of the outcome', async () => {
+      const arm = memoryArm();
+      arm.throttle(true);
+      const { spans, telemetry, deps } = setUp(memoryLedger(), arm);
+      const result = await processChangeTraced(telemetry, change, delivery, deps);
+      const code = result.kind === 'outcome' ? result.outcome.error?.code : undefined;
+      expect(result.kind === 'outcome' && result.outcome.status).toBe('failed');
+      expect(code).toMatch(/^[A-Za-z]+$/);
+      const span = spans.getFinishedSpans().find((s) => s.name === 'change')!;
+      expect(span.attributes).toMatchObject({
+        'change.status': 'failed',
+        'change.errorCode': code,
+        'error.type': code,
+      });
+      expect(span.status).toEqual({ code: 2, message: code });
     });
 
     it('ends failed, and the call rejects, when a port throws (the trigger redelivers)', async () => {

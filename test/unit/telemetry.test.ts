@@ -218,6 +218,34 @@ describe('trigger spans', () => {
     await telemetry.shutdown();
   });
 
+  it("an HTTP answer of 5xx marks its span failed; a 4xx does not (the caller's mistake, not ours)", async () => {
+    const spans = new InMemorySpanExporter();
+    const telemetry = createOtelTelemetry({ spanExporter: spans, exportEachSpan: true });
+    for (const status of [503, 400]) {
+      const registration: FunctionRegistration = {
+        name: 'backendChanges',
+        kind: 'http',
+        trigger: { methods: ['POST'], route: 'backend-changes', authLevel: 'function' },
+        handler: () => Promise.resolve({ status }),
+      };
+      const handler = withTelemetry(registration, () => telemetry).handler as (
+        input: unknown,
+        context: InvocationContext,
+      ) => Promise<unknown>;
+      const answer = await handler(
+        new HttpRequest({ method: 'POST', url: 'http://localhost/api/backend-changes' }),
+        new InvocationContext({ functionName: 'backendChanges' }),
+      );
+      expect(answer).toEqual({ status });
+    }
+    const [failed, refused] = spans.getFinishedSpans();
+    expect(failed!.attributes['http.response.status_code']).toBe(503);
+    expect(failed!.status).toEqual({ code: 2, message: 'HTTP 503' });
+    expect(refused!.attributes['http.response.status_code']).toBe(400);
+    expect(refused!.status).toEqual({ code: 0 });
+    await telemetry.shutdown();
+  });
+
   it('with telemetry off the handler runs as it is', async () => {
     const handler = jest.fn(() => Promise.resolve());
     const registration: FunctionRegistration = { name: 'x', kind: 'eventGrid', handler };

@@ -159,7 +159,12 @@ class BoundTelemetry implements Telemetry {
     private readonly parent: RecordedSpan | undefined,
   ) {}
 
-  inSpan<T>(name: string, spanOptions: SpanOptions, fn: (span: SpanHandle) => Promise<T>): Promise<T> {
+  inSpan<T>(
+    name: string,
+    spanOptions: SpanOptions,
+    fn: (span: SpanHandle) => Promise<T>,
+    fulfilled?: (span: SpanHandle, value: T) => void,
+  ): Promise<T> {
     const span = this.startSpan(name, spanOptions);
     let running: Promise<T>;
     try {
@@ -173,6 +178,7 @@ class BoundTelemetry implements Telemetry {
     // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
     return running.then(
       (value) => {
+        fulfilled?.(span, value);
         span.end();
         return value;
       },

@@ -71,10 +71,18 @@ function hrTime(ms: number): HrTime {
   return nanos >= 1_000_000_000 ? [seconds + 1, nanos - 1_000_000_000] : [seconds, nanos];
 }
 
-/** An error's type, never its message: messages may quote input, and input may hold a secret. */
+/** A name that reads as a type or code (`TypeError`, `ResourceNotFound`, `HTTP 503`), not as free text. */
+const TYPE_NAME = /^[A-Za-z][\w .:-]{0,99}$/;
+
+/**
+ * An error's type, never its message: messages may quote input, and input may hold a secret. The type is the
+ * `name` of an Error or of a `{ name }` the app reports (an ARM error code, an HTTP status), when it reads as one.
+ */
 function errorType(error: unknown): string {
-  if (error instanceof Error) return error.name;
-  return typeof error === 'object' && error !== null ? 'Object' : typeof error;
+  if (typeof error !== 'object' || error === null) return typeof error;
+  const { name } = error as { name?: unknown };
+  if (typeof name === 'string' && TYPE_NAME.test(name)) return name;
+  return error instanceof Error ? 'Error' : 'Object';
 }
 
 export class RecordedSpan implements ReadableSpan, SpanHandle {
