@@ -178,8 +178,11 @@ class BoundTelemetry implements Telemetry {
     // One reaction on fn's promise, rather than an async wrapper's own promise and await (two more jobs per span).
     return running.then(
       (value) => {
-        fulfilled?.(span, value);
-        span.end();
+        try {
+          fulfilled?.(span, value);
+        } finally {
+          span.end(); // ended even when describing it threw
+        }
         return value;
       },
       (error: unknown) => {
