@@ -4,7 +4,6 @@
 import { createArmBackendClient } from '../shared/adapters/arm/arm-client';
 import type { ArmBackendClient } from '../shared/app/arm-ports';
 import { createArmCredential } from '../shared/adapters/arm/credential';
-import type { ArmObserver } from '../shared/app/arm-ports';
 import type { WriteLimiter } from '../shared/adapters/arm/write-limiter';
 import type { EngineDeps } from '../shared/app/apply-change';
 import { silentLogger } from '../shared/app/logger-ports';
@@ -21,7 +20,7 @@ export interface EmulatorAddress {
 /** A real ARM client (keep-alive, the emulator's CA trusted) for `emulator`, optionally with a write limiter. */
 export function benchArmClient(
   emulator: EmulatorAddress,
-  options: { writeLimiter?: WriteLimiter; deadlineMs?: number; observer?: ArmObserver } = {},
+  options: { writeLimiter?: WriteLimiter; deadlineMs?: number } = {},
 ): ArmBackendClient {
   return createArmBackendClient({
     endpoint: emulator.url,
@@ -30,7 +29,6 @@ export function benchArmClient(
     caCertPem: emulator.caCertPem,
     ...(options.deadlineMs === undefined ? {} : { deadlineMs: options.deadlineMs }),
     ...(options.writeLimiter === undefined ? {} : { writeLimiter: options.writeLimiter }),
-    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Telemetry at the edges: one span per trigger invocation (continuing the caller's trace), and the ARM client's
- * observer. The use cases below see only the telemetry port.
+ * sends' spans. The use cases below see only the telemetry port.
  */
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { ArmAttemptAnswer, ArmAttemptHandle } from '../shared/app/arm-ports';

@@ -39,7 +39,7 @@ export class CallState {
     readonly deadline: number,
     readonly signal: AbortSignal | undefined,
     readonly logger: ArmClientLogger | undefined,
-    /** Told about this call's sends and write-limiter waits (the caller's, else the client's). */
+    /** Told about this call's sends and write-limiter waits (CallOptions.observer: the calling change's span). */
     readonly observer: ArmObserver | undefined,
   ) {
     this.lastHeaders = { correlationRequestId: correlationId };

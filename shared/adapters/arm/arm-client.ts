@@ -27,7 +27,6 @@ import { CallState } from './arm-call';
 import type { RequestSpec } from './arm-codec';
 import type { ArmContext } from './arm-context';
 import { isArmError } from './arm-error';
-import type { ArmObserver } from '../../app/arm-ports';
 import { createArmPipeline } from './arm-pipeline';
 import { boundedCredential } from './bounded-credential';
 import { armTokenScope } from './credential';
@@ -77,8 +76,6 @@ export interface ArmClientOptions {
    * writes go out at ARM's refill rate instead of bursting into 429s. Reads are never held back. Default: none.
    */
   writeLimiter?: WriteLimiter;
-  /** Told about every send and every write-limiter wait (traces, metrics). Default: none. */
-  observer?: ArmObserver;
 }
 
 const DEFAULT_PER_ATTEMPT_TIMEOUT_MS = 30_000;
@@ -124,7 +121,6 @@ class ArmClient implements ArmBackendClient {
       perAttemptTimeoutMs,
       retry,
       writeLimiter: options.writeLimiter,
-      observer: options.observer,
     };
   }
 
@@ -207,7 +203,7 @@ class ArmClient implements ArmBackendClient {
       deadline,
       options?.signal,
       options?.logger ?? this.logger,
-      options?.observer ?? this.ctx.observer,
+      options?.observer,
     );
   }
 

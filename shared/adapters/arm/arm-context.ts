@@ -1,7 +1,6 @@
 /** What every step of one ARM client shares: built once per client, handed to each call's steps. */
 import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { Clock } from '../../app/clock-ports';
-import type { ArmObserver } from '../../app/arm-ports';
 import type { ArmPipeline } from './arm-pipeline';
 import type { RetrySettings } from './retry-strategy';
 import type { WriteLimiter } from './write-limiter';
@@ -21,5 +20,4 @@ export interface ArmContext {
   readonly perAttemptTimeoutMs: number;
   readonly retry: RetrySettings;
   readonly writeLimiter: WriteLimiter | undefined;
-  readonly observer: ArmObserver | undefined;
 }
