@@ -1,7 +1,7 @@
 /**
  * Bench children running the code bundled as the package bundles it (esbuild, minified, CommonJS:
- * scripts/build-package.ts), since that is what a deployed process runs: rows 2 and 2b (cpu-child.ts) and row 8's
- * workers (tracing-worker.ts). Under tsx every module is a CommonJS shim whose exports are getters called on each
+ * scripts/build-package.ts), since that is what a deployed process runs: rows 2 and 2b (cpu-child.ts) and rows 8 and
+ * 8b's workers (tracing-worker.ts). Under tsx every module is a CommonJS shim whose exports are getters called on each
  * cross-module call, and every named function is registered with `__name` each time one is made: about 15 % of row
  * 2b's CPU that the deployed bundle never spends, and more on a path that crosses more modules (the traced one).
  */

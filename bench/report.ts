@@ -33,8 +33,10 @@ export interface RawResults {
   writes: WritesResult;
   throttle: ThrottleResult;
   scaleOut: ScaleOutResult;
-  /** Row 8 (absent in reports written before it existed). */
+  /** Row 8: a change as deployed (absent in reports written before it existed). */
   tracing?: TracingResult;
+  /** Row 8b: the engine alone (absent in reports written before it existed). */
+  tracingEngine?: TracingResult;
 }
 
 /** The machine the numbers come from. */
@@ -142,6 +144,7 @@ export function buildTable(raw: RawResults): TableRow[] {
     info(r6, 'without: 429s / writes', round2(th.withoutLimiter.throttledShare * 100), '%'),
     info(r6, 'without: lost writes', th.withoutLimiter.lost, ''),
     ...(raw.tracing === undefined ? [] : tracingRows(raw.tracing)),
+    ...(raw.tracingEngine === undefined ? [] : tracingRows(raw.tracingEngine)),
     ...scaleOutRows(raw.scaleOut),
   ];
 }

@@ -39,6 +39,15 @@ const CONCURRENCY = 32;
 /** Row 7 at full size: 4 instances × 8 concurrent writes share the bucket of row 6. */
 const SCALE_OUT = { workers: 4, writes: 300, concurrencyPerWorker: 8, bucket: { capacity: 20, refillPerSecond: 10 } };
 
+/** Rows 8 (a change as deployed) and 8b (the engine alone): changes per round of each, rounds and worker pairs. */
+function tracingSizes(size: { queue: number; engine: number; rounds: number; pairs: number }) {
+  const common = { concurrency: CONCURRENCY, rounds: size.rounds, pairs: size.pairs };
+  return {
+    queue: { ...common, path: 'queue' as const, requests: size.queue, backends: size.queue },
+    engine: { ...common, path: 'engine' as const, requests: size.engine, backends: Math.min(size.engine, 1000) },
+  };
+}
+
 /** The sizes of each row. */
 function sizes(smoke: boolean) {
   return smoke
@@ -50,7 +59,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [200, 400], concurrency: CONCURRENCY, backends: 100 },
         writes: { requests: 200, concurrency: CONCURRENCY },
         throttle: { writes: 40, concurrency: CONCURRENCY, bucket: { capacity: 10, refillPerSecond: 20 } },
-        tracing: { requests: 100, concurrency: CONCURRENCY, rounds: 1, pairs: 2, backends: 50 },
+        tracing: tracingSizes({ queue: 30, engine: 100, rounds: 1, pairs: 2 }),
         scaleOut: { workers: 2, writes: 40, concurrencyPerWorker: 8, bucket: { capacity: 10, refillPerSecond: 20 } },
       }
     : {
@@ -61,7 +70,7 @@ function sizes(smoke: boolean) {
         memory: { checkpoints: [5000, 20000], concurrency: CONCURRENCY, backends: 1000 },
         writes: { requests: 1000, concurrency: CONCURRENCY },
         throttle: { writes: 300, concurrency: CONCURRENCY, bucket: { capacity: 20, refillPerSecond: 10 } },
-        tracing: { requests: 2000, concurrency: CONCURRENCY, rounds: 6, pairs: 3, backends: 1000 },
+        tracing: tracingSizes({ queue: 500, engine: 2000, rounds: 6, pairs: 3 }),
         scaleOut: SCALE_OUT,
       };
 }
@@ -112,15 +121,20 @@ export async function runColdStartRow(options: BenchOptions = {}): Promise<strin
   return formatTable(coldStartRows(coldStart));
 }
 
-/** Row 8 alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
+/** Rows 8 and 8b alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
 export async function runTracingRow(options: BenchOptions = {}): Promise<string> {
   const size = sizes(options.smoke ?? false);
-  const result = await withEmulator({ logRequests: false }, (emulator) => measureTracing(emulator, size.tracing));
-  options.log?.(
-    `tracing: off ${result.offPerSecond.join(', ')} req/s; on ${result.onPerSecond.join(', ')} req/s; ` +
-      `loss per round ${result.lossPerRound.join(', ')}`,
-  );
-  return formatTable(tracingRows(result));
+  const results = await withEmulator({ logRequests: false }, async (emulator) => [
+    await measureTracing(emulator, size.tracing.queue),
+    await measureTracing(emulator, size.tracing.engine),
+  ]);
+  for (const result of results) {
+    options.log?.(
+      `tracing (${result.options.path}): off ${result.offPerSecond.join(', ')} changes/s; ` +
+        `on ${result.onPerSecond.join(', ')} changes/s; loss per round ${result.lossPerRound.join(', ')}`,
+    );
+  }
+  return formatTable(results.flatMap(tracingRows));
 }
 
 /**
@@ -144,11 +158,15 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
   const triggerCpu = await step('2b CPU per request, trigger path', () => measureTriggerCpu(size.triggerCpu));
-  const { throughput, memory, tracing } = await withEmulator({ logRequests: false }, async (emulator) => ({
-    throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
-    memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
-    tracing: await step('8 tracing', () => measureTracing(emulator, size.tracing)),
-  }));
+  const { throughput, memory, tracing, tracingEngine } = await withEmulator(
+    { logRequests: false },
+    async (emulator) => ({
+      throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
+      memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
+      tracing: await step('8 tracing', () => measureTracing(emulator, size.tracing.queue)),
+      tracingEngine: await step('8b tracing, engine alone', () => measureTracing(emulator, size.tracing.engine)),
+    }),
+  );
   const coldStart = await step('3 cold start', () => measureColdStart(size.coldStartRuns));
   const writes = await step('5 ARM writes per change', () =>
     withEmulator({ logRequests: true }, (emulator) => measureWrites(emulator, size.writes)),
@@ -161,7 +179,18 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   const scaleOut = await step('7 scale-out', () => runScaleOut(size.scaleOut));
 
-  const raw: RawResults = { throughput, cpu, triggerCpu, coldStart, memory, writes, throttle, scaleOut, tracing };
+  const raw: RawResults = {
+    throughput,
+    cpu,
+    triggerCpu,
+    coldStart,
+    memory,
+    writes,
+    throttle,
+    scaleOut,
+    tracing,
+    tracingEngine,
+  };
   const report: BenchReport = {
     smoke,
     startedAt: startedAt.toISOString(),

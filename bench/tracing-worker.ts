@@ -1,12 +1,16 @@
 /**
- * One worker process of row 8 (tracing): an app instance with telemetry off (the no-op port; none of the
+ * One worker process of rows 8 and 8b (tracing): an app instance with telemetry off (the no-op port; none of the
  * OpenTelemetry code is loaded) or on (our OpenTelemetry adapter as in production — BatchSpanProcessor, metrics — with
  * an exporter that counts spans and drops them) for its whole life, as a deployed process is. Started by tracing.ts
  * bundled as the package is (bundled-child.ts), with an IPC channel.
  *
+ * Two paths (argv's `path`): `queue`, a change as deployed — the processBackendChange function of the registration
+ * list (its trigger span, the change service: ledger on Azurite, ARM, the result event to the broker's topic);
+ * `engine`, processChangeTraced alone in a trigger span (no ledger, events dropped): tracing's share where the rest
+ * of the work is smallest.
+ *
  * argv[2]: {@link TracingWorkerArgs} as JSON. Sends `{ type: 'ready' }`; for each `{ type: 'round', tag, count }`
- * runs `count` PUT changes through processChangeTraced, each in a trigger span, and answers `{ type: 'round', … }`;
- * exits on `{ type: 'stop' }`.
+ * runs `count` PUT changes and answers `{ type: 'round', … }`; exits on `{ type: 'stop' }`.
  */
 import { executionAsyncId } from 'node:async_hooks';
 import { cpuUsage } from 'node:process';
@@ -15,7 +19,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { noTelemetry, type Telemetry } from '../shared/app/telemetry-ports';
+import { InvocationContext } from '@azure/functions';
 import { processChangeTraced } from '../shared/app/traced-change';
+import { loadConfig } from '../shared/config/settings';
+import { loadTriggerSettings } from '../shared/config/trigger-settings';
+import { createServices } from '../functions/composition-root';
+import { functionRegistrations } from '../functions/registrations';
 import type { ProcessDeps } from '../shared/app/process-change';
 import { tracedChangePorts } from '../functions/traced-ports';
 import { benchArmClient, benchEngineDeps, type EmulatorAddress } from './engine-deps';
@@ -28,6 +37,26 @@ export interface TracingWorkerArgs {
   telemetry: 'off' | 'on';
   concurrency: number;
   backends: number;
+  path: TracingPath;
+  /** The queue path's app settings (ARM, Azurite, the broker; see tracing.ts). */
+  settings?: Record<string, string>;
+}
+
+/** What one change runs through (see the file's header). */
+export type TracingPath = 'queue' | 'engine';
+
+/** A path's changes: each run (rejecting when the path knows at once that it did not succeed), checked, stopped. */
+interface ChangePath {
+  run(change: ChangeBody): Promise<void>;
+  /** Rejects unless the change with this requestId succeeded and its event was published (after a round). */
+  check?(requestId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+interface ChangeBody {
+  requestId: string;
+  operation: string;
+  target: unknown;
+  body: unknown;
 }
 
 /** Parent → worker. */
@@ -86,10 +115,8 @@ async function telemetryFor(
   return { telemetry, stop: () => telemetry.shutdown() };
 }
 
-async function main(): Promise<void> {
-  const args = JSON.parse(process.argv[2] ?? '{}') as TracingWorkerArgs;
-  const spans = new CountingSpanExporter();
-  const { telemetry, stop } = await telemetryFor(args.telemetry, spans);
+/** The engine path: processChangeTraced in a trigger span, no ledger, events dropped. */
+function enginePath(args: TracingWorkerArgs, telemetry: Telemetry): ChangePath {
   const publisher = { publish: () => Promise.resolve(), publishChangeSet: () => Promise.resolve() };
   const arm = benchArmClient(args.emulator);
   const deps: ProcessDeps = { ...benchEngineDeps(arm, false), ledger: undefined, publisher, leaseMs: 180_000 };
@@ -98,9 +125,49 @@ async function main(): Promise<void> {
     const untraced = { arm, ledger: undefined, publisher };
     deps.traced = (t) => tracedChangePorts(untraced, t);
   }
+  const run = async (input: ChangeBody): Promise<void> => {
+    const delivery = { fallbackRequestId: input.requestId, onTransient: 'answer' as const };
+    const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, (span) =>
+      processChangeTraced(span.telemetry, input, delivery, deps),
+    );
+    if (result.kind !== 'outcome' || result.outcome.status !== 'succeeded') throw new Error(`change ${result.kind}`);
+  };
+  return { run, stop: () => Promise.resolve() };
+}
+
+/**
+ * The queue path: the registration list's processBackendChange function (wrapped in its trigger span as the host
+ * runs it), on services built from app settings as the composition root builds them. Each message is delivered as
+ * the host delivers a first delivery. A change that did not succeed is found in the ledger after the round.
+ */
+function queuePath(settings: Record<string, string>, telemetry: Telemetry): ChangePath {
+  const services = createServices(loadConfig(settings), telemetry);
+  const fn = functionRegistrations(() => services, loadTriggerSettings(settings)).find(
+    (registration) => registration.name === 'processBackendChange',
+  );
+  if (fn?.kind !== 'serviceBusQueue') throw new Error('processBackendChange is not a queue function');
+  const quiet = (): void => undefined;
+  const run = async (input: ChangeBody): Promise<void> => {
+    const triggerMetadata = { messageId: input.requestId, deliveryCount: 1, applicationProperties: {} };
+    await fn.handler(input, new InvocationContext({ functionName: fn.name, triggerMetadata, logHandler: quiet }));
+  };
+  const check = async (requestId: string): Promise<void> => {
+    const record = await services.ledger?.get(requestId);
+    const status = record?.outcome?.status ?? record?.state ?? 'not in the ledger';
+    if (status !== 'succeeded' || record?.published !== true) throw new Error(`change ${requestId}: ${status}`);
+  };
+  return { run, check, stop: () => services.close() };
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as TracingWorkerArgs;
+  const spans = new CountingSpanExporter();
+  const { telemetry, stop: stopTelemetry } = await telemetryFor(args.telemetry, spans);
+  const path = args.path === 'queue' ? queuePath(args.settings ?? {}, telemetry) : enginePath(args, telemetry);
+  const stop = () => path.stop().finally(stopTelemetry);
   const send = (message: TracingWorkerMessage): void => void process.send?.(message);
 
-  // The main thread's collection pauses, summed per round: tracing's cost shows largely here (row 8 in README).
+  // The main thread's collection pauses, summed per round (bench/README.md, rows 8 and 8b).
   let gcMs = 0;
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcMs += entry.duration;
@@ -120,18 +187,16 @@ async function main(): Promise<void> {
     const cpuBefore = cpuUsage();
     const started = performance.now();
     await runPool(count, args.concurrency, async (i) => {
-      const delivery = { fallbackRequestId: `${tag}-${i}`, onTransient: 'answer' as const };
-      const result = await telemetry.inSpan('processBackendChange', { kind: 'consumer' }, (span) =>
-        processChangeTraced(span.telemetry, inputs[i], delivery, deps),
-      );
+      await path.run(inputs[i]!);
       if (i === 0) hooked = executionAsyncId() !== 0;
-      if (result.kind !== 'outcome' || result.outcome.status !== 'succeeded') throw new Error(`change ${result.kind}`);
     });
     const perSecond = (count / (performance.now() - started)) * 1000;
     const cpu = cpuUsage(cpuBefore);
     await nextTurn(); // collections of the round are reported to the observer in a later turn
     const gcUs = (gcMs * 1000) / count;
     await telemetry.flush(); // the spans still buffered are exported (counted, not timed)
+    await path.check?.(inputs[0]!.requestId);
+    await path.check?.(inputs[count - 1]!.requestId);
     const cpuUs = (cpu.user + cpu.system) / count;
     return { type: 'round', perSecond, cpuUs, gcUs, spans: spans.count, hooks: hooked };
   };

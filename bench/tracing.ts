@@ -1,13 +1,17 @@
 /**
- * Row 8, the cost of tracing: the same PUT changes through processChange (engine, real ARM client, against the
- * emulator), each in a trigger span, in two worker processes (tracing-worker.ts): one with telemetry off (the no-op
- * port; no OpenTelemetry code loaded), one with it on (our OpenTelemetry adapter as in production, with an exporter
- * that counts and drops spans), each for its whole life as a deployed process is. Rounds alternate between them.
+ * Rows 8 and 8b, the cost of tracing: the same PUT changes, as deployed (row 8: the queue function with its ledger on
+ * Azurite and its event to the broker) or through the engine alone (8b: processChange, real ARM client, no ledger),
+ * against the emulator, in two worker processes (tracing-worker.ts): one with telemetry off (the no-op port; no
+ * OpenTelemetry code loaded), one with it on (our OpenTelemetry adapter as in production, with an exporter that
+ * counts and drops spans), each for its whole life as a deployed process is. Rounds alternate between them.
  *
  * Two processes rather than one switching telemetry on and off: a process keeps what tracing did to it (the code V8
  * compiled and how it sized its heap for spans), which its untraced rounds would be charged for; deployed processes
  * run with telemetry on or off for their whole life.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildEmulator } from './child-emulator';
 import type { ChildProcess } from 'node:child_process';
@@ -15,7 +19,8 @@ import { bundleEntry, type BundledEntry } from './bundled-child';
 import { nextMessage } from './child-emulator';
 import type { TableRow } from './report';
 import { median, round } from './stats';
-import type { TracingWorkerArgs, TracingWorkerCommand, TracingWorkerMessage } from './tracing-worker';
+import type { TracingPath, TracingWorkerArgs, TracingWorkerCommand, TracingWorkerMessage } from './tracing-worker';
+import { startEmulatorStack, type EmulatorStack } from '../local/emulator-stack';
 
 const WORKER_TIMEOUT_MS = 120_000;
 /** Warm-up rounds per worker before the measured ones, of this many changes at most (see measurePair). */
@@ -23,6 +28,8 @@ const WARM_UP_ROUNDS = 4;
 const WARM_UP_CHANGES = 2_000;
 
 export interface TracingOptions {
+  /** What each change runs through (tracing-worker.ts): as deployed (`queue`), or the engine alone. */
+  path: TracingPath;
   requests: number;
   concurrency: number;
   /** Paired rounds per pair of worker processes. */
@@ -77,6 +84,7 @@ interface Rounds {
 export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
   // Bundled as the package is (bundled-child.ts): the traced path crosses more modules, each call of which tsx taxes.
   const entry = await bundleEntry(join(__dirname, 'tracing-worker.ts'));
+  const stack = options.path === 'queue' ? await queuePathStack(emulator) : undefined;
   const pooled: Rounds = {
     series: { off: [], on: [] },
     cpu: { off: [], on: [] },
@@ -87,9 +95,11 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
   try {
     // Fresh pairs of processes: how V8 compiled and laid out one process shifts its speed for its whole life (by
     // ±10 % here), which pairing rounds within a process cannot cancel; pooling pairs spreads that luck.
-    for (let pair = 0; pair < (options.pairs ?? 1); pair++) await measurePair(entry, emulator, options, pair, pooled);
+    for (let pair = 0; pair < (options.pairs ?? 1); pair++)
+      await measurePair(entry, emulator, stack?.settings, options, pair, pooled);
   } finally {
     entry.dispose();
+    await stack?.stop();
   }
   const { series, cpu, gc } = pooled;
   const medianOff = round(median(series.off), 1);
@@ -113,10 +123,44 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
   };
 }
 
+/**
+ * What the queue path's workers connect to, besides the emulator: Azurite for the ledger and the embedded broker for
+ * the results topic, with the app settings that name them (the write limiter off, as in row 1: the emulator does not
+ * throttle here).
+ */
+async function queuePathStack(
+  emulator: ChildEmulator,
+): Promise<{ settings: Record<string, string>; stop(): Promise<void> }> {
+  const stack: EmulatorStack = await startEmulatorStack({
+    azurite: {},
+    broker: { topics: [{ name: RESULTS_TOPIC, subscriptions: [] }] },
+  });
+  const caDir = mkdtempSync(join(tmpdir(), 'bench-tracing-ca-'));
+  const caFile = join(caDir, 'arm-ca.pem');
+  writeFileSync(caFile, emulator.caCertPem);
+  return {
+    settings: {
+      ...stack.settings,
+      ARM_ENDPOINT: emulator.url,
+      ARM_ACCESS_TOKEN: emulator.token,
+      ARM_CA_CERT_FILE: caFile,
+      ARM_WRITE_LIMITER: 'false',
+      RESULTS_TOPIC,
+      LEDGER_FINGERPRINT_KEY: randomBytes(32).toString('base64'),
+    },
+    stop: async () => {
+      await stack.stop();
+      rmSync(caDir, { recursive: true, force: true });
+    },
+  };
+}
+const RESULTS_TOPIC = 'bench-results';
+
 /** One pair of worker processes (off, on): warmed up, then `options.rounds` paired rounds added to `pooled`. */
 async function measurePair(
   entry: BundledEntry,
   emulator: ChildEmulator,
+  settings: Record<string, string> | undefined,
   options: TracingOptions,
   pair: number,
   pooled: Rounds,
@@ -128,6 +172,8 @@ async function measurePair(
       telemetry,
       concurrency: options.concurrency,
       backends: options.backends,
+      path: options.path,
+      ...(settings === undefined ? {} : { settings }),
     };
     return entry.spawn([JSON.stringify(args)]);
   };
@@ -171,24 +217,32 @@ async function measurePair(
   }
 }
 
-/** The table rows of row 8. */
+/**
+ * The table rows of row 8 (a change as deployed: the goal) or 8b (the engine alone: tracing's share where the rest of
+ * a change's work is smallest, printed without a goal).
+ */
 export function tracingRows(result: TracingResult): TableRow[] {
-  const row = `8 tracing (${result.options.requests} PUTs, c=${result.options.concurrency})`;
+  const { path, requests, concurrency } = result.options;
+  const row =
+    path === 'queue'
+      ? `8 tracing (${requests} queued changes, c=${concurrency})`
+      : `8b tracing, engine alone (${requests} PUTs, c=${concurrency})`;
+  const info = (measure: string, value: number, unit: string): TableRow => ({
+    row,
+    measure,
+    value,
+    unit,
+    goal: '—',
+    met: null,
+  });
   return [
-    { row, measure: 'telemetry off (no-op port)', value: result.medianOff, unit: 'req/s', goal: '—', met: null },
-    {
-      row,
-      measure: 'tracing on (in-memory exporter)',
-      value: result.medianOn,
-      unit: 'req/s',
-      goal: '—',
-      met: null,
-    },
-    { row, measure: 'spans per change', value: result.spansPerChange, unit: '', goal: '—', met: null },
-    { row, measure: 'CPU per change, off', value: result.cpuUsOff, unit: 'µs', goal: '—', met: null },
-    { row, measure: 'CPU per change, tracing on', value: result.cpuUsOn, unit: 'µs', goal: '—', met: null },
-    { row, measure: 'GC pauses per change, off', value: result.gcUsOff, unit: 'µs', goal: '—', met: null },
-    { row, measure: 'GC pauses per change, tracing on', value: result.gcUsOn, unit: 'µs', goal: '—', met: null },
+    info('telemetry off (no-op port)', result.medianOff, 'changes/s'),
+    info('tracing on (in-memory exporter)', result.medianOn, 'changes/s'),
+    info('spans per change', result.spansPerChange, ''),
+    info('CPU per change, off', result.cpuUsOff, 'µs'),
+    info('CPU per change, tracing on', result.cpuUsOn, 'µs'),
+    info('GC pauses per change, off', result.gcUsOff, 'µs'),
+    info('GC pauses per change, tracing on', result.gcUsOn, 'µs'),
     {
       row,
       measure: '"off" rounds run with async hooks',
@@ -197,21 +251,16 @@ export function tracingRows(result: TracingResult): TableRow[] {
       goal: '0',
       met: result.offRoundsWithHooks === 0,
     },
-    {
-      row,
-      measure: 'throughput lost, from the medians (unpaired)',
-      value: round(result.lossOfMedians * 100, 1),
-      unit: '%',
-      goal: '—',
-      met: null,
-    },
-    {
-      row,
-      measure: 'throughput lost to tracing (median of paired rounds)',
-      value: round(result.loss * 100, 1),
-      unit: '%',
-      goal: '≤ 10',
-      met: result.loss <= 0.1,
-    },
+    info('throughput lost, from the medians (unpaired)', round(result.lossOfMedians * 100, 1), '%'),
+    path === 'queue'
+      ? {
+          row,
+          measure: 'throughput lost to tracing (median of paired rounds)',
+          value: round(result.loss * 100, 1),
+          unit: '%',
+          goal: '≤ 10',
+          met: result.loss <= 0.1,
+        }
+      : info('throughput lost to tracing (median of paired rounds)', round(result.loss * 100, 1), '%'),
   ];
 }

@@ -5,7 +5,7 @@
  *
  * The parent of a span is explicit: a `Telemetry` is bound to a span (or to none, the root), and the work done inside
  * a span is handed that span's `telemetry`. No context travels implicitly with promises: V8's promise hooks, which
- * did that, made every promise of the process pay (most of what tracing cost per change, bench row 8).
+ * did that, made every promise of the process pay (most of what tracing cost per change, bench row 8b).
  *
  * Attribute values must never hold secrets: callers pass ids, names, counts and status codes, never bodies, headers
  * or messages that might quote them.

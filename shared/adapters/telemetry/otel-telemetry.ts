@@ -62,7 +62,7 @@ export interface OtelTelemetry extends Telemetry {
  * A batch is exported once it holds this many spans (or after the SDK's 5 s delay). The SDK's default, 512, keeps
  * ended spans alive for hundreds of changes under load: long enough that V8 sees most objects from the span's
  * allocation sites outlive a scavenge and starts allocating them straight in the old generation ("pretenuring"),
- * where they die only at full collections. In bench row 8 that made the tracing process spend about four times as
+ * where they die only at full collections. In bench row 8b that made the tracing process spend about four times as
  * long in collection pauses (42 against 10 µs per change); with 64 its pauses are the untraced process's. At this
  * app's realistic rates (ARM allows a few writes a second) the 5 s delay, not the size, starts every export.
  */

@@ -6,7 +6,7 @@
  * Why not the SDK's Tracer and span (`BasicTracerProvider`): per span they sanitise attributes twice, consult a
  * sampler through a Context, set up self-observability metrics, take three clock readings and check span limits on
  * every attribute, and each active span needs a new Context object. That was most of the throughput tracing cost
- * (bench row 8). The rules kept: the standard samplers (trace-sampler.ts; by default parent-based: a child of an
+ * (bench row 8b). The rules kept: the standard samplers (trace-sampler.ts; by default parent-based: a child of an
  * unsampled remote parent is not exported),
  * random 16/8-byte ids, attributes ignored once a span has ended, an end counted once.
  */

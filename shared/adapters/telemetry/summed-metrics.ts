@@ -1,7 +1,7 @@
 /**
  * Counters and histograms summed here, read by the SDK at each collection: counting is a walk down a small tree of
  * Maps, one step per attribute — no key string, no copy — where the SDK's synchronous instruments sort and encode the
- * attributes on every call (a histogram record cost more than a span, bench row 8). Counts and records come on the
+ * attributes on every call (a histogram record cost more than a span, bench row 8b). Counts and records come on the
  * hot path (each change, each ARM send); collections once a minute.
  */
 import { ValueType, type HrTime, type ObservableResult } from '@opentelemetry/api';
