@@ -12,6 +12,7 @@ import type { ThroughputResult } from './throughput';
 import { tracingRows, type TracingResult } from './tracing';
 import type { TriggerCpuResult } from './trigger-cpu';
 import type { WritesResult } from './writes';
+import { atMost, info } from './table-rows';
 
 /** One line of the table. `met` is null for a measure shown for context, without a goal. */
 export interface TableRow {
@@ -69,24 +70,6 @@ export function machineInfo(): MachineInfo {
     totalMemoryMb: Math.round(totalmem() / (1024 * 1024)),
   };
 }
-
-const info = (row: string, measure: string, value: number, unit: string): TableRow => ({
-  row,
-  measure,
-  value,
-  unit,
-  goal: '—',
-  met: null,
-});
-
-const atMost = (row: string, measure: string, value: number, unit: string, limit: number): TableRow => ({
-  row,
-  measure,
-  value,
-  unit,
-  goal: `≤ ${limit}${unit === '' || unit === '×' ? '' : ` ${unit}`}`,
-  met: value <= limit,
-});
 
 const exactly = (row: string, measure: string, value: number, unit: string, wanted: number): TableRow => ({
   row,

@@ -18,6 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import { bundleEntry, type BundledEntry } from './bundled-child';
 import { nextMessage } from './child-emulator';
 import type { TableRow } from './report';
+import { atMost, info } from './table-rows';
 import { median, round } from './stats';
 import type { TracingPath, TracingWorkerArgs, TracingWorkerCommand, TracingWorkerMessage } from './tracing-worker';
 import { startEmulatorStack, type EmulatorStack } from '../local/emulator-stack';
@@ -227,40 +228,19 @@ export function tracingRows(result: TracingResult): TableRow[] {
     path === 'queue'
       ? `8 tracing (${requests} queued changes, c=${concurrency})`
       : `8b tracing, engine alone (${requests} PUTs, c=${concurrency})`;
-  const info = (measure: string, value: number, unit: string): TableRow => ({
-    row,
-    measure,
-    value,
-    unit,
-    goal: '—',
-    met: null,
-  });
+  const lost = round(result.loss * 100, 1);
   return [
-    info('telemetry off (no-op port)', result.medianOff, 'changes/s'),
-    info('tracing on (in-memory exporter)', result.medianOn, 'changes/s'),
-    info('spans per change', result.spansPerChange, ''),
-    info('CPU per change, off', result.cpuUsOff, 'µs'),
-    info('CPU per change, tracing on', result.cpuUsOn, 'µs'),
-    info('GC pauses per change, off', result.gcUsOff, 'µs'),
-    info('GC pauses per change, tracing on', result.gcUsOn, 'µs'),
-    {
-      row,
-      measure: '"off" rounds run with async hooks',
-      value: result.offRoundsWithHooks,
-      unit: '',
-      goal: '0',
-      met: result.offRoundsWithHooks === 0,
-    },
-    info('throughput lost, from the medians (unpaired)', round(result.lossOfMedians * 100, 1), '%'),
+    info(row, 'telemetry off (no-op port)', result.medianOff, 'changes/s'),
+    info(row, 'tracing on (in-memory exporter)', result.medianOn, 'changes/s'),
+    info(row, 'spans per change', result.spansPerChange, ''),
+    info(row, 'CPU per change, off', result.cpuUsOff, 'µs'),
+    info(row, 'CPU per change, tracing on', result.cpuUsOn, 'µs'),
+    info(row, 'GC pauses per change, off', result.gcUsOff, 'µs'),
+    info(row, 'GC pauses per change, tracing on', result.gcUsOn, 'µs'),
+    atMost(row, '"off" rounds run with async hooks', result.offRoundsWithHooks, '', 0),
+    info(row, 'throughput lost, from the medians (unpaired)', round(result.lossOfMedians * 100, 1), '%'),
     path === 'queue'
-      ? {
-          row,
-          measure: 'throughput lost to tracing (median of paired rounds)',
-          value: round(result.loss * 100, 1),
-          unit: '%',
-          goal: '≤ 10',
-          met: result.loss <= 0.1,
-        }
-      : info('throughput lost to tracing (median of paired rounds)', round(result.loss * 100, 1), '%'),
+      ? atMost(row, 'throughput lost to tracing (median of paired rounds)', lost, '%', 10)
+      : info(row, 'throughput lost to tracing (median of paired rounds)', lost, '%'),
   ];
 }
