@@ -124,10 +124,9 @@ export async function runColdStartRow(options: BenchOptions = {}): Promise<strin
 /** Rows 8 and 8b alone (`npm run bench -- --only tracing`): tracing on against off, on a shared machine. */
 export async function runTracingRow(options: BenchOptions = {}): Promise<string> {
   const size = sizes(options.smoke ?? false);
-  const results = await withEmulator({ logRequests: false }, async (emulator) => [
-    await measureTracing(emulator, size.tracing.queue),
-    await measureTracing(emulator, size.tracing.engine),
-  ]);
+  const results = await withEmulator({ logRequests: false }, (emulator) =>
+    measureTracing(emulator, [size.tracing.queue, size.tracing.engine]),
+  );
   for (const result of results) {
     options.log?.(
       `tracing (${result.options.path}): off ${result.offPerSecond.join(', ')} changes/s; ` +
@@ -158,15 +157,14 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchReport>
 
   const cpu = await step('2 CPU per request', () => measureCpu(size.cpu));
   const triggerCpu = await step('2b CPU per request, trigger path', () => measureTriggerCpu(size.triggerCpu));
-  const { throughput, memory, tracing, tracingEngine } = await withEmulator(
-    { logRequests: false },
-    async (emulator) => ({
-      throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
-      memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
-      tracing: await step('8 tracing', () => measureTracing(emulator, size.tracing.queue)),
-      tracingEngine: await step('8b tracing, engine alone', () => measureTracing(emulator, size.tracing.engine)),
-    }),
-  );
+  const { throughput, memory, tracingRuns } = await withEmulator({ logRequests: false }, async (emulator) => ({
+    throughput: await step('1 throughput', () => measureThroughput(emulator, size.throughput)),
+    memory: await step('4 memory', () => measureMemory(emulator, size.memory)),
+    tracingRuns: await step('8 and 8b tracing', () =>
+      measureTracing(emulator, [size.tracing.queue, size.tracing.engine]),
+    ),
+  }));
+  const [tracing, tracingEngine] = tracingRuns;
   const coldStart = await step('3 cold start', () => measureColdStart(size.coldStartRuns));
   const writes = await step('5 ARM writes per change', () =>
     withEmulator({ logRequests: true }, (emulator) => measureWrites(emulator, size.writes)),

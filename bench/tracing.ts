@@ -24,6 +24,8 @@ import type { TracingPath, TracingWorkerArgs, TracingWorkerCommand, TracingWorke
 import { startEmulatorStack, type EmulatorStack } from '../local/emulator-stack';
 
 const WORKER_TIMEOUT_MS = 120_000;
+/** The queue path's results topic on the embedded broker (no subscription: events are accepted and dropped). */
+const RESULTS_TOPIC = 'bench-results';
 /** Warm-up rounds per worker before the measured ones, of this many changes at most (see measurePair). */
 const WARM_UP_ROUNDS = 4;
 const WARM_UP_CHANGES = 2_000;
@@ -82,9 +84,28 @@ interface Rounds {
   spans: number;
 }
 
-export async function measureTracing(emulator: ChildEmulator, options: TracingOptions): Promise<TracingResult> {
+/** Each of `runs` (a path and its sizes) measured in turn, with one bundle of the worker. */
+export async function measureTracing<const R extends readonly TracingOptions[]>(
+  emulator: ChildEmulator,
+  runs: R,
+): Promise<{ [K in keyof R]: TracingResult }> {
   // Bundled as the package is (bundled-child.ts): the traced path crosses more modules, each call of which tsx taxes.
   const entry = await bundleEntry(join(__dirname, 'tracing-worker.ts'));
+  try {
+    const results: TracingResult[] = [];
+    for (const options of runs) results.push(await measurePath(entry, emulator, options));
+    return results as { [K in keyof R]: TracingResult };
+  } finally {
+    entry.dispose();
+  }
+}
+
+/** One path: its pairs of workers (with Azurite and the broker for the queue path), pooled. */
+async function measurePath(
+  entry: BundledEntry,
+  emulator: ChildEmulator,
+  options: TracingOptions,
+): Promise<TracingResult> {
   const stack = options.path === 'queue' ? await queuePathStack(emulator) : undefined;
   const pooled: Rounds = {
     series: { off: [], on: [] },
@@ -99,7 +120,6 @@ export async function measureTracing(emulator: ChildEmulator, options: TracingOp
     for (let pair = 0; pair < (options.pairs ?? 1); pair++)
       await measurePair(entry, emulator, stack?.settings, options, pair, pooled);
   } finally {
-    entry.dispose();
     await stack?.stop();
   }
   const { series, cpu, gc } = pooled;
@@ -155,8 +175,6 @@ async function queuePathStack(
     },
   };
 }
-const RESULTS_TOPIC = 'bench-results';
-
 /** One pair of worker processes (off, on): warmed up, then `options.rounds` paired rounds added to `pooled`. */
 async function measurePair(
   entry: BundledEntry,
